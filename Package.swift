@@ -1,0 +1,48 @@
+// swift-tools-version:6.0
+// JobGate: a PostgreSQL-backed durable job platform. No Swift package
+// dependencies: C libraries come from the system through tiny system-library
+// targets, everything else is the toolchain's own modules.
+import PackageDescription
+
+let package = Package(
+    name: "JobGate",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "jobgate", targets: ["jobgate"]),
+        .library(name: "JobGatePostgres", targets: ["JobGatePostgres"]),
+    ],
+    targets: [
+        // C libraries from the system.
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
+        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        // Small C helpers for what Swift cannot call directly (variadics, macros).
+        .target(name: "CShims", dependencies: ["CMicroHTTPD"]),
+
+        // A PostgreSQL client over libpq, usable on its own.
+        .target(name: "JobGatePostgres", dependencies: ["CLibPQ"]),
+        // Hashing, HMAC, randomness and JWT signature checks over libcrypto.
+        .target(name: "JobGateCrypto", dependencies: ["CCrypto"]),
+        // A small HTTP/1.1 server over libmicrohttpd.
+        .target(name: "JobGateHTTP", dependencies: ["CMicroHTTPD", "CShims"]),
+        // The job model, the job store (all job SQL), migrations, configuration.
+        .target(
+            name: "JobGateCore",
+            dependencies: ["JobGatePostgres", "JobGateCrypto"],
+            resources: [.embedInCode("Migrations")]
+        ),
+        // The worker pool: claimer, executor, completer, heartbeater, rescuer, pruner.
+        .target(name: "JobGateWorker", dependencies: ["JobGateCore"]),
+        // The HTTP API: routes, auth, signed URLs, group-committed submits.
+        .target(name: "JobGateAPI", dependencies: ["JobGateCore", "JobGateHTTP", "JobGateCrypto"]),
+        // The command line: subcommands, configuration, embedded PostgreSQL.
+        .target(name: "JobGateApp", dependencies: ["JobGateCore", "JobGateWorker", "JobGateAPI"]),
+        .executableTarget(name: "jobgate", dependencies: ["JobGateApp"]),
+
+        .testTarget(name: "JobGatePostgresTests", dependencies: ["JobGatePostgres"]),
+        .testTarget(name: "JobGateCryptoTests", dependencies: ["JobGateCrypto"]),
+        .testTarget(name: "JobGateHTTPTests", dependencies: ["JobGateHTTP"]),
+        .testTarget(name: "JobGateCoreTests", dependencies: ["JobGateCore", "JobGateWorker", "JobGateApp", "JobGatePostgres"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,2 @@
+#include "CShims.h"
+int cshims_version(void) { return 1; }
