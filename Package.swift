@@ -39,10 +39,12 @@ let package = Package(
         .target(name: "JobGateApp", dependencies: ["JobGateCore", "JobGateWorker", "JobGateAPI"]),
         .executableTarget(name: "jobgate", dependencies: ["JobGateApp"]),
 
-        .testTarget(name: "JobGatePostgresTests", dependencies: ["JobGatePostgres"]),
+        // Helpers shared by the test targets: a fresh database per test on the throwaway server.
+        .target(name: "JobGateTestSupport", dependencies: ["JobGatePostgres"], path: "Tests/JobGateTestSupport"),
+        .testTarget(name: "JobGatePostgresTests", dependencies: ["JobGatePostgres", "JobGateTestSupport"]),
         .testTarget(name: "JobGateCryptoTests", dependencies: ["JobGateCrypto"]),
         .testTarget(name: "JobGateHTTPTests", dependencies: ["JobGateHTTP"]),
-        .testTarget(name: "JobGateCoreTests", dependencies: ["JobGateCore", "JobGateWorker", "JobGateApp", "JobGatePostgres"]),
+        .testTarget(name: "JobGateCoreTests", dependencies: ["JobGateCore", "JobGateWorker", "JobGateApp", "JobGatePostgres", "JobGateTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

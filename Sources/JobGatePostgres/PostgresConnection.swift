@@ -1,0 +1,283 @@
+import CLibPQ
+import Foundation
+
+/// One libpq connection, used synchronously from a single thread at a time.
+///
+/// Calls block: run them on a thread that may block (the pool's connection
+/// threads do), never on Swift's cooperative thread pool. The class owns its
+/// `PGconn` and frees it in `deinit`.
+public final class PostgresConnection {
+    private var conn: OpaquePointer?
+    private var cancelHandle: OpaquePointer?
+    private let cancelLock = NSLock()
+    private var prepared: [String: String] = [:]
+    /// Statements sent since this connection was (re)established or last checked out; the pool uses it
+    /// to know whether a failure happened before anything reached the server.
+    var statementsSent = 0
+    /// The server's process id for this session (for `pg_terminate_backend` in tests and logs).
+    public private(set) var backendPID: Int32 = 0
+    let configuration: PostgresConfiguration
+
+    /// Connects with the configuration's conninfo/URI (empty means libpq's `PG*` environment).
+    public init(configuration: PostgresConfiguration) throws(PostgresError) {
+        self.configuration = configuration
+        try connect()
+    }
+
+    deinit {
+        close()
+    }
+
+    /// Closes the connection (idempotent).
+    public func close() {
+        cancelLock.lock()
+        if let c = cancelHandle { PQfreeCancel(c) }
+        cancelHandle = nil
+        cancelLock.unlock()
+        if let conn { PQfinish(conn) }
+        conn = nil
+        prepared.removeAll()
+    }
+
+    /// True when libpq believes the connection is usable.
+    public var isHealthy: Bool {
+        guard let conn else { return false }
+        return PQstatus(conn) == CONNECTION_OK
+    }
+
+    /// True while a transaction block is open on the server.
+    public var inTransaction: Bool {
+        guard let conn else { return false }
+        let s = PQtransactionStatus(conn)
+        return s == PQTRANS_INTRANS || s == PQTRANS_INERROR
+    }
+
+    func connect() throws(PostgresError) {
+        close()
+        var keys: [String] = []
+        var values: [String] = []
+        // Defaults first: a value in the user's URI/conninfo (expanded from dbname) overrides them.
+        for (k, v) in configuration.defaultParameters { keys.append(k); values.append(v) }
+        if !configuration.url.isEmpty { keys.append("dbname"); values.append(configuration.url) }
+        let c = withCStrings(keys) { kp in
+            withCStrings(values) { vp in PQconnectdbParams(kp, vp, 1) }
+        }
+        guard let c else { throw PostgresError(code: .connectionFailed, message: "out of memory") }
+        guard PQstatus(c) == CONNECTION_OK else {
+            let msg = PQerrorMessage(c).map { String(cString: $0).trimmingTrailingNewlines() } ?? "connection failed"
+            PQfinish(c)
+            throw PostgresError(code: .connectionFailed, message: msg)
+        }
+        conn = c
+        PQsetNoticeProcessor(c, postgresIgnoreNotice, nil)
+        backendPID = PQbackendPID(c)
+        cancelLock.lock()
+        cancelHandle = PQgetCancel(c)
+        cancelLock.unlock()
+        statementsSent = 0
+        for sql in configuration.onConnect {
+            _ = try query(sql, prepare: false)
+        }
+        statementsSent = 0
+    }
+
+    /// Asks the server to cancel the statement running on this connection. Safe from any thread.
+    public func cancel() {
+        cancelLock.lock()
+        defer { cancelLock.unlock() }
+        guard let h = cancelHandle else { return }
+        var buf = [CChar](repeating: 0, count: 256)
+        _ = PQcancel(h, &buf, Int32(buf.count))
+    }
+
+    /// Checks, without a round trip, whether the server closed the connection while it was idle
+    /// (restart, `pg_terminate_backend`): reads anything pending on the socket.
+    func isAliveWithoutRoundTrip() -> Bool {
+        guard let conn, PQstatus(conn) == CONNECTION_OK else { return false }
+        let fd = PQsocket(conn)
+        guard fd >= 0 else { return false }
+        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        let r = poll(&p, 1, 0)
+        // An idle pooled connection has nothing to read unless the server is closing it
+        // (it sends a FATAL error first, then EOF), so readable means replace it.
+        return r == 0
+    }
+
+    /// Runs one statement with parameters (never interpolated into the SQL).
+    ///
+    /// By default the statement is prepared once per connection and reused (named by its text).
+    @discardableResult
+    public func query(_ sql: String, _ parameters: [any PostgresBindable] = [], prepare: Bool = true) throws(PostgresError) -> PostgresRows {
+        guard let conn else { throw PostgresError(code: .connectionLost, message: "connection is closed") }
+        statementsSent += 1
+        let params = parameters.map { $0.postgresParameter }
+        var statementName: String?
+        if prepare {
+            if let name = prepared[sql] {
+                statementName = name
+            } else {
+                let name = "jg\(prepared.count + 1)"
+                let r = PQprepare(conn, name, sql, 0, nil)
+                defer { PQclear(r) }
+                guard let r, PQresultStatus(r) == PGRES_COMMAND_OK else {
+                    throw PostgresError.from(result: r, connection: conn)
+                }
+                prepared[sql] = name
+                statementName = name
+            }
+        }
+        let result = Self.execute(conn: conn, sql: sql, statementName: statementName, params: params)
+        defer { PQclear(result) }
+        guard let result else { throw PostgresError.from(result: nil, connection: conn) }
+        switch PQresultStatus(result) {
+        case PGRES_TUPLES_OK, PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
+            return Self.copyRows(result)
+        default:
+            throw PostgresError.from(result: result, connection: conn)
+        }
+    }
+
+    /// Runs SQL text with no parameters, possibly several statements (migrations). Nothing is prepared.
+    public func execute(script sql: String) throws(PostgresError) {
+        guard let conn else { throw PostgresError(code: .connectionLost, message: "connection is closed") }
+        statementsSent += 1
+        let r = PQexec(conn, sql)
+        defer { PQclear(r) }
+        guard let r else { throw PostgresError.from(result: nil, connection: conn) }
+        let s = PQresultStatus(r)
+        guard s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK || s == PGRES_EMPTY_QUERY else {
+            throw PostgresError.from(result: r, connection: conn)
+        }
+    }
+
+    /// Runs `body` inside BEGIN/COMMIT; any thrown error rolls the transaction back and is rethrown.
+    public func transaction<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
+        try query("BEGIN", prepare: false)
+        let value: T
+        do {
+            value = try body(self)
+        } catch {
+            if isHealthy { _ = try? query("ROLLBACK", prepare: false) }
+            throw error
+        }
+        try query("COMMIT", prepare: false)
+        return value
+    }
+
+    /// Quotes an identifier (for LISTEN/NOTIFY channel names, which cannot be parameters).
+    public func quoteIdentifier(_ name: String) throws(PostgresError) -> String {
+        guard let conn else { throw PostgresError(code: .connectionLost, message: "connection is closed") }
+        guard let p = PQescapeIdentifier(conn, name, name.utf8.count) else {
+            throw PostgresError.from(result: nil, connection: conn)
+        }
+        defer { PQfreemem(p) }
+        return String(cString: p)
+    }
+
+    var rawConnection: OpaquePointer? { conn }
+
+    private static func execute(conn: OpaquePointer, sql: String, statementName: String?, params: [PostgresParameter]) -> OpaquePointer? {
+        let n = params.count
+        if n == 0 {
+            if let statementName { return PQexecPrepared(conn, statementName, 0, nil, nil, nil, 0) }
+            return PQexecParams(conn, sql, 0, nil, nil, nil, nil, 0)
+        }
+        // Keep every parameter's bytes alive until the call returns.
+        var storage: [[UInt8]] = []
+        storage.reserveCapacity(n)
+        var lengths = [Int32](repeating: 0, count: n)
+        var formats = [Int32](repeating: 0, count: n)
+        var isNull = [Bool](repeating: false, count: n)
+        for (i, p) in params.enumerated() {
+            switch p {
+            case .null:
+                storage.append([0])
+                isNull[i] = true
+            case .text(let s):
+                var b = Array(s.utf8)
+                b.append(0)
+                storage.append(b)
+                lengths[i] = Int32(b.count - 1)
+            case .binary(let b):
+                storage.append(b.isEmpty ? [0] : b)
+                lengths[i] = Int32(b.count)
+                formats[i] = 1
+            }
+        }
+        return withBufferPointers(storage) { pointers in
+            var values: [UnsafePointer<CChar>?] = pointers.enumerated().map { isNull[$0.offset] ? nil : $0.element }
+            return values.withUnsafeMutableBufferPointer { vp in
+                if let statementName {
+                    return PQexecPrepared(conn, statementName, Int32(n), vp.baseAddress, lengths, formats, 0)
+                }
+                return PQexecParams(conn, sql, Int32(n), nil, vp.baseAddress, lengths, formats, 0)
+            }
+        }
+    }
+
+    private static func copyRows(_ r: OpaquePointer) -> PostgresRows {
+        let nf = Int(PQnfields(r))
+        let nt = Int(PQntuples(r))
+        var columns: [String] = []
+        columns.reserveCapacity(nf)
+        for c in 0..<nf { columns.append(String(cString: PQfname(r, Int32(c)))) }
+        var rows: [PostgresRow] = []
+        rows.reserveCapacity(nt)
+        for t in 0..<nt {
+            var values: [String?] = []
+            values.reserveCapacity(nf)
+            for c in 0..<nf {
+                if PQgetisnull(r, Int32(t), Int32(c)) == 1 {
+                    values.append(nil)
+                } else {
+                    let len = Int(PQgetlength(r, Int32(t), Int32(c)))
+                    let p = PQgetvalue(r, Int32(t), Int32(c))!
+                    values.append(p.withMemoryRebound(to: UInt8.self, capacity: len) {
+                        String(decoding: UnsafeBufferPointer(start: $0, count: len), as: UTF8.self)
+                    })
+                }
+            }
+            rows.append(PostgresRow(columns: columns, values: values))
+        }
+        let affected = PQcmdTuples(r).map { Int(String(cString: $0)) ?? nt } ?? nt
+        return PostgresRows(columns: columns, rows: rows, affectedRows: affected)
+    }
+}
+
+/// Calls `body` with NUL-terminated C strings for `strings` plus a trailing NULL pointer.
+func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
+    var storage = strings.map { Array($0.utf8CString) }
+    var pointers: [UnsafePointer<CChar>?] = []
+    pointers.reserveCapacity(strings.count + 1)
+    func recurse(_ i: Int) -> R {
+        if i == storage.count {
+            pointers.append(nil)
+            return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+        }
+        return storage[i].withUnsafeBufferPointer { p in
+            pointers.append(p.baseAddress)
+            return recurse(i + 1)
+        }
+    }
+    _ = storage.count
+    defer { storage.removeAll() }
+    return recurse(0)
+}
+
+/// Calls `body` with stable pointers to each buffer's bytes.
+func withBufferPointers<R>(_ buffers: [[UInt8]], _ body: ([UnsafePointer<CChar>]) -> R) -> R {
+    var pointers: [UnsafePointer<CChar>] = []
+    pointers.reserveCapacity(buffers.count)
+    func recurse(_ i: Int) -> R {
+        if i == buffers.count { return body(pointers) }
+        return buffers[i].withUnsafeBufferPointer { p in
+            pointers.append(UnsafeRawPointer(p.baseAddress!).assumingMemoryBound(to: CChar.self))
+            return recurse(i + 1)
+        }
+    }
+    return recurse(0)
+}
+
+/// Server notices (and the FATAL text of a terminated session) would otherwise go to stderr
+/// unstructured; errors reach callers as `PostgresError` instead.
+private func postgresIgnoreNotice(_ arg: UnsafeMutableRawPointer?, _ message: UnsafePointer<CChar>?) {}

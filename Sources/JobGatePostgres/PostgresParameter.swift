@@ -1,0 +1,204 @@
+import Foundation
+
+/// One query parameter as sent to the server: text, binary (`bytea`) or NULL.
+public enum PostgresParameter: Sendable, Equatable {
+    /// SQL NULL.
+    case null
+    /// A value in PostgreSQL's text format; the server casts it to the parameter's type.
+    case text(String)
+    /// Raw bytes sent in binary format (for `bytea` parameters).
+    case binary([UInt8])
+}
+
+/// A Swift value that can be sent as a query parameter.
+public protocol PostgresBindable: Sendable {
+    /// The value as a parameter.
+    var postgresParameter: PostgresParameter { get }
+}
+
+extension PostgresParameter: PostgresBindable {
+    public var postgresParameter: PostgresParameter { self }
+}
+
+extension String: PostgresBindable {
+    public var postgresParameter: PostgresParameter { .text(self) }
+}
+
+extension Substring: PostgresBindable {
+    public var postgresParameter: PostgresParameter { .text(String(self)) }
+}
+
+extension Int: PostgresBindable {
+    public var postgresParameter: PostgresParameter { .text(String(self)) }
+}
+
+extension Int64: PostgresBindable {
+    public var postgresParameter: PostgresParameter { .text(String(self)) }
+}
+
+extension Int32: PostgresBindable {
+    public var postgresParameter: PostgresParameter { .text(String(self)) }
+}
+
+extension Int16: PostgresBindable {
+    public var postgresParameter: PostgresParameter { .text(String(self)) }
+}
+
+extension Double: PostgresBindable {
+    public var postgresParameter: PostgresParameter { .text(String(self)) }
+}
+
+extension Bool: PostgresBindable {
+    public var postgresParameter: PostgresParameter { .text(self ? "t" : "f") }
+}
+
+extension UUID: PostgresBindable {
+    public var postgresParameter: PostgresParameter { .text(uuidString.lowercased()) }
+}
+
+extension Date: PostgresBindable {
+    public var postgresParameter: PostgresParameter { .text(PostgresTimestamp.format(self)) }
+}
+
+/// Bytes go in binary format: no escaping, no hex doubling.
+extension Array: PostgresBindable where Element: PostgresArrayElement {
+    public var postgresParameter: PostgresParameter {
+        if let bytes = self as? [UInt8] { return .binary(bytes) }
+        return .text(PostgresArrayLiteral.encode(self.map { $0.postgresArrayText }))
+    }
+}
+
+extension Optional: PostgresBindable where Wrapped: PostgresBindable {
+    public var postgresParameter: PostgresParameter {
+        switch self {
+        case .none: return .null
+        case .some(let v): return v.postgresParameter
+        }
+    }
+}
+
+/// A value that can be an element of an array parameter (sent as a text array literal).
+public protocol PostgresArrayElement: Sendable {
+    /// The element's text form, or nil for NULL.
+    var postgresArrayText: String? { get }
+}
+
+extension UInt8: PostgresArrayElement {
+    public var postgresArrayText: String? { String(self) }
+}
+extension String: PostgresArrayElement {
+    public var postgresArrayText: String? { self }
+}
+extension Int: PostgresArrayElement {
+    public var postgresArrayText: String? { String(self) }
+}
+extension Int64: PostgresArrayElement {
+    public var postgresArrayText: String? { String(self) }
+}
+extension Int32: PostgresArrayElement {
+    public var postgresArrayText: String? { String(self) }
+}
+extension Int16: PostgresArrayElement {
+    public var postgresArrayText: String? { String(self) }
+}
+extension Double: PostgresArrayElement {
+    public var postgresArrayText: String? { String(self) }
+}
+extension Bool: PostgresArrayElement {
+    public var postgresArrayText: String? { self ? "t" : "f" }
+}
+extension UUID: PostgresArrayElement {
+    public var postgresArrayText: String? { uuidString.lowercased() }
+}
+extension Date: PostgresArrayElement {
+    public var postgresArrayText: String? { PostgresTimestamp.format(self) }
+}
+extension Optional: PostgresArrayElement where Wrapped: PostgresArrayElement {
+    public var postgresArrayText: String? { self?.postgresArrayText }
+}
+
+/// PostgreSQL's array literal syntax (`{"a","b",NULL}`), with every element quoted.
+enum PostgresArrayLiteral {
+    static func encode(_ elements: [String?]) -> String {
+        var out = "{"
+        out.reserveCapacity(elements.count * 16 + 2)
+        for (i, e) in elements.enumerated() {
+            if i > 0 { out.append(",") }
+            guard let e else { out.append("NULL"); continue }
+            out.append("\"")
+            for ch in e.unicodeScalars {
+                if ch == "\"" || ch == "\\" { out.append("\\") }
+                out.unicodeScalars.append(ch)
+            }
+            out.append("\"")
+        }
+        out.append("}")
+        return out
+    }
+}
+
+/// Formats and parses `timestamptz` text in the ISO style with UTC, which every
+/// connection of this module sets (`DateStyle=ISO`, `TimeZone=UTC`).
+public enum PostgresTimestamp {
+    /// `2026-11-29 03:56:06.123456+00`
+    public static func format(_ date: Date) -> String {
+        let t = date.timeIntervalSince1970
+        var secs = Int(t.rounded(.down))
+        var micros = Int(((t - Double(secs)) * 1_000_000).rounded())
+        if micros >= 1_000_000 { secs += 1; micros -= 1_000_000 }
+        var tt = time_t(secs)
+        var parts = tm()
+        gmtime_r(&tt, &parts)
+        func pad(_ v: Int32, _ n: Int) -> String {
+            let s = String(v)
+            return s.count >= n ? s : String(repeating: "0", count: n - s.count) + s
+        }
+        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2)) "
+            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(micros), 6))+00"
+    }
+
+    /// Parses the server's ISO output (`YYYY-MM-DD HH:MM:SS[.ffffff]+00[:MM]`); nil if it is not that.
+    public static func parse(_ s: String) -> Date? {
+        let b = Array(s.utf8)
+        guard b.count >= 19, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"), b[13] == UInt8(ascii: ":") else { return nil }
+        func num(_ from: Int, _ len: Int) -> Int? {
+            var v = 0
+            for i in from..<(from + len) {
+                guard i < b.count, b[i] >= 48, b[i] <= 57 else { return nil }
+                v = v * 10 + Int(b[i] - 48)
+            }
+            return v
+        }
+        guard let year = num(0, 4), let month = num(5, 2), let day = num(8, 2),
+              let hour = num(11, 2), let minute = num(14, 2), let second = num(17, 2) else { return nil }
+        var i = 19
+        var fraction = 0.0
+        if i < b.count, b[i] == UInt8(ascii: ".") {
+            i += 1
+            var scale = 0.1
+            while i < b.count, b[i] >= 48, b[i] <= 57 {
+                fraction += Double(b[i] - 48) * scale
+                scale /= 10
+                i += 1
+            }
+        }
+        var offsetSeconds = 0
+        if i < b.count, b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") {
+            let sign = b[i] == UInt8(ascii: "-") ? -1 : 1
+            guard let oh = num(i + 1, 2) else { return nil }
+            var om = 0
+            if i + 3 < b.count, b[i + 3] == UInt8(ascii: ":"), let m = num(i + 4, 2) { om = m }
+            offsetSeconds = sign * (oh * 3600 + om * 60)
+        }
+        // Days from civil (Howard Hinnant's algorithm), avoiding Calendar on a hot path.
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let mp = (month + 9) % 12
+        let doy = (153 * mp + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        let days = era * 146097 + doe - 719468
+        let epoch = Double(days * 86400 + hour * 3600 + minute * 60 + second - offsetSeconds) + fraction
+        return Date(timeIntervalSince1970: epoch)
+    }
+}

@@ -1,0 +1,117 @@
+import Foundation
+import JobGatePostgres
+import JobGateTestSupport
+import Testing
+
+@Suite struct PostgresPoolTests {
+    @Test func exhaustedPoolFailsWithinItsBound() async throws {
+        let db = try await TestDatabase.create("exhaust")
+        var config = db.configuration(maxConnections: 2)
+        config.acquireTimeout = .milliseconds(300)
+        let pool = PostgresPool(configuration: config)
+        defer { pool.shutdown() }
+        // Occupy both connections.
+        let holders = (0..<2).map { _ in Task { try await pool.query("SELECT pg_sleep(3)") } }
+        try await Task.sleep(for: .milliseconds(300))
+        let start = ContinuousClock.now
+        do {
+            try await pool.query("SELECT 1")
+            Issue.record("expected a pool timeout")
+        } catch let e as PostgresError {
+            #expect(e.code == .poolTimeout)
+            #expect(e.isUnavailable)
+        }
+        let waited = ContinuousClock.now - start
+        #expect(waited >= .milliseconds(250))
+        #expect(waited < .seconds(2))
+        for h in holders { h.cancel() }
+    }
+
+    @Test func reconnectsAfterBackendsAreTerminated() async throws {
+        let db = try await TestDatabase.create("reconnect")
+        let pool = PostgresPool(configuration: db.configuration(maxConnections: 3))
+        defer { pool.shutdown() }
+        // Open three connections at once so all are in the pool.
+        try await withThrowingTaskGroup(of: Void.self) { g in
+            for _ in 0..<3 { g.addTask { try await pool.query("SELECT pg_sleep(0.2)") } }
+            try await g.waitForAll()
+        }
+        let before = Set(try await pool.query("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()").map { try $0.decode(0, as: Int.self) })
+        let killed = try db.terminateBackends()
+        #expect(killed >= 3)
+        try await Task.sleep(for: .milliseconds(200))
+        // Every later call succeeds: dead connections are replaced transparently.
+        for _ in 0..<10 {
+            let v = try await pool.query("SELECT 7 AS v").first?.decode(0, as: Int.self)
+            #expect(v == 7)
+        }
+        let pid = try await pool.query("SELECT pg_backend_pid()").first?.decode(0, as: Int.self)
+        #expect(pid != nil && !before.contains(pid!))
+    }
+
+    @Test func cancellingTheTaskCancelsTheQueryOnTheServer() async throws {
+        let db = try await TestDatabase.create("cancel")
+        let pool = PostgresPool(configuration: db.configuration(maxConnections: 2))
+        defer { pool.shutdown() }
+        let start = ContinuousClock.now
+        let task = Task { try await pool.query("SELECT pg_sleep(30) /* jobgate-cancel-test */") }
+        // Wait until the server is running it.
+        let running = try await eventually {
+            try await pool.query("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%jobgate-cancel-test%' AND state = 'active' AND pid <> pg_backend_pid()").first?.decode(0, as: Int.self) == 1
+        }
+        #expect(running)
+        task.cancel()
+        let result = await task.result
+        guard case .failure(let error) = result else {
+            Issue.record("the query was not cancelled")
+            return
+        }
+        #expect((error as? PostgresError)?.code == .cancelled)
+        #expect((error as? PostgresError)?.sqlState == "57014")
+        #expect(ContinuousClock.now - start < .seconds(10))
+        let stillRunning = try await pool.query("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%jobgate-cancel-test%' AND state = 'active' AND pid <> pg_backend_pid()").first?.decode(0, as: Int.self)
+        #expect(stillRunning == 0)
+    }
+
+    @Test func unreachableServerFailsFastWithConnectionError() async throws {
+        var config = PostgresConfiguration(url: "postgresql://nobody@127.0.0.1:1/none")
+        config.connectTimeoutSeconds = 2
+        let pool = PostgresPool(configuration: config)
+        defer { pool.shutdown() }
+        let start = ContinuousClock.now
+        do {
+            try await pool.ping()
+            Issue.record("expected a connection failure")
+        } catch let e as PostgresError {
+            #expect(e.code == .connectionFailed)
+            #expect(e.isUnavailable)
+        }
+        #expect(ContinuousClock.now - start < .seconds(5))
+    }
+}
+
+@Suite struct PostgresListenerTests {
+    @Test func deliversNotificationsAndAgainAfterItsBackendIsTerminated() async throws {
+        let db = try await TestDatabase.create("listen")
+        let pool = PostgresPool(configuration: db.configuration())
+        defer { pool.shutdown() }
+        let listener = PostgresListener(configuration: db.configuration(), channels: ["jobs.default"])
+        defer { listener.stop() }
+        var iterator = listener.events.makeAsyncIterator()
+        #expect(try await eventually { listener.backendPID != 0 })
+        try await pool.query("SELECT pg_notify($1, $2)", ["jobs.default", "hello"])
+        let first = await iterator.next()
+        #expect(first == .notification(channel: "jobs.default", payload: "hello"))
+
+        let oldPID = listener.backendPID
+        let admin = try PostgresConnection(configuration: PostgresConfiguration(url: db.url))
+        try admin.query("SELECT pg_terminate_backend($1::int)", [Int(oldPID)])
+        admin.close()
+        let reconnected = await iterator.next()
+        #expect(reconnected == .reconnected)
+        #expect(listener.backendPID != oldPID && listener.backendPID != 0)
+        try await pool.query("SELECT pg_notify($1, $2)", ["jobs.default", "again"])
+        let second = await iterator.next()
+        #expect(second == .notification(channel: "jobs.default", payload: "again"))
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+import JobGatePostgres
+
+/// A fresh, empty database on the test server (found through libpq's `PG*` variables,
+/// which `scripts/test` exports). Tests fail loudly when no server is configured.
+public struct TestDatabase: Sendable {
+    /// The database's name.
+    public let name: String
+    /// A conninfo string for it.
+    public let url: String
+
+    /// Whether the environment names a test server.
+    public static var serverConfigured: Bool {
+        let env = ProcessInfo.processInfo.environment
+        return env["PGHOST"] != nil || env["PGDATABASE"] != nil || env["JOBGATE_DATABASE_URL"] != nil
+    }
+
+    /// Creates a new database named after `prefix` plus random characters.
+    public static func create(_ prefix: String = "t") async throws -> TestDatabase {
+        guard serverConfigured else {
+            throw TestSetupError("no PostgreSQL configured: run the tests through scripts/test (it starts one and sets PGHOST/PGPORT)")
+        }
+        let name = "jg_\(prefix.lowercased())_" + UUID().uuidString.prefix(8).lowercased()
+        let admin = try PostgresConnection(configuration: PostgresConfiguration(url: ""))
+        defer { admin.close() }
+        try admin.execute(script: "CREATE DATABASE " + admin.quoteIdentifier(name))
+        return TestDatabase(name: name, url: "dbname=\(name)")
+    }
+
+    /// A pool configuration for this database.
+    public func configuration(maxConnections: Int = 10) -> PostgresConfiguration {
+        var c = PostgresConfiguration(url: url)
+        c.maxConnections = maxConnections
+        return c
+    }
+
+    /// A libpq URI equivalent of `url` for child processes (host and port from the environment).
+    public var processURL: String {
+        let env = ProcessInfo.processInfo.environment
+        var parts = ["dbname=\(name)"]
+        if let h = env["PGHOST"] { parts.append("host=\(h)") }
+        if let p = env["PGPORT"] { parts.append("port=\(p)") }
+        if let u = env["PGUSER"] { parts.append("user=\(u)") }
+        return parts.joined(separator: " ")
+    }
+
+    /// Terminates every other backend connected to this database.
+    public func terminateBackends() throws -> Int {
+        let admin = try PostgresConnection(configuration: PostgresConfiguration(url: ""))
+        defer { admin.close() }
+        let rows = try admin.query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+            [name])
+        return rows.count
+    }
+}
+
+/// A test could not be set up (e.g. no server); it fails, it is never skipped.
+public struct TestSetupError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ d: String) { description = d }
+}
+
+/// Polls `condition` until true or `timeout` passes.
+public func eventually(timeout: Duration = .seconds(10), _ condition: () async throws -> Bool) async rethrows -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(50))
+    }
+    return try await condition()
+}

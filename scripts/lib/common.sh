@@ -1,0 +1,61 @@
+# Shared by scripts/: installing what is missing and running PostgreSQL as an unprivileged user.
+
+# Installs the Debian packages JobGate builds and tests with, if any is missing.
+jobgate_install_deps() {
+  local pkgs=(libpq-dev libmicrohttpd-dev libssl-dev postgresql pkg-config "$@")
+  local missing=()
+  for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "installing: ${missing[*]}" >&2
+  local sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get install -y -q "${missing[@]}" >/dev/null 2>&1 || {
+    "${sudo[@]}" apt-get update -q >/dev/null
+    "${sudo[@]}" apt-get install -y -q "${missing[@]}" >/dev/null
+  }
+}
+
+# The directory holding initdb/pg_ctl.
+jobgate_pg_bindir() {
+  local d
+  if command -v pg_config >/dev/null && d=$(pg_config --bindir 2>/dev/null) && [ -x "$d/initdb" ]; then
+    echo "$d"; return 0
+  fi
+  for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
+    [ -x "$d/initdb" ] && { echo "$d"; return 0; }
+  done
+  echo "PostgreSQL server binaries not found: apt-get install postgresql" >&2
+  return 1
+}
+
+# Runs a command as the unprivileged PostgreSQL user when we are root (PostgreSQL refuses root).
+jobgate_as_pg() {
+  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+# Starts a throwaway cluster in a new temp dir; exports PG* for libpq and JOBGATE_TEST_* for tests.
+jobgate_start_throwaway_pg() {
+  local bindir dir port
+  bindir=$(jobgate_pg_bindir)
+  dir=$(mktemp -d /tmp/jobgate-pg.XXXXXX)
+  chmod 755 "$dir"
+  [ "$(id -u)" -eq 0 ] && chown postgres: "$dir"
+  port=$(( 20000 + RANDOM % 20000 ))
+  jobgate_as_pg "$bindir/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --no-locale >"$dir/initdb.log" 2>&1 \
+    || { cat "$dir/initdb.log" >&2; return 1; }
+  jobgate_as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+    -o "-k $dir -p $port -c listen_addresses=127.0.0.1 -c max_connections=400 -c shared_buffers=256MB" start >/dev/null \
+    || { cat "$dir/server.log" >&2; return 1; }
+  export PGHOST="$dir" PGPORT="$port" PGUSER=postgres PGDATABASE=postgres
+  export JOBGATE_TEST_PGDATA="$dir/data" JOBGATE_TEST_PGBIN="$bindir"
+  JOBGATE_THROWAWAY_PG="$dir"
+}
+
+jobgate_stop_throwaway_pg() {
+  [ -n "${JOBGATE_THROWAWAY_PG:-}" ] || return 0
+  jobgate_as_pg "$JOBGATE_TEST_PGBIN/pg_ctl" -D "$JOBGATE_THROWAWAY_PG/data" -m immediate -w stop >/dev/null 2>&1 || true
+  rm -rf "$JOBGATE_THROWAWAY_PG"
+}
