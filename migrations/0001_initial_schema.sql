@@ -118,7 +118,8 @@ CREATE TABLE jobgate.workers (
     stopped_at     timestamptz
 );
 
--- The first signing key, made from the server's own randomness so every node shares it.
+-- The first signing key: 32 bytes from the server's strong random source
+-- (gen_random_uuid uses pg_strong_random), so every API node shares it with no config.
 INSERT INTO jobgate.signing_keys (kid, secret)
-VALUES ('k' || to_char(now(), 'YYYYMMDD') || '-' || substr(md5(random()::text), 1, 6),
-        decode(md5(random()::text || clock_timestamp()::text) || md5(random()::text || pg_backend_pid()::text), 'hex'));
+VALUES ('k' || substr(replace(gen_random_uuid()::text, '-', ''), 1, 12),
+        decode(replace(gen_random_uuid()::text, '-', '') || replace(gen_random_uuid()::text, '-', ''), 'hex'));

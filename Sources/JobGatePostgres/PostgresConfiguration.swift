@@ -11,6 +11,9 @@ public struct PostgresConfiguration: Sendable {
     public var connectTimeoutSeconds: Int = 5
     /// `application_name` shown in `pg_stat_activity`.
     public var applicationName: String = "jobgate"
+    /// Server settings for every session, sent in the startup packet (no extra round trip),
+    /// e.g. `["search_path": "jobgate,public"]`. Values must not contain spaces.
+    public var serverSettings: [String: String] = [:]
     /// Statements run on every new connection (constant SQL only, e.g. `SET search_path`).
     public var onConnect: [String] = []
 
@@ -25,7 +28,8 @@ public struct PostgresConfiguration: Sendable {
             ("connect_timeout", String(max(2, connectTimeoutSeconds))),
             ("application_name", applicationName),
             // Timestamps are parsed in this format and zone; see PostgresTimestamp.
-            ("options", "-c DateStyle=ISO -c TimeZone=UTC -c client_encoding=UTF8"),
+            ("options", (["-c DateStyle=ISO", "-c TimeZone=UTC", "-c client_encoding=UTF8"]
+                + serverSettings.sorted { $0.key < $1.key }.map { "-c \($0.key)=\($0.value)" }).joined(separator: " ")),
             // Notice a dead peer (host gone, network cut) instead of waiting forever.
             ("keepalives", "1"),
             ("keepalives_idle", "15"),

@@ -1,0 +1,31 @@
+/// The SQL migrations compiled into the binary (from `migrations/`), so `jobgate migrate`
+/// works from any directory. Adding a file to `migrations/` means adding a line here;
+/// a test checks that the two agree.
+public enum Migrations {
+    /// One migration file.
+    public struct File: Sendable {
+        /// The number at the start of its name; applied in ascending order.
+        public let version: Int
+        /// The file name, e.g. `0001_initial_schema.sql`.
+        public let name: String
+        /// Its SQL text.
+        public let sql: String
+
+        /// A migration; the bundled ones come from `all`.
+        public init(version: Int, name: String, sql: String) {
+            self.version = version
+            self.name = name
+            self.sql = sql
+        }
+    }
+
+    /// Every migration, in order.
+    public static let all: [File] = [
+        file("0001_initial_schema.sql", PackageResources._001_initial_schema_sql),
+    ].sorted { $0.version < $1.version }
+
+    private static func file(_ name: String, _ bytes: [UInt8]) -> File {
+        let version = Int(name.prefix { $0.isNumber }) ?? 0
+        return File(version: version, name: name, sql: String(decoding: bytes, as: UTF8.self))
+    }
+}
