@@ -1,1 +1,4 @@
+import Foundation
 import JobGateApp
+
+exit(await JobGateCLI.main(CommandLine.arguments))

@@ -1,0 +1,97 @@
+import Foundation
+import JobGateCore
+
+/// The `jobgate` command line: subcommands, each with `--help`.
+/// Exit codes: 0 ok, 1 runtime failure, 2 usage error (DESIGN.md §2).
+public enum JobGateCLI {
+    /// The version printed by `jobgate version` and recorded in `workers`.
+    public static let version = "0.1.0"
+
+    struct Command: Sendable {
+        let name: String
+        let summary: String
+        let usage: String
+        let options: [OptionSpec]
+        let run: @Sendable (Arguments) async throws -> Int32
+    }
+
+    static let databaseOption = OptionSpec(
+        "database-url", value: "URL", env: "JOBGATE_DATABASE_URL",
+        help: "libpq URI or conninfo; when unset, PGHOST/PGDATABASE apply if set")
+
+    static var commands: [Command] {
+        [upCommand, migrateCommand, versionCommand]
+    }
+
+    /// Runs the command line `args` (including the program name) and returns the exit code.
+    public static func main(_ args: [String]) async -> Int32 {
+        let rest = Array(args.dropFirst())
+        guard let name = rest.first, name != "--help", name != "-h", name != "help" else {
+            if rest.count >= 2, let c = commands.first(where: { $0.name == rest[1] }) {
+                print(help(for: c))
+                return 0
+            }
+            print(overview())
+            return rest.isEmpty ? 2 : 0
+        }
+        guard let command = commands.first(where: { $0.name == name }) else {
+            printError("jobgate: unknown command \"\(name)\"\n\n" + overview())
+            return 2
+        }
+        let commandArgs = Array(rest.dropFirst())
+        if commandArgs.contains("--help") || commandArgs.contains("-h") {
+            print(help(for: command))
+            return 0
+        }
+        do {
+            let parsed = try Arguments(commandArgs, options: command.options + [databaseOption])
+            return try await command.run(parsed)
+        } catch let e as UsageError {
+            printError("jobgate \(command.name): \(e.description)\nusage: \(command.usage)\nsee: jobgate \(command.name) --help")
+            return 2
+        } catch let e as RuntimeFailure {
+            printError("jobgate \(command.name): \(e.description)")
+            return 1
+        } catch {
+            printError("jobgate \(command.name): \(describe(error))")
+            return 1
+        }
+    }
+
+    static func overview() -> String {
+        var s = "jobgate \(version): a PostgreSQL-backed durable job platform\n\nusage: jobgate <command> [options]\n\ncommands:\n"
+        for c in commands { s += "  " + c.name.padding(toLength: 10, withPad: " ", startingAt: 0) + c.summary + "\n" }
+        s += "\nRun `jobgate <command> --help` for a command's options."
+        return s
+    }
+
+    static func help(for c: Command) -> String {
+        var s = "\(c.summary)\n\nusage: \(c.usage)\n\noptions:\n"
+        for o in c.options + [databaseOption] {
+            var left = "  --\(o.name)"
+            if let v = o.valueName { left += " \(v)" }
+            var line = left.padding(toLength: max(28, left.count + 2), withPad: " ", startingAt: 0) + o.help
+            if let env = o.environment { line += " [env \(env)]" }
+            if let d = o.defaultText { line += " (default \(d))" }
+            s += line + "\n"
+        }
+        return s
+    }
+
+    static func printError(_ s: String) {
+        FileHandle.standardError.write(Data((s + "\n").utf8))
+    }
+
+    /// A one-line description of an error for the operator, with server detail where it helps.
+    static func describe(_ error: any Error) -> String {
+        if let pg = error as? JobGatePostgresErrorDescribing { return pg.operatorDescription }
+        return String(describing: error)
+    }
+
+    static let versionCommand = Command(
+        name: "version", summary: "print the version", usage: "jobgate version", options: []
+    ) { _ in
+        print("jobgate \(version)")
+        return 0
+    }
+}

@@ -1,0 +1,30 @@
+import Dispatch
+import Foundation
+
+/// SIGINT/SIGTERM as an async sequence (DispatchSource, not SIG_IGN: see DESIGN.md §11).
+enum Signals {
+    /// Yields each SIGINT or SIGTERM received from now on. SIGPIPE is ignored process-wide.
+    static func termination() -> AsyncStream<Int32> {
+        signal(SIGPIPE, SIG_IGN)
+        let (stream, continuation) = AsyncStream<Int32>.makeStream()
+        let queue = DispatchQueue(label: "jobgate.signals")
+        var sources: [any DispatchSourceSignal] = []
+        for sig in [SIGINT, SIGTERM] {
+            // The default action would kill the process before the source sees the signal.
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: queue)
+            source.setEventHandler { continuation.yield(sig) }
+            source.resume()
+            sources.append(source)
+        }
+        let keep = SourceBox(sources)
+        continuation.onTermination = { _ in keep.cancel() }
+        return stream
+    }
+}
+
+private final class SourceBox: @unchecked Sendable {
+    let sources: [any DispatchSourceSignal]
+    init(_ s: [any DispatchSourceSignal]) { sources = s }
+    func cancel() { sources.forEach { $0.cancel() } }
+}

@@ -1,0 +1,42 @@
+import Foundation
+import JobGateCore
+import JobGatePostgres
+
+extension JobGateCLI {
+    static let upCommand = Command(
+        name: "up", summary: "run JobGate (API and workers) in one process; embeds PostgreSQL when none is configured",
+        usage: "jobgate up [--database-url URL] [--data-dir DIR] [--pg-port N]",
+        options: [
+            OptionSpec("data-dir", value: "DIR", env: "JOBGATE_DATA_DIR", default: ".jobgate/pg",
+                       help: "where the embedded PostgreSQL cluster lives"),
+            OptionSpec("pg-port", value: "N", env: "JOBGATE_PG_PORT",
+                       help: "also listen on 127.0.0.1:N (trust auth for local users; off by default)"),
+        ]
+    ) { args in
+        let signals = Signals.termination()
+        var embedded: EmbeddedPostgres?
+        let url: String
+        if let configured = DatabaseLocation.configured(args) {
+            url = configured
+        } else {
+            let dir = URL(fileURLWithPath: args.string("data-dir", default: ".jobgate/pg"))
+            let port = try args.int("pg-port", default: 0, range: 0...65535)
+            let e = try EmbeddedPostgres(directory: dir, port: port == 0 ? 5432 : port, tcp: port != 0)
+            try e.start()
+            embedded = e
+            url = e.url
+        }
+        defer { embedded?.stop() }
+        let pool = PostgresPool(configuration: Database.configuration(url: url))
+        defer { pool.shutdown() }
+        let applied = try await Migrator(pool: pool).migrate()
+        Log.info("database ready", ["migrations_applied": applied.count, "embedded": embedded != nil])
+        if let embedded { print("database: \(embedded.url)") }
+        print("jobgate is up; press Ctrl-C to stop")
+        for await sig in signals {
+            Log.info("shutting down", ["signal": Int(sig)])
+            break
+        }
+        return 0
+    }
+}
