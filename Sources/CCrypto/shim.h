@@ -10,3 +10,17 @@
 #include <openssl/core_names.h>
 #include <openssl/param_build.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/bio.h>
+
+// Swift cannot import function-like or composite macros; these expose the few
+// JobGateCrypto needs as plain functions.
+
+/// The selection for EVP_PKEY_fromdata when importing a public key only.
+static inline int jg_evp_pkey_public_key_selection(void) { return EVP_PKEY_PUBLIC_KEY; }
+
+/// Frees memory that OpenSSL allocated (OPENSSL_free is a macro).
+static inline void jg_openssl_free(void *ptr) { OPENSSL_free(ptr); }
+
+/// The bytes held by a memory BIO (BIO_get_mem_data is a macro over BIO_ctrl).
+static inline long jg_bio_get_mem_data(BIO *bio, char **data) { return BIO_get_mem_data(bio, data); }
