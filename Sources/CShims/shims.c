@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -10,6 +11,22 @@ static void set_error(char *error, size_t error_size, const char *message) {
     if (error != NULL && error_size > 0) {
         snprintf(error, error_size, "%s", message);
     }
+}
+
+/* libmicrohttpd hands its logger a format and a va_list, which Swift cannot
+   take; format here and pass the sink a plain string. Every daemon uses the
+   same sink function, so one process-wide pointer is enough. */
+static jobgate_log_sink log_sink_function;
+
+static void format_log(void *cls, const char *format, va_list arguments) {
+    char line[512];
+    vsnprintf(line, sizeof line, format, arguments);
+    size_t length = strlen(line);
+    while (length > 0 && (line[length - 1] == '\n' || line[length - 1] == '\r')) {
+        line[--length] = '\0';
+    }
+    jobgate_log_sink sink = __atomic_load_n(&log_sink_function, __ATOMIC_ACQUIRE);
+    if (sink != NULL) sink(cls, line);
 }
 
 struct MHD_Daemon *jobgate_mhd_start(const struct jobgate_mhd_config *config,
@@ -22,7 +39,11 @@ struct MHD_Daemon *jobgate_mhd_start(const struct jobgate_mhd_config *config,
     struct sockaddr_in v4;
     struct sockaddr_in6 v6;
     struct sockaddr *address;
-    unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME;
+    if (config->log_sink != NULL) {
+        __atomic_store_n(&log_sink_function, config->log_sink, __ATOMIC_RELEASE);
+        flags |= MHD_USE_ERROR_LOG;
+    }
 
     memset(&v4, 0, sizeof v4);
     memset(&v6, 0, sizeof v6);
@@ -42,7 +63,6 @@ struct MHD_Daemon *jobgate_mhd_start(const struct jobgate_mhd_config *config,
 
     struct MHD_OptionItem options[] = {
         { MHD_OPTION_SOCK_ADDR, 0, address },
-        { MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)config->thread_pool_size, NULL },
         { MHD_OPTION_CONNECTION_LIMIT, (intptr_t)config->connection_limit, NULL },
         { MHD_OPTION_PER_IP_CONNECTION_LIMIT, (intptr_t)config->per_ip_connection_limit, NULL },
         { MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)config->connection_timeout_seconds, NULL },
@@ -50,8 +70,16 @@ struct MHD_Daemon *jobgate_mhd_start(const struct jobgate_mhd_config *config,
         { MHD_OPTION_STRICT_FOR_CLIENT, (intptr_t)config->strict_for_client, NULL },
         { MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)uri_logger, cls },
         { MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, cls },
+        { MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)format_log, cls },
+        { MHD_OPTION_END, 0, NULL },
         { MHD_OPTION_END, 0, NULL },
     };
+    /* A pool of one is just the internal thread; libmicrohttpd warns if told "1". */
+    if (config->thread_pool_size > 1) {
+        size_t last = sizeof options / sizeof options[0] - 2;
+        options[last].option = MHD_OPTION_THREAD_POOL_SIZE;
+        options[last].value = (intptr_t)config->thread_pool_size;
+    }
 
     struct MHD_Daemon *daemon = MHD_start_daemon(flags, config->port,
                                                  NULL, NULL,

@@ -41,6 +41,9 @@ public final class HTTPServer: Sendable {
         public var connectionMemoryLimit: Int = 64 * 1024
         /// Largest request body accepted; larger ones get 413 without reaching the handler.
         public var maxBodyBytes: Int = 1024 * 1024
+        /// Receives libmicrohttpd's own diagnostics (refused connections, malformed
+        /// requests, bind failures), one line each, from its threads. nil: none are produced.
+        public var diagnostics: (@Sendable (String) -> Void)? = nil
 
         /// The defaults: 127.0.0.1:8080 and the limits above.
         public init() {}
@@ -94,6 +97,13 @@ public final class HTTPServer: Sendable {
         let deadline = clock.now.advanced(by: gracePeriod)
         while core.inFlight > 0, clock.now < deadline {
             try? await Task.sleep(for: .milliseconds(10))
+        }
+        if core.answerLeftovers() > 0 {
+            // Give the 503s a moment to be written before the connections are closed.
+            let flushDeadline = clock.now.advanced(by: .milliseconds(250))
+            while core.inFlight > 0, clock.now < flushDeadline {
+                try? await Task.sleep(for: .milliseconds(10))
+            }
         }
         core.stopDaemon()
     }

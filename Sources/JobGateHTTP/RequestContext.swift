@@ -29,6 +29,7 @@ final class RequestContext: Sendable {
 
     struct State {
         var phase: Phase = .new
+        var headers = HTTPHeaders()
         var body: [UInt8] = []
         /// The connection while it is suspended; cleared by whoever resumes it,
         /// so it is resumed exactly once.

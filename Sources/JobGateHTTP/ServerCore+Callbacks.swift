@@ -30,7 +30,8 @@ func startDaemon(core: ServerCore) throws -> OpaquePointer {
             per_ip_connection_limit: clamp(configuration.perIPConnectionLimit),
             connection_timeout_seconds: clamp(configuration.connectionTimeoutSeconds),
             connection_memory_limit: max(4096, configuration.connectionMemoryLimit),
-            strict_for_client: 0
+            strict_for_client: 0,
+            log_sink: configuration.diagnostics == nil ? nil : logSink
         )
         return jobgate_mhd_start(&options, accessHandler, uriLogger, requestCompleted, cls, &errorBuffer, errorBuffer.count)
     }
@@ -39,6 +40,13 @@ func startDaemon(core: ServerCore) throws -> OpaquePointer {
         throw HTTPServer.StartError(description: "cannot listen on \(configuration.host):\(configuration.port): \(reason)")
     }
     return daemon
+}
+
+/// libmicrohttpd's diagnostics, already formatted by the shim.
+private let logSink: jobgate_log_sink = { cls, message in
+    guard let cls, let message else { return }
+    let core = Unmanaged<ServerCore>.fromOpaque(cls).takeUnretainedValue()
+    core.configuration.diagnostics?(String(cString: message))
 }
 
 /// First sight of a request: make its context (it becomes `con_cls`).
@@ -82,7 +90,7 @@ private let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, m
     case .closeConnection:
         return .NO
     case .dispatch(let body):
-        let request = core.makeRequest(context, connection: connection, method: methodName, body: body)
+        let request = core.makeRequest(context, method: methodName, body: body)
         context.state.withLock { $0.requestID = request.requestID }
         if let answerNow = core.dispatch(request, context: context, connection: connection) {
             return core.queue(answerNow, context: context, connection: connection)
@@ -114,18 +122,22 @@ extension ServerCore {
     }
 
     /// Decides what one access-handler call does. Bodies are capped while they
-    /// arrive: an announced Content-Length over the cap is refused before any of
-    /// the body is read; a chunked body is refused once it passes the cap.
+    /// arrive: an announced Content-Length over the cap is answered 413 before any
+    /// of the body is read; a chunked body that passes the cap stops being kept,
+    /// the rest is drained (up to the cap again, at least 64 KiB, else the
+    /// connection is closed) and then answered 413.
     func accessStep(_ context: RequestContext, connection: OpaquePointer, chunk: UnsafeRawBufferPointer?) -> AccessStep {
         let limit = configuration.maxBodyBytes
         return context.state.withLock { state -> AccessStep in
             switch state.phase {
             case .new:
                 state.phase = .receiving
-                if let announced = MHD_lookup_connection_value(connection, .HEADER_KIND, "Content-Length"),
-                   let length = UInt64(String(cString: announced)), length > UInt64(limit) {
+                state.headers = ServerCore.collectHeaders(connection)
+                if let refusal = ServerCore.refusal(of: state.headers, limit: limit) {
+                    // Queued before any body is read: libmicrohttpd then skips the body
+                    // and closes the connection after the answer.
                     state.phase = .rejected(discarded: 0)
-                    return .respond(ServerCore.payloadTooLarge(limit: limit))
+                    return .respond(refusal)
                 }
                 return .continueReading
             case .receiving:
@@ -135,18 +147,20 @@ extension ServerCore {
                     return .dispatch(body: body)
                 }
                 if state.body.count + chunk.count > limit {
+                    // libmicrohttpd 0.9.75 only accepts a response before the body or
+                    // after all of it, so the rest is read and dropped, then 413 is sent.
                     state.body = []
                     state.phase = .rejected(discarded: chunk.count)
-                    return .respond(ServerCore.payloadTooLarge(limit: limit))
+                    return .continueReading
                 }
                 state.body.append(contentsOf: chunk)
                 return .continueReading
             case .rejected(let discarded):
                 guard let chunk else { return .respond(ServerCore.payloadTooLarge(limit: limit)) }
-                // libmicrohttpd would not take the 413 mid-body; drop what still comes,
-                // but only so much: a client that keeps sending is cut off.
+                // Drop what still comes, but only so much: a client that keeps
+                // sending more than the cap again is cut off without an answer.
                 let total = discarded + chunk.count
-                if total > max(limit, 1024 * 1024) { return .closeConnection }
+                if total > max(limit, 64 * 1024) { return .closeConnection }
                 state.phase = .rejected(discarded: total)
                 return .continueReading
             case .handling:
@@ -160,8 +174,28 @@ extension ServerCore {
         }
     }
 
-    /// Builds the handler's view of the request from libmicrohttpd's parsed headers.
-    func makeRequest(_ context: RequestContext, connection: OpaquePointer, method: String, body: [UInt8]) -> HTTPRequest {
+    /// The answer for a request that must not reach the handler, judged on its
+    /// headers alone. libmicrohttpd 0.9.75 accepts both Content-Length and
+    /// Transfer-Encoding (chunked wins) and several differing Content-Length
+    /// fields; both are how requests get smuggled past proxies, so they get a 400.
+    static func refusal(of headers: HTTPHeaders, limit: Int) -> HTTPResponse? {
+        let lengths = headers.values("Content-Length")
+        if !lengths.isEmpty, headers.contains("Transfer-Encoding") {
+            return HTTPResponse.error(status: 400, code: "bad_request",
+                                      message: "Content-Length and Transfer-Encoding must not be used together.")
+        }
+        if Set(lengths).count > 1 || lengths.contains(where: { $0.contains(",") }) {
+            return HTTPResponse.error(status: 400, code: "bad_request",
+                                      message: "Conflicting Content-Length values.")
+        }
+        if let announced = lengths.first.flatMap({ UInt64($0) }), announced > UInt64(limit) {
+            return payloadTooLarge(limit: limit)
+        }
+        return nil
+    }
+
+    /// The request header fields libmicrohttpd parsed, in order.
+    static func collectHeaders(_ connection: OpaquePointer) -> HTTPHeaders {
         var fields: [(name: String, value: String)] = []
         withUnsafeMutablePointer(to: &fields) { pointer in
             _ = MHD_get_connection_values_n(connection, .HEADER_KIND, { cls, _, key, keySize, value, valueSize in
@@ -173,8 +207,14 @@ extension ServerCore {
                 return .YES
             }, pointer)
         }
+        return HTTPHeaders(fields)
+    }
+
+    /// Builds the handler's view of the request.
+    func makeRequest(_ context: RequestContext, method: String, body: [UInt8]) -> HTTPRequest {
+        let headers = context.state.withLock { $0.headers }
         let (path, rawQuery) = HTTPRequest.splitTarget(context.rawTarget)
-        return HTTPRequest(method: method, path: path, rawQuery: rawQuery, headers: HTTPHeaders(fields),
+        return HTTPRequest(method: method, path: path, rawQuery: rawQuery, headers: headers,
                            body: body, remoteAddress: context.remoteAddress)
     }
 

@@ -72,28 +72,39 @@ final class ServerCore: Sendable {
         }
     }
 
-    /// Answers still-suspended requests with 503, then stops the daemon.
-    /// libmicrohttpd aborts if stopped with suspended connections, and a connection
-    /// must never be resumed after the daemon is gone; both are ruled out here.
-    func stopDaemon() {
-        let (daemon, pending): (MHDPointer?, [RequestContext]) = state.withLock { state in
-            guard state.phase == .running || state.phase == .draining, let daemon = state.daemon else {
-                return (nil, [])
-            }
+    /// Stops dispatching and answers every still-suspended request with 503.
+    /// Returns the number answered.
+    @discardableResult
+    func answerLeftovers() -> Int {
+        let pending: [RequestContext] = state.withLock { state in
+            guard state.phase == .running || state.phase == .draining || state.phase == .stopping else { return [] }
             state.phase = .stopping
-            return (daemon, Array(state.suspended.values))
+            return Array(state.suspended.values)
         }
-        guard let daemon else { return }
         for context in pending {
             finish(context, with: ServerCore.unavailable)
         }
+        return pending.count
+    }
+
+    /// Answers still-suspended requests with 503, then stops the daemon.
+    /// libmicrohttpd aborts if stopped with suspended connections, and a connection
+    /// must never be resumed after the daemon is gone; both are ruled out here:
+    /// once the phase is `.stopping` nothing new is suspended.
+    func stopDaemon() {
+        answerLeftovers()
+        let daemon: MHDPointer? = state.withLock { state in
+            guard state.phase == .stopping else { return nil }
+            defer { state.daemon = nil }  // claimed: only one caller stops it
+            return state.daemon
+        }
+        guard let daemon else { return }
         MHD_stop_daemon(daemon.raw)
         state.withLock { state in
             if state.listenSocket >= 0 {
                 close(state.listenSocket)
                 state.listenSocket = -1
             }
-            state.daemon = nil
             state.suspended.removeAll()
             state.phase = .stopped
         }

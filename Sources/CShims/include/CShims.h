@@ -5,6 +5,9 @@
 #include <stdint.h>
 #include <microhttpd.h>
 
+/* Receives one formatted libmicrohttpd diagnostic line (no trailing newline). */
+typedef void (*jobgate_log_sink)(void *cls, const char *message);
+
 /* Everything the HTTP server sets when it starts libmicrohttpd. Swift cannot
    call the variadic MHD_start_daemon, so it fills this struct and the shim
    turns it into an MHD_OptionItem array passed with MHD_OPTION_ARRAY. */
@@ -17,13 +20,14 @@ struct jobgate_mhd_config {
     unsigned int connection_timeout_seconds;
     size_t connection_memory_limit;
     unsigned int strict_for_client;   /* MHD_OPTION_STRICT_FOR_CLIENT value */
+    jobgate_log_sink log_sink;        /* NULL: libmicrohttpd logs nothing */
 };
 
 typedef void *(*jobgate_uri_log_callback)(void *cls, const char *uri,
                                           struct MHD_Connection *connection);
 
 /* Starts a daemon with an internal epoll thread (pool), suspend/resume and
-   the limits of `config`. Returns NULL and writes a reason into `error`
+   the limits of `config`. `cls` goes to every callback, the log sink included. Returns NULL and writes a reason into `error`
    (NUL-terminated, at most error_size bytes) on failure. */
 struct MHD_Daemon *jobgate_mhd_start(const struct jobgate_mhd_config *config,
                                      MHD_AccessHandlerCallback access_handler,
