@@ -223,10 +223,18 @@ extension ServerCore {
     func queue(_ response: HTTPResponse, context: RequestContext, connection: OpaquePointer) -> MHD_Result {
         let requestID = context.state.withLock { state -> String in
             state.phase = .responded
-            if state.requestID.isEmpty { state.requestID = HTTPRequest.generateRequestID() }
+            if state.requestID.isEmpty {
+                // Refused before the handler: still echo the client's id when it is sane.
+                state.requestID = HTTPRequest.acceptedRequestID(state.headers["X-Request-Id"])
+                    ?? HTTPRequest.generateRequestID()
+            }
             return state.requestID
         }
         var response = response
+        if !(200...599).contains(response.status) {
+            // libmicrohttpd would refuse it and drop the connection; 1xx are not final answers.
+            response = HTTPResponse.error(status: 500, code: "internal", message: "The handler returned an invalid status.")
+        }
         guard let native = makeNativeResponse(&response) else { return .NO }
         defer { MHD_destroy_response(native) }
         response.headers.set("X-Request-Id", requestID)

@@ -209,7 +209,12 @@ func expectDrained(_ server: HTTPServer, sourceLocation: SourceLocation = #_sour
         let slow = Task { try await exchange(port: port, "GET /slow HTTP/1.1\r\nHost: t\r\n\r\n") }
         while server.inFlightRequests == 0 { try await Task.sleep(for: .milliseconds(10)) }
         let start = clock.now
-        await server.shutdown(gracePeriod: .seconds(5))
+        let shutdown = Task { await server.shutdown(gracePeriod: .seconds(5)) }
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(server.inFlightRequests == 1)
+        let refusedWhileDraining = try await onThread { !canConnect(port: port) }
+        #expect(refusedWhileDraining, "new connections are accepted while draining")
+        await shutdown.value
         let took = clock.now - start
         let response = try await slow.value
         #expect(response.status == 200)
@@ -233,6 +238,43 @@ func expectDrained(_ server: HTTPServer, sourceLocation: SourceLocation = #_sour
         #expect(response.status == 503)
         #expect(response.text.contains("shutting_down"))
         #expect(!canConnect(port: port))
+    }
+
+    @Test func endlessChunkedBodyIsCutOff() async throws {
+        let recorder = Recorder()
+        let server = try startServer({ $0.maxBodyBytes = 1000 }, recorder: recorder)
+        let port = server.port
+        let closed = try await onThread { () -> Bool in
+            let client = try TestClient(port: port, timeoutSeconds: 5)
+            try client.send("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n")
+            let chunk = "4000\r\n" + String(repeating: "q", count: 0x4000) + "\r\n"
+            for _ in 0..<64 {  // 1 MiB, far past cap + drain budget
+                do { try client.send(chunk) } catch { break }
+            }
+            var received: [UInt8] = []
+            return client.waitForClose(received: &received)
+        }
+        #expect(closed)
+        #expect(recorder.count == 0)
+        try await expectHealthy(server)
+        try await expectDrained(server)
+        await server.shutdown(gracePeriod: .seconds(1))
+    }
+
+    @Test func headRequestGetsHeadersOnly() async throws {
+        let server = try startServer()
+        let port = server.port
+        let (head, next) = try await onThread { () -> (WireResponse, WireResponse) in
+            let client = try TestClient(port: port)
+            try client.send("HEAD / HTTP/1.1\r\nHost: t\r\n\r\n")
+            let head = try client.readResponse(headRequest: true)
+            try client.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+            return (head, try client.readResponse())
+        }
+        #expect(head.status == 200)
+        #expect(head.header("Content-Length") == "2")
+        #expect(next.text == "ok")
+        await server.shutdown(gracePeriod: .seconds(1))
     }
 
     @Test func stoppingTwiceOrBeforeStartIsHarmless() async throws {
