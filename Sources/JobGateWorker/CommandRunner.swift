@@ -177,6 +177,9 @@ enum Supervisor {
     static func run(_ job: Job, isCancelled: () -> Bool) -> CommandOutcome {
         _ = ignoreSIGPIPE
         let name = job.argv.first ?? ""
+        if isCancelled() {
+            return failure(.cancelled, retryable: false, head: "command \"\(name)\" was cancelled before it started", tail: "")
+        }
         guard let path = resolveExecutable(name, searchPath: job.environment["PATH"]) else {
             return failure(.spawnFailed(errno: ENOENT), retryable: true,
                            head: "cannot start command \"\(name)\": not found in PATH", tail: "")
