@@ -45,6 +45,7 @@ let package = Package(
         .testTarget(name: "JobGateCryptoTests", dependencies: ["JobGateCrypto"]),
         .testTarget(name: "JobGateHTTPTests", dependencies: ["JobGateHTTP"]),
         .testTarget(name: "JobGateCoreTests", dependencies: ["JobGateCore", "JobGateWorker", "JobGateApp", "JobGatePostgres", "JobGateTestSupport"]),
+        .testTarget(name: "JobGateWorkerTests", dependencies: ["JobGateWorker"]),
     ],
     swiftLanguageModes: [.v6]
 )
