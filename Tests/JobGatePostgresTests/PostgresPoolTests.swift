@@ -37,7 +37,7 @@ import Testing
             try await g.waitForAll()
         }
         let before = Set(try await pool.query("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()").map { try $0.decode(0, as: Int.self) })
-        let killed = try db.terminateBackends()
+        let killed = try await db.terminateBackends()
         #expect(killed >= 3)
         try await Task.sleep(for: .milliseconds(200))
         // Every later call succeeds: dead connections are replaced transparently.
@@ -104,9 +104,9 @@ import Testing
         #expect(first == .notification(channel: "jobs.default", payload: "hello"))
 
         let oldPID = listener.backendPID
-        let admin = try PostgresConnection(configuration: PostgresConfiguration(url: db.url))
-        try admin.query("SELECT pg_terminate_backend($1::int)", [Int(oldPID)])
-        admin.close()
+        let admin = PostgresPool(configuration: PostgresConfiguration(url: db.url))
+        try await admin.query("SELECT pg_terminate_backend($1::int)", [Int(oldPID)])
+        admin.shutdown()
         let reconnected = await iterator.next()
         #expect(reconnected == .reconnected)
         #expect(listener.backendPID != oldPID && listener.backendPID != 0)

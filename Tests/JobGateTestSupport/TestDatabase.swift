@@ -21,9 +21,12 @@ public struct TestDatabase: Sendable {
             throw TestSetupError("no PostgreSQL configured: run the tests through scripts/test (it starts one and sets PGHOST/PGPORT)")
         }
         let name = "jg_\(prefix.lowercased())_" + UUID().uuidString.prefix(8).lowercased()
-        let admin = try PostgresConnection(configuration: PostgresConfiguration(url: ""))
-        defer { admin.close() }
-        try admin.execute(script: "CREATE DATABASE " + admin.quoteIdentifier(name))
+        // Through a pool, so the blocking libpq calls run on its thread, not the test's.
+        let admin = PostgresPool(configuration: PostgresConfiguration(url: ""))
+        defer { admin.shutdown() }
+        try await admin.withConnection { conn in
+            try conn.execute(script: "CREATE DATABASE " + conn.quoteIdentifier(name))
+        }
         return TestDatabase(name: name, url: "dbname=\(name)")
     }
 
@@ -45,10 +48,10 @@ public struct TestDatabase: Sendable {
     }
 
     /// Terminates every other backend connected to this database.
-    public func terminateBackends() throws -> Int {
-        let admin = try PostgresConnection(configuration: PostgresConfiguration(url: ""))
-        defer { admin.close() }
-        let rows = try admin.query(
+    public func terminateBackends() async throws -> Int {
+        let admin = PostgresPool(configuration: PostgresConfiguration(url: ""))
+        defer { admin.shutdown() }
+        let rows = try await admin.query(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
             [name])
         return rows.count
