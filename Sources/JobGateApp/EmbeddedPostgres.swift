@@ -112,25 +112,11 @@ public final class EmbeddedPostgres: @unchecked Sendable {
     private func run(_ argv: [String], asPostgres: Bool) throws -> String {
         var args = argv
         if asPostgres, let user = runAsUser { args = ["/usr/sbin/runuser", "-u", user, "--"] + argv }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: args[0])
-        p.arguments = Array(args.dropFirst())
-        // Output goes to a file, not a pipe: the server that `pg_ctl start` leaves running
-        // would inherit a pipe's write end and we would wait for EOF forever.
-        let outPath = NSTemporaryDirectory() + "jobgate-pgctl-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).log"
-        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
-        defer { try? FileManager.default.removeItem(atPath: outPath) }
-        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
-        p.standardOutput = out
-        p.standardError = out
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        p.waitUntilExit()
-        try? out.close()
-        let text = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
-        guard p.terminationStatus == 0 else {
+        let result = try Subprocess.run(args)
+        let text = result.output
+        guard result.status == 0 else {
             let tail = text.split(separator: "\n").suffix(5).joined(separator: " | ")
-            throw RuntimeFailure("\((argv[0] as NSString).lastPathComponent) failed (exit \(p.terminationStatus)): \(tail)")
+            throw RuntimeFailure("\((argv[0] as NSString).lastPathComponent) failed (exit \(result.status)): \(tail)")
         }
         return text
     }
@@ -138,18 +124,10 @@ public final class EmbeddedPostgres: @unchecked Sendable {
     static func findBinDir() -> String? {
         let fm = FileManager.default
         if let env = ProcessInfo.processInfo.environment["JOBGATE_PG_BINDIR"], fm.isExecutableFile(atPath: env + "/initdb") { return env }
-        if let pgConfig = ["/usr/bin/pg_config", "/usr/local/bin/pg_config"].first(where: fm.isExecutableFile(atPath:)) {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: pgConfig)
-            p.arguments = ["--bindir"]
-            let out = Pipe()
-            p.standardOutput = out
-            p.standardError = FileHandle.nullDevice
-            if (try? p.run()) != nil {
-                let dir = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-                p.waitUntilExit()
-                if fm.isExecutableFile(atPath: dir + "/initdb") { return dir }
-            }
+        if let pgConfig = ["/usr/bin/pg_config", "/usr/local/bin/pg_config"].first(where: fm.isExecutableFile(atPath:)),
+           let r = try? Subprocess.run([pgConfig, "--bindir"]), r.status == 0 {
+            let dir = r.output.trimmingCharacters(in: .whitespacesAndNewlines)
+            if fm.isExecutableFile(atPath: dir + "/initdb") { return dir }
         }
         let versions = ((try? fm.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? [])
             .compactMap { Int($0) }.sorted(by: >)

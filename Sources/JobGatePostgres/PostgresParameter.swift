@@ -63,7 +63,8 @@ extension Date: PostgresBindable {
 /// Bytes go in binary format: no escaping, no hex doubling.
 extension Array: PostgresBindable where Element: PostgresArrayElement {
     public var postgresParameter: PostgresParameter {
-        if let bytes = self as? [UInt8] { return .binary(bytes) }
+        // Check the element type, not a cast: an empty [String] would cast to [UInt8].
+        if Element.self == UInt8.self, let bytes = self as? [UInt8] { return .binary(bytes) }
         return .text(PostgresArrayLiteral.encode(self.map { $0.postgresArrayText }))
     }
 }
