@@ -32,7 +32,7 @@ let package = Package(
             resources: [.embedInCode("Migrations")]
         ),
         // The worker pool: claimer, executor, completer, heartbeater, rescuer, pruner.
-        .target(name: "JobGateWorker", dependencies: ["JobGateCore"]),
+        .target(name: "JobGateWorker", dependencies: ["JobGateCore", "CCrypto"]),
         // The HTTP API: routes, auth, signed URLs, group-committed submits.
         .target(name: "JobGateAPI", dependencies: ["JobGateCore", "JobGateHTTP", "JobGateCrypto"]),
         // The command line: subcommands, configuration, embedded PostgreSQL.
