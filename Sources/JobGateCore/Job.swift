@@ -246,6 +246,7 @@ public struct FencedResult: Sendable, Equatable {
     public var applied: [UUID]
     /// Ids refused because the worker no longer holds that attempt (lease lost, rescued, cancelled).
     public var fencedOut: [UUID]
+    public init(applied: [UUID], fencedOut: [UUID]) { self.applied = applied; self.fencedOut = fencedOut }
 }
 
 /// A worker's heartbeat result.
@@ -254,6 +255,7 @@ public struct HeartbeatResult: Sendable, Equatable {
     public var renewed: Set<UUID>
     /// Of those, the ones whose cancellation was requested.
     public var cancelRequested: Set<UUID>
+    public init(renewed: Set<UUID>, cancelRequested: Set<UUID>) { self.renewed = renewed; self.cancelRequested = cancelRequested }
 }
 
 /// What one rescue pass did.

@@ -160,12 +160,13 @@ enum JobQueries {
                 lease_expires_at = now() + make_interval(secs => $4::float8), started_at = now()
             FROM picked p WHERE j.id = p.id
             RETURNING j.id, j.tenant, j.queue, j.type, j.payload::text AS payload, j.attempt, j.max_attempts,
-                      j.timeout_seconds, j.trace_id, p.status AS from_status
+                      j.timeout_seconds, j.trace_id, j.priority, j.run_at, p.status AS from_status
         ), ev AS (
             INSERT INTO job_events (job_id, tenant, event, from_status, to_status, attempt, worker)
             SELECT id, tenant, 'started', from_status, 'running', attempt, $3 FROM claimed
         )
         SELECT id, tenant, queue, type, payload, attempt, max_attempts, timeout_seconds, trace_id FROM claimed
+        ORDER BY priority, run_at, id
         """
 
     /// $1 worker, $2 lease seconds. Renews every lease the worker holds and its registry row.
