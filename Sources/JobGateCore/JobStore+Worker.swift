@@ -131,7 +131,10 @@ extension JobStore {
     /// Adds or refreshes `worker`'s row in the registry.
     public func registerWorker(_ worker: WorkerInfo) async throws {
         try await pool.query(JobQueries.registerWorker, [
-            worker.id, worker.host, worker.pid, worker.version, worker.queues, worker.concurrency,
+            worker.id, worker.host, worker.pid, worker.version,
+            // An empty Swift array casts to [UInt8] and would go as binary bytea: send the literal.
+            worker.queues.isEmpty ? PostgresParameter.text("{}") : worker.queues.postgresParameter,
+            worker.concurrency,
         ])
     }
 
