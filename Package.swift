@@ -32,12 +32,14 @@ let package = Package(
             resources: [.embedInCode("Migrations")]
         ),
         // The worker pool: claimer, executor, completer, heartbeater, rescuer, pruner.
-        .target(name: "JobGateWorker", dependencies: ["JobGateCore"]),
+        .target(name: "JobGateWorker", dependencies: ["JobGateCore", "CCrypto"]),
         // The HTTP API: routes, auth, signed URLs, group-committed submits.
         .target(name: "JobGateAPI", dependencies: ["JobGateCore", "JobGateHTTP", "JobGateCrypto"]),
         // The command line: subcommands, configuration, embedded PostgreSQL.
         .target(name: "JobGateApp", dependencies: ["JobGateCore", "JobGateWorker", "JobGateAPI"]),
         .executableTarget(name: "jobgate", dependencies: ["JobGateApp"]),
+        // Drain benchmark driver for bench/ until `jobgate bench` exists.
+        .executableTarget(name: "jobgate-bench-drain", dependencies: ["JobGateWorker"], path: "bench/drain"),
 
         // Helpers shared by the test targets: a fresh database per test on the throwaway server.
         .target(name: "JobGateTestSupport", dependencies: ["JobGatePostgres"], path: "Tests/JobGateTestSupport"),

@@ -1,0 +1,299 @@
+import Foundation
+
+/// Where a job is in its lifecycle (DESIGN.md §4).
+public enum JobStatus: String, Sendable, CaseIterable, Codable {
+    /// Waiting to be claimed (possibly not before `runAt`).
+    case queued
+    /// Claimed by a worker that holds a lease on it.
+    case running
+    /// Finished successfully; may have an output.
+    case completed
+    /// An attempt failed; waiting for `runAt` to be claimed again.
+    case retrying
+    /// Finished unsuccessfully: attempts used up, or a non-retryable error.
+    case failed
+    /// Cancelled before or while running.
+    case cancelled
+
+    /// True for the states a job never leaves by itself (completed, failed, cancelled).
+    public var isFinished: Bool { self == .completed || self == .failed || self == .cancelled }
+}
+
+/// One job as stored in `jobs`.
+public struct Job: Sendable, Equatable {
+    public var id: UUID
+    public var tenant: String
+    public var queue: String
+    public var type: String
+    /// The payload as JSON text (as PostgreSQL renders the `jsonb`).
+    public var payload: String
+    /// Lower runs first.
+    public var priority: Int
+    public var status: JobStatus
+    /// Attempts started so far (the running attempt included).
+    public var attempt: Int
+    public var maxAttempts: Int
+    /// Not claimed before this time.
+    public var runAt: Date
+    public var createdAt: Date
+    /// When the latest attempt started.
+    public var startedAt: Date?
+    public var finishedAt: Date?
+    /// Each attempt's time limit.
+    public var timeoutSeconds: Int
+    public var leaseExpiresAt: Date?
+    /// The worker holding the lease while running.
+    public var lockedBy: String?
+    public var cancelRequestedAt: Date?
+    public var idempotencyKey: String?
+    public var lastError: String?
+    public var traceId: String?
+    /// Output metadata once completed with an output.
+    public var output: JobOutputMetadata?
+
+    /// A job value (normally decoded from a row by the store).
+    public init(id: UUID, tenant: String, queue: String, type: String, payload: String, priority: Int, status: JobStatus,
+                attempt: Int, maxAttempts: Int, runAt: Date, createdAt: Date, startedAt: Date?, finishedAt: Date?,
+                timeoutSeconds: Int, leaseExpiresAt: Date?, lockedBy: String?, cancelRequestedAt: Date?,
+                idempotencyKey: String?, lastError: String?, traceId: String?, output: JobOutputMetadata?) {
+        self.id = id; self.tenant = tenant; self.queue = queue; self.type = type; self.payload = payload
+        self.priority = priority; self.status = status; self.attempt = attempt; self.maxAttempts = maxAttempts
+        self.runAt = runAt; self.createdAt = createdAt; self.startedAt = startedAt; self.finishedAt = finishedAt
+        self.timeoutSeconds = timeoutSeconds; self.leaseExpiresAt = leaseExpiresAt; self.lockedBy = lockedBy
+        self.cancelRequestedAt = cancelRequestedAt; self.idempotencyKey = idempotencyKey; self.lastError = lastError
+        self.traceId = traceId; self.output = output
+    }
+}
+
+/// Where a completed job's output is kept.
+public enum OutputLocation: String, Sendable, Equatable {
+    /// `bytea` in `job_outputs`.
+    case inline
+    /// A file in the output directory; `JobOutputMetadata.path` says which.
+    case file
+}
+
+/// What is recorded about an output: size, content type, SHA-256 and where it lives.
+public struct JobOutputMetadata: Sendable, Equatable {
+    public var size: Int
+    public var contentType: String
+    /// 32 bytes.
+    public var sha256: [UInt8]
+    public var location: OutputLocation
+    /// The file's path for `.file` outputs.
+    public var path: String?
+
+    public init(size: Int, contentType: String, sha256: [UInt8], location: OutputLocation, path: String?) {
+        self.size = size; self.contentType = contentType; self.sha256 = sha256; self.location = location; self.path = path
+    }
+
+    /// The SHA-256 as lowercase hex (an ETag).
+    public var sha256Hex: String { sha256.map { String(format: "%02x", $0) }.joined() }
+}
+
+/// A job's output as fetched for download.
+public struct StoredOutput: Sendable, Equatable {
+    /// Its metadata.
+    public var metadata: JobOutputMetadata
+    /// The bytes of an inline output; nil for a file output (read `metadata.path`).
+    public var content: [UInt8]?
+}
+
+/// One row of `job_events`: a transition.
+public struct JobEvent: Sendable, Equatable {
+    public var id: Int64
+    public var jobID: UUID
+    public var tenant: String
+    /// `clock_timestamp()` of the transition.
+    public var at: Date
+    /// `submitted`, `started`, `completed`, `retry_scheduled`, `failed`, `lease_expired`,
+    /// `cancel_requested`, `cancelled`, `requeued`, `redriven` (`attempt_failed` is reserved).
+    public var event: String
+    public var fromStatus: JobStatus?
+    public var toStatus: JobStatus?
+    public var attempt: Int
+    public var worker: String?
+    public var message: String?
+    /// Extra detail as JSON text (e.g. `{"delaySeconds": 2.1}`).
+    public var data: String?
+}
+
+/// A job to submit. Defaults match the schema's.
+public struct NewJob: Sendable, Equatable {
+    public var tenant: String
+    public var type: String
+    public var queue: String
+    /// Any JSON value as text; the database validates it (`jsonb`).
+    public var payload: String
+    /// Lower runs first (smallint range).
+    public var priority: Int
+    /// Not before this time; nil is now.
+    public var runAt: Date?
+    public var maxAttempts: Int
+    public var timeoutSeconds: Int
+    /// With the tenant, makes a replayed submit return the same job.
+    public var idempotencyKey: String?
+    public var traceId: String?
+
+    public init(tenant: String, type: String, queue: String = "default", payload: String = "{}", priority: Int = 0,
+                runAt: Date? = nil, maxAttempts: Int = 3, timeoutSeconds: Int = 300,
+                idempotencyKey: String? = nil, traceId: String? = nil) {
+        self.tenant = tenant; self.type = type; self.queue = queue; self.payload = payload; self.priority = priority
+        self.runAt = runAt; self.maxAttempts = maxAttempts; self.timeoutSeconds = timeoutSeconds
+        self.idempotencyKey = idempotencyKey; self.traceId = traceId
+    }
+}
+
+/// What happened to one submitted job.
+public enum SubmitOutcome: Sendable, Equatable {
+    /// A new job was inserted.
+    case created(Job)
+    /// The idempotency key was used before with the same request: that job.
+    case existing(Job)
+    /// The idempotency key was used before with a different request (HTTP 409).
+    case conflict(existingID: UUID)
+
+    /// The job's id in every case.
+    public var jobID: UUID {
+        switch self {
+        case .created(let j), .existing(let j): return j.id
+        case .conflict(let id): return id
+        }
+    }
+}
+
+/// What a cancel did.
+public enum CancelOutcome: Sendable, Equatable {
+    /// A queued or retrying job is now cancelled.
+    case cancelled(Job)
+    /// A running job has `cancel_requested_at` set; its worker stops it on its next heartbeat.
+    case cancelRequested(Job)
+    /// Already completed, failed or cancelled: nothing changed (HTTP 409).
+    case alreadyFinished(Job)
+    /// No such job (for this tenant).
+    case notFound
+}
+
+/// What a redrive did.
+public enum RedriveOutcome: Sendable, Equatable {
+    /// The failed or cancelled job is queued again with its attempts reset.
+    case redriven(Job)
+    /// The job is not failed or cancelled: nothing changed (HTTP 409).
+    case notRedrivable(Job)
+    /// No such job (for this tenant).
+    case notFound
+}
+
+/// A job as handed to a worker by `claim`: what running it needs.
+public struct ClaimedJob: Sendable, Equatable {
+    public var id: UUID
+    public var tenant: String
+    public var queue: String
+    public var type: String
+    public var payload: String
+    /// This attempt's number (1 for the first); fences the result.
+    public var attempt: Int
+    public var maxAttempts: Int
+    public var timeoutSeconds: Int
+    public var traceId: String?
+
+    public init(id: UUID, tenant: String = "t", queue: String = "default", type: String = "noop", payload: String = "{}",
+                attempt: Int = 1, maxAttempts: Int = 3, timeoutSeconds: Int = 300, traceId: String? = nil) {
+        self.id = id; self.tenant = tenant; self.queue = queue; self.type = type; self.payload = payload
+        self.attempt = attempt; self.maxAttempts = maxAttempts; self.timeoutSeconds = timeoutSeconds; self.traceId = traceId
+    }
+}
+
+/// A successful attempt to record (`JobStore.complete`).
+public struct AttemptCompletion: Sendable, Equatable {
+    public var id: UUID
+    public var attempt: Int
+    /// The output's metadata, nil for none.
+    public var output: JobOutputMetadata?
+    /// The bytes of an inline output (`output.location == .inline`).
+    public var inlineContent: [UInt8]?
+
+    public init(id: UUID, attempt: Int, output: JobOutputMetadata? = nil, inlineContent: [UInt8]? = nil) {
+        self.id = id; self.attempt = attempt; self.output = output; self.inlineContent = inlineContent
+    }
+}
+
+/// An unsuccessful attempt to record (`JobStore.fail`).
+public struct AttemptFailure: Sendable, Equatable {
+    /// What to do with the job.
+    public enum Disposition: Sendable, Equatable {
+        /// Retry after the delay if attempts remain, else `failed`.
+        case retry(afterSeconds: Double)
+        /// `failed` at once (a non-retryable error).
+        case fail
+        /// `cancelled` (the cancellation requested was honoured).
+        case cancel
+    }
+    public var id: UUID
+    public var attempt: Int
+    /// Becomes `last_error` and the event's message.
+    public var message: String
+    public var disposition: Disposition
+
+    public init(id: UUID, attempt: Int, message: String, disposition: Disposition) {
+        self.id = id; self.attempt = attempt; self.message = message; self.disposition = disposition
+    }
+}
+
+/// A fenced batch write's result.
+public struct FencedResult: Sendable, Equatable {
+    /// Ids whose write was applied.
+    public var applied: [UUID]
+    /// Ids refused because the worker no longer holds that attempt (lease lost, rescued, cancelled).
+    public var fencedOut: [UUID]
+    public init(applied: [UUID], fencedOut: [UUID]) { self.applied = applied; self.fencedOut = fencedOut }
+}
+
+/// A worker's heartbeat result.
+public struct HeartbeatResult: Sendable, Equatable {
+    /// Jobs whose lease was renewed (still held by this worker).
+    public var renewed: Set<UUID>
+    /// Of those, the ones whose cancellation was requested.
+    public var cancelRequested: Set<UUID>
+    public init(renewed: Set<UUID>, cancelRequested: Set<UUID>) { self.renewed = renewed; self.cancelRequested = cancelRequested }
+}
+
+/// What one rescue pass did.
+public struct RescueResult: Sendable, Equatable {
+    /// Expired jobs put back to `retrying`.
+    public var retried: [UUID]
+    /// Expired jobs that had used their attempts (now `failed`) or had a cancel requested (now `cancelled`).
+    public var finished: [UUID]
+    public var count: Int { retried.count + finished.count }
+}
+
+/// What one prune pass did; nil from `prune` when another worker holds the prune lock.
+public struct PruneResult: Sendable, Equatable {
+    public var jobsDeleted: Int
+    public var eventsDeleted: Int
+    /// Output files of deleted jobs, for the caller to remove.
+    public var outputFiles: [String]
+}
+
+/// A worker's row in `workers`.
+public struct WorkerInfo: Sendable, Equatable {
+    /// `host:pid:random`.
+    public var id: String
+    public var host: String
+    public var pid: Int
+    public var version: String
+    public var queues: [String]
+    public var concurrency: Int
+
+    public init(id: String, host: String, pid: Int, version: String, queues: [String], concurrency: Int) {
+        self.id = id; self.host = host; self.pid = pid; self.version = version; self.queues = queues; self.concurrency = concurrency
+    }
+
+    /// A new identity for this process: `host:pid:random`.
+    public static func current(version: String, queues: [String], concurrency: Int) -> WorkerInfo {
+        let host = ProcessInfo.processInfo.hostName
+        let pid = Int(ProcessInfo.processInfo.processIdentifier)
+        let rnd = String(UInt32.random(in: 0...UInt32.max), radix: 36)
+        return WorkerInfo(id: "\(host):\(pid):\(rnd)", host: host, pid: pid, version: version, queues: queues, concurrency: concurrency)
+    }
+}

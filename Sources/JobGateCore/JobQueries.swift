@@ -1,0 +1,331 @@
+/// Every SQL statement of the job engine, in one place (River's driver layer).
+///
+/// Each transition updates `jobs` and writes its `job_events` row in ONE statement
+/// (data-modifying CTEs), so history can never disagree with state. Values always
+/// travel as parameters; batches travel as arrays and are expanded with `unnest`.
+enum JobQueries {
+    /// The NOTIFY channel; the payload is the queue name.
+    static let channel = "jobgate_jobs"
+
+    /// The columns `JobRowDecoder` reads, in order, for a relation aliased `a`
+    /// (the `jobs` table, or a CTE that returned these names).
+    static func jobColumns(_ a: String) -> String {
+        """
+        \(a).id, \(a).tenant, \(a).queue, \(a).type, \(a).payload::text AS payload, \(a).priority, \(a).status, \(a).attempt, \
+        \(a).max_attempts, \(a).run_at, \(a).created_at, \(a).started_at, \(a).finished_at, \(a).timeout_seconds, \
+        \(a).lease_expires_at, \(a).locked_by, \(a).cancel_requested_at, \(a).idempotency_key, \(a).last_error, \(a).trace_id, \
+        \(a).output_size, \(a).output_content_type, \(a).output_sha256, \(a).output_location, \(a).output_path
+        """
+    }
+    static let jobColumnCount = 25
+
+    /// The request fingerprint for idempotency conflicts: what the job would do, not when
+    /// (`runAt` is left out so a replayed `delaySeconds` is the same request). The payload
+    /// goes through `jsonb` so key order and whitespace do not matter.
+    static func requestHash(_ a: String) -> String {
+        """
+        sha256(convert_to(concat_ws(E'\\n', \(a).type, \(a).queue, \(a).payload::jsonb::text, \(a).priority::text, \
+        \(a).max_attempts::text, \(a).timeout_seconds::text), 'UTF8'))
+        """
+    }
+
+    // MARK: submit
+
+    /// $1 ids, $2 tenants, $3 queues, $4 types, $5 payloads, $6 priorities, $7 run_at (NULL = now),
+    /// $8 max_attempts, $9 timeouts, $10 idempotency keys, $11 trace ids.
+    /// Rows whose key already exists are skipped (ON CONFLICT DO NOTHING, which waits for a
+    /// concurrent inserter of the same key and then skips): the caller looks them up.
+    static let submit = """
+        WITH input AS (
+            SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[],
+                                 $7::timestamptz[], $8::int[], $9::int[], $10::text[], $11::text[])
+                AS i(id, tenant, queue, type, payload, priority, run_at, max_attempts, timeout_seconds, idempotency_key, trace_id)
+        ), ins AS (
+            INSERT INTO jobs (id, tenant, queue, type, payload, priority, run_at, max_attempts, timeout_seconds,
+                              idempotency_key, trace_id, request_hash)
+            SELECT i.id, i.tenant, i.queue, i.type, i.payload::jsonb, i.priority, coalesce(i.run_at, now()), i.max_attempts,
+                   i.timeout_seconds, i.idempotency_key, i.trace_id,
+                   CASE WHEN i.idempotency_key IS NOT NULL THEN \(requestHash("i")) END
+            FROM input i
+            ON CONFLICT (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+            RETURNING *
+        ), ev AS (
+            INSERT INTO job_events (job_id, tenant, event, to_status, attempt)
+            SELECT id, tenant, 'submitted', 'queued', 0 FROM ins
+        ), notify AS (
+            SELECT pg_notify('\(channel)', q.queue) FROM (SELECT DISTINCT queue FROM ins) q
+        )
+        SELECT \(jobColumns("j")) FROM ins j, (SELECT count(*) FROM notify) n
+        """
+
+    /// The existing jobs for keys that were skipped, and whether each request matches.
+    /// $1 tenants, $2 keys, $3 types, $4 queues, $5 payloads, $6 priorities, $7 max_attempts, $8 timeouts.
+    static let submitLookup = """
+        SELECT i.ord, (j.request_hash IS NOT DISTINCT FROM \(requestHash("i"))) AS same, \(jobColumns("j"))
+        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::int[], $8::int[])
+                 WITH ORDINALITY AS i(tenant, idempotency_key, type, queue, payload, priority, max_attempts, timeout_seconds, ord)
+        JOIN jobs j ON j.tenant = i.tenant AND j.idempotency_key = i.idempotency_key
+        """
+
+    // MARK: reads
+
+    /// $1 id, $2 tenant (NULL = any).
+    static let job = "SELECT \(jobColumns("j")) FROM jobs j WHERE j.id = $1 AND ($2::text IS NULL OR j.tenant = $2)"
+
+    /// Newest first, keyset on id. $1 tenant, $2 status, $3 type, $4 queue, $5 after (exclusive), $6 limit; NULL = any.
+    /// Sent unprepared so each call is planned with its values (the optional filters would defeat a generic plan).
+    static let list = """
+        SELECT \(jobColumns("j")) FROM jobs j
+        WHERE ($1::text IS NULL OR j.tenant = $1) AND ($2::text IS NULL OR j.status = $2)
+          AND ($3::text IS NULL OR j.type = $3) AND ($4::text IS NULL OR j.queue = $4)
+          AND ($5::uuid IS NULL OR j.id < $5)
+        ORDER BY j.id DESC LIMIT $6
+        """
+
+    /// $1 job id, $2 tenant (NULL = any).
+    static let events = """
+        SELECT id, job_id, tenant, at, event, from_status, to_status, attempt, worker, message, data::text
+        FROM job_events WHERE job_id = $1 AND ($2::text IS NULL OR tenant = $2) ORDER BY id
+        """
+
+    /// $1 id, $2 tenant (NULL = any).
+    static let output = """
+        SELECT j.output_size, j.output_content_type, j.output_sha256, j.output_location, j.output_path, o.content
+        FROM jobs j LEFT JOIN job_outputs o ON o.job_id = j.id
+        WHERE j.id = $1 AND ($2::text IS NULL OR j.tenant = $2) AND j.status = 'completed' AND j.output_location IS NOT NULL
+        """
+
+    // MARK: client transitions
+
+    /// $1 id, $2 tenant (NULL = any), $3 message. Queued/retrying → cancelled; running → cancel requested
+    /// (once). `previous` is NULL when no job matched; `u.*` NULL when nothing changed.
+    static let cancel = """
+        WITH target AS (
+            SELECT id, status, cancel_requested_at FROM jobs
+            WHERE id = $1 AND ($2::text IS NULL OR tenant = $2) FOR UPDATE
+        ), u AS (
+            UPDATE jobs j SET
+                status = CASE WHEN t.status IN ('queued', 'retrying') THEN 'cancelled' ELSE j.status END,
+                finished_at = CASE WHEN t.status IN ('queued', 'retrying') THEN now() ELSE j.finished_at END,
+                cancel_requested_at = coalesce(j.cancel_requested_at, now())
+            FROM target t
+            WHERE j.id = t.id AND (t.status IN ('queued', 'retrying') OR (t.status = 'running' AND t.cancel_requested_at IS NULL))
+            RETURNING j.*, t.status AS from_status
+        ), ev AS (
+            INSERT INTO job_events (job_id, tenant, event, from_status, to_status, attempt, message)
+            SELECT id, tenant, CASE WHEN status = 'cancelled' THEN 'cancelled' ELSE 'cancel_requested' END,
+                   from_status, status, attempt, $3
+            FROM u
+        )
+        SELECT t.status AS previous, \(jobColumns("u")) FROM target t LEFT JOIN u ON u.id = t.id
+        """
+
+    /// $1 id, $2 tenant (NULL = any). Failed/cancelled → queued with attempts reset, and a NOTIFY.
+    static let redrive = """
+        WITH target AS (
+            SELECT id, status FROM jobs WHERE id = $1 AND ($2::text IS NULL OR tenant = $2) FOR UPDATE
+        ), u AS (
+            UPDATE jobs j SET status = 'queued', attempt = 0, run_at = now(), started_at = NULL, finished_at = NULL,
+                cancel_requested_at = NULL, locked_by = NULL, lease_expires_at = NULL, last_error = NULL
+            FROM target t WHERE j.id = t.id AND t.status IN ('failed', 'cancelled')
+            RETURNING j.*, t.status AS from_status
+        ), ev AS (
+            INSERT INTO job_events (job_id, tenant, event, from_status, to_status, attempt)
+            SELECT id, tenant, 'redriven', from_status, 'queued', 0 FROM u
+        )
+        SELECT t.status AS previous, \(jobColumns("u")),
+               CASE WHEN u.id IS NOT NULL THEN pg_notify('\(channel)', u.queue)::text END AS notified
+        FROM target t LEFT JOIN u ON u.id = t.id
+        """
+
+    // MARK: worker transitions
+
+    /// $1 queues, $2 limit, $3 worker, $4 lease seconds. Per queue, the first claimable rows in
+    /// claim order straight off `jobs_claimable_idx` (SKIP LOCKED: concurrent claimers take
+    /// different rows), then the best `$2` across queues.
+    static let claim = """
+        WITH picked AS (
+            SELECT c.id, c.status FROM unnest($1::text[]) AS q(name)
+            CROSS JOIN LATERAL (
+                SELECT id, status, priority, run_at FROM jobs
+                WHERE queue = q.name AND status IN ('queued', 'retrying') AND run_at <= now()
+                ORDER BY priority, run_at, id
+                LIMIT $2
+                FOR UPDATE SKIP LOCKED
+            ) c
+            ORDER BY c.priority, c.run_at, c.id
+            LIMIT $2
+        ), claimed AS (
+            UPDATE jobs j SET status = 'running', attempt = j.attempt + 1, locked_by = $3,
+                lease_expires_at = now() + make_interval(secs => $4::float8), started_at = now()
+            FROM picked p WHERE j.id = p.id
+            RETURNING j.id, j.tenant, j.queue, j.type, j.payload::text AS payload, j.attempt, j.max_attempts,
+                      j.timeout_seconds, j.trace_id, j.priority, j.run_at, p.status AS from_status
+        ), ev AS (
+            INSERT INTO job_events (job_id, tenant, event, from_status, to_status, attempt, worker)
+            SELECT id, tenant, 'started', from_status, 'running', attempt, $3 FROM claimed
+        )
+        SELECT id, tenant, queue, type, payload, attempt, max_attempts, timeout_seconds, trace_id FROM claimed
+        ORDER BY priority, run_at, id
+        """
+
+    /// $1 worker, $2 lease seconds. Renews every lease the worker holds and its registry row.
+    static let heartbeat = """
+        WITH renewed AS (
+            UPDATE jobs SET lease_expires_at = now() + make_interval(secs => $2::float8)
+            WHERE status = 'running' AND locked_by = $1
+            RETURNING id, cancel_requested_at IS NOT NULL AS cancel
+        ), w AS (
+            UPDATE workers SET last_heartbeat = now() WHERE id = $1
+        )
+        SELECT id, cancel FROM renewed
+        """
+
+    /// $1 worker, then per job: $2 id, $3 attempt, $4 size, $5 content type, $6 sha256, $7 location,
+    /// $8 path, $9 inline content. Fenced on status, worker and attempt.
+    static let complete = """
+        WITH input AS (
+            SELECT * FROM unnest($2::uuid[], $3::int[], $4::bigint[], $5::text[], $6::bytea[], $7::text[], $8::text[], $9::bytea[])
+                AS c(id, attempt, size, content_type, sha256, location, path, content)
+        ), done AS (
+            UPDATE jobs j SET status = 'completed', finished_at = now(), lease_expires_at = NULL, locked_by = NULL,
+                last_error = NULL, output_size = c.size, output_content_type = c.content_type, output_sha256 = c.sha256,
+                output_location = c.location, output_path = c.path
+            FROM input c
+            WHERE j.id = c.id AND j.status = 'running' AND j.locked_by = $1 AND j.attempt = c.attempt
+            RETURNING j.id, j.tenant, j.attempt
+        ), outputs AS (
+            INSERT INTO job_outputs (job_id, content)
+            SELECT d.id, c.content FROM done d JOIN input c ON c.id = d.id WHERE c.content IS NOT NULL
+            ON CONFLICT (job_id) DO UPDATE SET content = EXCLUDED.content
+        ), ev AS (
+            INSERT INTO job_events (job_id, tenant, event, from_status, to_status, attempt, worker)
+            SELECT id, tenant, 'completed', 'running', 'completed', attempt, $1 FROM done
+        )
+        SELECT id FROM done
+        """
+
+    /// $1 worker, then per job: $2 id, $3 attempt, $4 message, $5 disposition (retry/fail/cancel),
+    /// $6 retry delay seconds. Fenced on status, worker and attempt.
+    static let fail = """
+        WITH input AS (
+            SELECT * FROM unnest($2::uuid[], $3::int[], $4::text[], $5::text[], $6::float8[])
+                AS c(id, attempt, message, disposition, delay)
+        ), u AS (
+            UPDATE jobs j SET
+                status = CASE WHEN c.disposition = 'cancel' THEN 'cancelled'
+                              WHEN c.disposition = 'fail' OR j.attempt >= j.max_attempts THEN 'failed'
+                              ELSE 'retrying' END,
+                run_at = CASE WHEN c.disposition = 'retry' AND j.attempt < j.max_attempts
+                              THEN now() + make_interval(secs => c.delay) ELSE j.run_at END,
+                finished_at = CASE WHEN c.disposition = 'retry' AND j.attempt < j.max_attempts THEN NULL ELSE now() END,
+                lease_expires_at = NULL, locked_by = NULL, last_error = c.message
+            FROM input c
+            WHERE j.id = c.id AND j.status = 'running' AND j.locked_by = $1 AND j.attempt = c.attempt
+            RETURNING j.id, j.tenant, j.attempt, j.status, j.run_at, c.message, c.delay
+        ), ev AS (
+            INSERT INTO job_events (job_id, tenant, event, from_status, to_status, attempt, worker, message, data)
+            SELECT id, tenant, CASE status WHEN 'retrying' THEN 'retry_scheduled' ELSE status END, 'running', status,
+                   attempt, $1, message,
+                   CASE WHEN status = 'retrying' THEN jsonb_build_object('delaySeconds', delay, 'runAt', run_at) END
+            FROM u
+        )
+        SELECT id, status FROM u
+        """
+
+    /// $1 worker, $2 ids. Graceful shutdown: running → queued without counting the attempt
+    /// (or → cancelled if a cancel was requested meanwhile).
+    static let requeue = """
+        WITH u AS (
+            UPDATE jobs j SET
+                status = CASE WHEN j.cancel_requested_at IS NOT NULL THEN 'cancelled' ELSE 'queued' END,
+                finished_at = CASE WHEN j.cancel_requested_at IS NOT NULL THEN now() END,
+                attempt = j.attempt - 1, locked_by = NULL, lease_expires_at = NULL
+            WHERE j.id = ANY($2::uuid[]) AND j.status = 'running' AND j.locked_by = $1
+            RETURNING j.id, j.tenant, j.attempt, j.status
+        ), ev AS (
+            INSERT INTO job_events (job_id, tenant, event, from_status, to_status, attempt, worker, message)
+            SELECT id, tenant, CASE status WHEN 'cancelled' THEN 'cancelled' ELSE 'requeued' END, 'running', status,
+                   attempt + 1, $1, 'worker shut down before the job finished'
+            FROM u
+        )
+        SELECT id FROM u
+        """
+
+    /// $1 limit, $2 backoff base seconds, $3 backoff cap seconds. Running jobs whose lease expired:
+    /// back to `retrying` with backoff, `failed` when attempts are used up, `cancelled` when a cancel
+    /// was requested. SKIP LOCKED lets many rescuers run at once without double-rescuing.
+    static let rescue = """
+        WITH expired AS (
+            SELECT id, locked_by FROM jobs
+            WHERE status = 'running' AND lease_expires_at < now()
+            ORDER BY lease_expires_at
+            LIMIT $1
+            FOR UPDATE SKIP LOCKED
+        ), u AS (
+            UPDATE jobs j SET
+                status = CASE WHEN j.cancel_requested_at IS NOT NULL THEN 'cancelled'
+                              WHEN j.attempt >= j.max_attempts THEN 'failed' ELSE 'retrying' END,
+                run_at = CASE WHEN j.cancel_requested_at IS NULL AND j.attempt < j.max_attempts
+                              THEN now() + make_interval(secs => least($3::float8, $2::float8 * power(2, j.attempt - 1)) * (0.5 + random() / 2))
+                              ELSE j.run_at END,
+                finished_at = CASE WHEN j.cancel_requested_at IS NULL AND j.attempt < j.max_attempts THEN NULL ELSE now() END,
+                locked_by = NULL, lease_expires_at = NULL,
+                last_error = 'lease expired: worker ' || coalesce(e.locked_by, '?') || ' stopped renewing it'
+            FROM expired e WHERE j.id = e.id
+            RETURNING j.id, j.tenant, j.attempt, j.status, e.locked_by AS old_worker, j.last_error
+        ), ev AS (
+            INSERT INTO job_events (job_id, tenant, event, from_status, to_status, attempt, worker, message)
+            SELECT id, tenant, 'lease_expired', 'running', status, attempt, old_worker, last_error FROM u
+        )
+        SELECT id, status FROM u
+        """
+
+    // MARK: retention
+
+    /// An arbitrary fixed advisory-lock key: one pruner at a time.
+    static let pruneLockKey: Int64 = 0x6A6F_6267_6174_6502
+
+    /// $1 retention seconds, $2 batch. Finished jobs (their inline outputs cascade); returns file paths.
+    static let pruneJobs = """
+        WITH doomed AS (
+            SELECT id FROM jobs WHERE finished_at < now() - make_interval(secs => $1::float8)
+            ORDER BY finished_at LIMIT $2 FOR UPDATE SKIP LOCKED
+        )
+        DELETE FROM jobs j USING doomed d WHERE j.id = d.id
+        RETURNING CASE WHEN j.output_location = 'file' THEN j.output_path END
+        """
+
+    /// $1 retention seconds, $2 batch.
+    static let pruneEvents = """
+        DELETE FROM job_events WHERE id IN (
+            SELECT id FROM job_events WHERE at < now() - make_interval(secs => $1::float8) ORDER BY at LIMIT $2)
+        """
+
+    /// $1 retention seconds: registry rows of workers gone for longer.
+    static let pruneWorkers = """
+        DELETE FROM workers WHERE coalesce(stopped_at, last_heartbeat) < now() - make_interval(secs => $1::float8)
+        """
+
+    // MARK: workers and queues
+
+    /// $1 id, $2 host, $3 pid, $4 version, $5 queues, $6 concurrency.
+    static let registerWorker = """
+        INSERT INTO workers (id, host, pid, version, queues, concurrency) VALUES ($1, $2, $3, $4, $5::text[], $6)
+        ON CONFLICT (id) DO UPDATE SET last_heartbeat = now(), stopped_at = NULL
+        """
+
+    /// $1 id.
+    static let stopWorker = "UPDATE workers SET stopped_at = now(), last_heartbeat = now() WHERE id = $1"
+
+    /// Queues with claimable jobs: a loose index scan over `jobs_claimable_idx`, one probe per queue.
+    static let claimableQueues = """
+        WITH RECURSIVE q AS (
+            (SELECT queue FROM jobs WHERE status IN ('queued', 'retrying') ORDER BY queue LIMIT 1)
+            UNION ALL
+            SELECT (SELECT queue FROM jobs WHERE status IN ('queued', 'retrying') AND queue > q.queue ORDER BY queue LIMIT 1)
+            FROM q WHERE q.queue IS NOT NULL
+        )
+        SELECT queue FROM q WHERE queue IS NOT NULL
+        """
+}

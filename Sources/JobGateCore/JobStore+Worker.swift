@@ -1,0 +1,199 @@
+import Foundation
+import JobGatePostgres
+
+/// The worker side of the store: claim, lease renewal, fenced results, rescue, retention, registry.
+extension JobStore {
+    /// Claims up to `limit` claimable jobs of `queues` for `worker` in ONE statement: per queue
+    /// the first rows in `priority, run_at, id` order whose `run_at` has come (`FOR UPDATE SKIP
+    /// LOCKED` over `jobs_claimable_idx`), set `running` with `attempt + 1` and a lease, with
+    /// their `started` events.
+    public func claim(queues: [String], limit: Int, worker: String, leaseSeconds: Double) async throws -> [ClaimedJob] {
+        guard limit > 0, !queues.isEmpty else { return [] }
+        let rows = try await pool.query(JobQueries.claim, [queues, limit, worker, leaseSeconds])
+        var out: [ClaimedJob] = []
+        out.reserveCapacity(rows.count)
+        for r in rows {
+            out.append(ClaimedJob(
+                id: try r.decode(0), tenant: try r.decode(1), queue: try r.decode(2), type: try r.decode(3),
+                payload: try r.decode(4), attempt: try r.decode(5), maxAttempts: try r.decode(6),
+                timeoutSeconds: try r.decode(7), traceId: try r.decode(8)))
+        }
+        return out
+    }
+
+    /// Renews every lease `worker` holds (and its `workers` row) in one statement. Returns the jobs
+    /// still held, and those whose cancellation was requested. A job the worker believes it runs
+    /// but that is not in `renewed` was taken from it (lease expired and rescued).
+    public func heartbeat(worker: String, leaseSeconds: Double) async throws -> HeartbeatResult {
+        let rows = try await pool.query(JobQueries.heartbeat, [worker, leaseSeconds])
+        var renewed = Set<UUID>(minimumCapacity: rows.count)
+        var cancel = Set<UUID>()
+        for r in rows {
+            let id = try r.decode(0, as: UUID.self)
+            renewed.insert(id)
+            if try r.decode(1, as: Bool.self) { cancel.insert(id) }
+        }
+        return HeartbeatResult(renewed: renewed, cancelRequested: cancel)
+    }
+
+    /// Records successful attempts in one statement (outputs and `completed` events included),
+    /// each fenced on `status = 'running' AND locked_by = worker AND attempt = attempt`.
+    public func complete(_ completions: [AttemptCompletion], worker: String) async throws -> FencedResult {
+        if completions.isEmpty { return FencedResult(applied: [], fencedOut: []) }
+        let params: [any PostgresBindable] = [
+            worker,
+            completions.map(\.id),
+            completions.map(\.attempt),
+            completions.map { $0.output?.size },
+            completions.map { $0.output?.contentType },
+            completions.map { $0.output.map { ByteaText.encode($0.sha256) } },
+            completions.map { $0.output?.location.rawValue },
+            completions.map { $0.output?.path },
+            completions.map { c in c.output?.location == .inline ? ByteaText.encode(c.inlineContent ?? []) : nil },
+        ]
+        let rows = try await pool.query(JobQueries.complete, params)
+        return try Self.fenced(completions.map(\.id), applied: rows)
+    }
+
+    /// Records unsuccessful attempts in one statement: `retrying` after the given delay while
+    /// attempts remain, else `failed`; `failed` at once for non-retryable errors; `cancelled` for
+    /// honoured cancellations. Fenced like `complete`.
+    public func fail(_ failures: [AttemptFailure], worker: String) async throws -> FencedResult {
+        if failures.isEmpty { return FencedResult(applied: [], fencedOut: []) }
+        let params: [any PostgresBindable] = [
+            worker,
+            failures.map(\.id),
+            failures.map(\.attempt),
+            failures.map(\.message),
+            failures.map { f -> String in
+                switch f.disposition {
+                case .retry: return "retry"
+                case .fail: return "fail"
+                case .cancel: return "cancel"
+                }
+            },
+            failures.map { f -> Double in
+                if case .retry(let s) = f.disposition { return max(0, s) }
+                return 0
+            },
+        ]
+        let rows = try await pool.query(JobQueries.fail, params)
+        return try Self.fenced(failures.map(\.id), applied: rows)
+    }
+
+    /// Graceful shutdown: hands `ids` (still held by `worker`) back as `queued` without counting
+    /// the attempt, with `requeued` events. Returns the ids handed back.
+    @discardableResult
+    public func requeue(worker: String, ids: [UUID]) async throws -> [UUID] {
+        if ids.isEmpty { return [] }
+        let rows = try await pool.query(JobQueries.requeue, [worker, ids])
+        return try rows.map { try $0.decode(0, as: UUID.self) }
+    }
+
+    /// Rescues up to `limit` running jobs whose lease expired (their worker died or was cut off),
+    /// with `lease_expired` events. Safe to run from many workers at once.
+    public func rescue(limit: Int = 1000, retry: RetryPolicy = RetryPolicy()) async throws -> RescueResult {
+        let rows = try await pool.query(JobQueries.rescue, [limit, retry.baseSeconds, retry.capSeconds])
+        var result = RescueResult(retried: [], finished: [])
+        for r in rows {
+            let id = try r.decode(0, as: UUID.self)
+            if try r.decode(1, as: String.self) == JobStatus.retrying.rawValue { result.retried.append(id) } else { result.finished.append(id) }
+        }
+        return result
+    }
+
+    /// Retention, by one worker at a time (a session advisory lock; nil if another holds it):
+    /// finished jobs older than `jobRetention` seconds (with their inline outputs), then history
+    /// older than `historyRetention`, each in batches of `batch` rows so no statement runs long.
+    /// Returns the deleted jobs' output files for the caller to remove.
+    public func prune(jobRetention: Double, historyRetention: Double, batch: Int = 1000) async throws -> PruneResult? {
+        try await pool.withConnection { conn in
+            let locked = try conn.query("SELECT pg_try_advisory_lock($1)", [JobQueries.pruneLockKey])
+            guard try locked.first?.decode(0, as: Bool.self) == true else { return nil }
+            defer { _ = try? conn.query("SELECT pg_advisory_unlock($1)", [JobQueries.pruneLockKey]) }
+            var result = PruneResult(jobsDeleted: 0, eventsDeleted: 0, outputFiles: [])
+            while true {
+                let rows = try conn.query(JobQueries.pruneJobs, [jobRetention, batch])
+                result.jobsDeleted += rows.count
+                for r in rows { if let p = try r.decode(0, as: String?.self) { result.outputFiles.append(p) } }
+                if rows.count < batch { break }
+            }
+            while true {
+                let n = try conn.query(JobQueries.pruneEvents, [historyRetention, batch]).affectedRows
+                result.eventsDeleted += n
+                if n < batch { break }
+            }
+            try conn.query(JobQueries.pruneWorkers, [max(jobRetention, 86_400)])
+            return result
+        }
+    }
+
+    /// Adds or refreshes `worker`'s row in the registry.
+    public func registerWorker(_ worker: WorkerInfo) async throws {
+        try await pool.query(JobQueries.registerWorker, [
+            worker.id, worker.host, worker.pid, worker.version,
+            // An empty Swift array casts to [UInt8] and would go as binary bytea: send the literal.
+            worker.queues.isEmpty ? PostgresParameter.text("{}") : worker.queues.postgresParameter,
+            worker.concurrency,
+        ])
+    }
+
+    /// Marks `workerID` stopped in the registry.
+    public func stopWorker(_ workerID: String) async throws {
+        try await pool.query(JobQueries.stopWorker, [workerID])
+    }
+
+    /// The queues that have claimable jobs (for workers that serve every queue).
+    public func claimableQueues() async throws -> [String] {
+        try await pool.query(JobQueries.claimableQueues).map { try $0.decode(0, as: String.self) }
+    }
+
+    /// The claim statement and parameters, for `EXPLAIN` in plan-regression tests and for pgbench scripts.
+    public static var claimSQL: String { JobQueries.claim }
+
+    private static func fenced(_ ids: [UUID], applied rows: PostgresRows) throws -> FencedResult {
+        var applied = Set<UUID>(minimumCapacity: rows.count)
+        for r in rows { applied.insert(try r.decode(0, as: UUID.self)) }
+        return FencedResult(applied: ids.filter { applied.contains($0) }, fencedOut: ids.filter { !applied.contains($0) })
+    }
+}
+
+/// `bytea` values inside text array parameters: PostgreSQL's hex input form `\x…`.
+enum ByteaText {
+    private static let digits = Array("0123456789abcdef".utf8)
+    static func encode(_ bytes: [UInt8]) -> String {
+        var out = [UInt8]()
+        out.reserveCapacity(bytes.count * 2 + 2)
+        out.append(UInt8(ascii: "\\"))
+        out.append(UInt8(ascii: "x"))
+        for b in bytes {
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
+
+/// Decodes `JobQueries.jobColumns` starting at a column offset.
+enum JobRowDecoder {
+    static func job(_ r: PostgresRow, from o: Int) throws -> Job {
+        let status = try r.decode(o + 6, as: String.self)
+        var output: JobOutputMetadata?
+        if let loc = try r.decode(o + 23, as: String?.self), let location = OutputLocation(rawValue: loc) {
+            output = JobOutputMetadata(
+                size: try r.decode(o + 20, as: Int?.self) ?? 0,
+                contentType: try r.decode(o + 21, as: String?.self) ?? "application/octet-stream",
+                sha256: try r.decode(o + 22, as: [UInt8]?.self) ?? [],
+                location: location, path: try r.decode(o + 24))
+        }
+        return Job(
+            id: try r.decode(o), tenant: try r.decode(o + 1), queue: try r.decode(o + 2), type: try r.decode(o + 3),
+            payload: try r.decode(o + 4), priority: try r.decode(o + 5),
+            status: JobStatus(rawValue: status) ?? .queued,
+            attempt: try r.decode(o + 7), maxAttempts: try r.decode(o + 8), runAt: try r.decode(o + 9),
+            createdAt: try r.decode(o + 10), startedAt: try r.decode(o + 11), finishedAt: try r.decode(o + 12),
+            timeoutSeconds: try r.decode(o + 13), leaseExpiresAt: try r.decode(o + 14), lockedBy: try r.decode(o + 15),
+            cancelRequestedAt: try r.decode(o + 16), idempotencyKey: try r.decode(o + 17), lastError: try r.decode(o + 18),
+            traceId: try r.decode(o + 19), output: output)
+    }
+}

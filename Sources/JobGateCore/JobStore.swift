@@ -1,0 +1,140 @@
+import Foundation
+import JobGatePostgres
+
+/// The job engine's storage: every read and transition of jobs, each one round trip where
+/// possible, with its `job_events` row written in the same statement.
+///
+/// The HTTP API uses the client side (submit, read, cancel, redrive, output); workers use the
+/// worker side (claim, heartbeat, complete, fail, requeue, rescue, prune, registry).
+public struct JobStore: Sendable {
+    /// The pool all operations run on.
+    public let pool: PostgresPool
+    /// The NOTIFY channel `submit` and `redrive` signal on (payload: the queue name).
+    public static let notifyChannel = JobQueries.channel
+
+    /// A store over `pool` (whose sessions use `Database.configuration`'s search_path).
+    public init(pool: PostgresPool) {
+        self.pool = pool
+    }
+
+    // MARK: submit
+
+    /// Inserts `jobs` in ONE transaction: a multi-row insert, their `submitted` events and one
+    /// NOTIFY per distinct queue. Outcomes come back in input order. A reused idempotency key
+    /// yields `.existing` (same request) or `.conflict` (different request), never an error,
+    /// so one client's conflict does not fail a group commit of many clients' jobs.
+    /// Invalid input (bad JSON payload, priority out of range) fails the whole call.
+    public func submit(_ jobs: [NewJob]) async throws -> [SubmitOutcome] {
+        if jobs.isEmpty { return [] }
+        let ids = jobs.map { _ in UUIDv7.make() }
+        return try await pool.transaction { conn in
+            var outcomes = [SubmitOutcome?](repeating: nil, count: jobs.count)
+            var pending = Array(jobs.indices)
+            var rounds = 0
+            // A skipped key's job is normally found at once; it can only vanish (pruned) between
+            // the insert and the lookup, in which case the insert is simply tried again.
+            while !pending.isEmpty {
+                rounds += 1
+                let batch = pending
+                let rows = try conn.query(JobQueries.submit, [
+                    batch.map { ids[$0] }, batch.map { jobs[$0].tenant }, batch.map { jobs[$0].queue },
+                    batch.map { jobs[$0].type }, batch.map { jobs[$0].payload }, batch.map { jobs[$0].priority },
+                    batch.map { jobs[$0].runAt }, batch.map { jobs[$0].maxAttempts }, batch.map { jobs[$0].timeoutSeconds },
+                    batch.map { jobs[$0].idempotencyKey }, batch.map { jobs[$0].traceId },
+                ])
+                var created: [UUID: Job] = [:]
+                for row in rows {
+                    let job = try JobRowDecoder.job(row, from: 0)
+                    created[job.id] = job
+                }
+                var skipped: [Int] = []
+                for i in batch {
+                    if let job = created[ids[i]] { outcomes[i] = .created(job) } else { skipped.append(i) }
+                }
+                pending = []
+                if skipped.isEmpty { break }
+                let found = try conn.query(JobQueries.submitLookup, [
+                    skipped.map { jobs[$0].tenant }, skipped.map { jobs[$0].idempotencyKey },
+                    skipped.map { jobs[$0].type }, skipped.map { jobs[$0].queue }, skipped.map { jobs[$0].payload },
+                    skipped.map { jobs[$0].priority }, skipped.map { jobs[$0].maxAttempts },
+                    skipped.map { jobs[$0].timeoutSeconds },
+                ])
+                for row in found {
+                    let i = skipped[try row.decode(0, as: Int.self) - 1]
+                    let same = try row.decode(1, as: Bool.self)
+                    let job = try JobRowDecoder.job(row, from: 2)
+                    outcomes[i] = same ? .existing(job) : .conflict(existingID: job.id)
+                }
+                pending = skipped.filter { outcomes[$0] == nil }
+                if rounds >= 3 && !pending.isEmpty {
+                    throw PostgresError(code: .protocolViolation, message: "idempotency key lookup kept missing its job")
+                }
+            }
+            return outcomes.map { $0! }
+        }
+    }
+
+    // MARK: reads
+
+    /// One job; `tenant` nil reads any tenant's (admin).
+    public func job(id: UUID, tenant: String?) async throws -> Job? {
+        let rows = try await pool.query(JobQueries.job, [id, tenant])
+        return try rows.first.map { try JobRowDecoder.job($0, from: 0) }
+    }
+
+    /// Jobs newest first, filtered by whatever is not nil; pass the last id of a page as `after`
+    /// for the next page (keyset pagination on the time-ordered id).
+    public func list(tenant: String?, status: JobStatus? = nil, type: String? = nil, queue: String? = nil,
+                     limit: Int = 50, after: UUID? = nil) async throws -> [Job] {
+        let params: [any PostgresBindable] = [tenant, status?.rawValue, type, queue, after, max(1, min(limit, 1000))]
+        let rows = try await pool.withConnection { try $0.query(JobQueries.list, params, prepare: false) }
+        return try rows.map { try JobRowDecoder.job($0, from: 0) }
+    }
+
+    /// A job's history, oldest first; empty if the job is unknown to this tenant.
+    public func events(jobID: UUID, tenant: String?) async throws -> [JobEvent] {
+        let rows = try await pool.query(JobQueries.events, [jobID, tenant])
+        return try rows.map { r in
+            JobEvent(
+                id: try r.decode(0), jobID: try r.decode(1), tenant: try r.decode(2), at: try r.decode(3),
+                event: try r.decode(4), fromStatus: (try r.decode(5, as: String?.self)).flatMap(JobStatus.init(rawValue:)),
+                toStatus: (try r.decode(6, as: String?.self)).flatMap(JobStatus.init(rawValue:)), attempt: try r.decode(7),
+                worker: try r.decode(8), message: try r.decode(9), data: try r.decode(10))
+        }
+    }
+
+    /// A completed job's output: inline bytes, or the metadata of a file output. Nil when the job
+    /// is unknown, not completed, or completed without an output.
+    public func output(id: UUID, tenant: String? = nil) async throws -> StoredOutput? {
+        guard let r = try await pool.query(JobQueries.output, [id, tenant]).first else { return nil }
+        guard let location = OutputLocation(rawValue: try r.decode(3, as: String.self)) else { return nil }
+        let meta = JobOutputMetadata(
+            size: try r.decode(0), contentType: try r.decode(1), sha256: try r.decode(2, as: [UInt8]?.self) ?? [],
+            location: location, path: try r.decode(4))
+        return StoredOutput(metadata: meta, content: try r.decode(5, as: [UInt8]?.self))
+    }
+
+    // MARK: client transitions
+
+    /// Cancels a job: queued/retrying at once; running via `cancel_requested_at` (its worker stops
+    /// it on the next heartbeat and records `cancelled`); finished ones are left alone.
+    public func cancel(id: UUID, tenant: String?, message: String? = nil) async throws -> CancelOutcome {
+        let rows = try await pool.query(JobQueries.cancel, [id, tenant, message])
+        guard let r = rows.first, let previous = try r.decode(0, as: String?.self) else { return .notFound }
+        if try r.decode(1, as: UUID?.self) != nil {
+            let job = try JobRowDecoder.job(r, from: 1)
+            return job.status == .cancelled ? .cancelled(job) : .cancelRequested(job)
+        }
+        guard let job = try await self.job(id: id, tenant: tenant) else { return .notFound }
+        return previous == JobStatus.running.rawValue && !job.status.isFinished ? .cancelRequested(job) : .alreadyFinished(job)
+    }
+
+    /// Dead-letter redrive: a failed or cancelled job goes back to `queued` with its attempts reset.
+    public func redrive(id: UUID, tenant: String?) async throws -> RedriveOutcome {
+        let rows = try await pool.query(JobQueries.redrive, [id, tenant])
+        guard let r = rows.first, (try r.decode(0, as: String?.self)) != nil else { return .notFound }
+        if try r.decode(1, as: UUID?.self) != nil { return .redriven(try JobRowDecoder.job(r, from: 1)) }
+        guard let job = try await self.job(id: id, tenant: tenant) else { return .notFound }
+        return .notRedrivable(job)
+    }
+}

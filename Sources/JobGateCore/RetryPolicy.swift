@@ -1,0 +1,53 @@
+/// Exponential backoff with jitter between attempts of one job type.
+///
+/// The delay after attempt `n` is `d/2 + random(0...d/2)` with `d = min(cap, base·2^(n-1))`
+/// ("equal jitter"): retries of many jobs spread out, yet each delay is at least the
+/// previous one's upper half, so delays grow until the cap.
+public struct RetryPolicy: Sendable, Equatable {
+    /// The first retry's nominal delay, in seconds.
+    public var baseSeconds: Double
+    /// The largest nominal delay, in seconds.
+    public var capSeconds: Double
+
+    /// A policy; defaults suit most jobs (1 s, doubling, at most 10 min).
+    public init(baseSeconds: Double = 1, capSeconds: Double = 600) {
+        self.baseSeconds = max(0, baseSeconds)
+        self.capSeconds = max(self.baseSeconds, capSeconds)
+    }
+
+    /// The nominal (un-jittered) delay after attempt `attempt` (1-based).
+    public func nominalDelay(afterAttempt attempt: Int) -> Double {
+        let exponent = Double(max(0, min(attempt - 1, 62)))
+        return min(capSeconds, baseSeconds * pow2(exponent))
+    }
+
+    /// The delay to wait after attempt `attempt`, jittered with `random` in 0...1.
+    public func delay(afterAttempt attempt: Int, random: Double = Double.random(in: 0...1)) -> Double {
+        let d = nominalDelay(afterAttempt: attempt)
+        return d / 2 + d / 2 * min(1, max(0, random))
+    }
+
+    private func pow2(_ e: Double) -> Double {
+        var r = 1.0
+        var i = 0.0
+        while i < e { r *= 2; i += 1; if r > 1e12 { break } }
+        return r
+    }
+}
+
+/// Settings of one job type: defaults applied at submit and the retry policy the worker uses.
+/// Command types (a JSON file) and built-ins share this shape.
+public struct JobTypeSettings: Sendable, Equatable {
+    /// Each attempt's time limit, when the submitter does not set one.
+    public var timeoutSeconds: Int
+    /// Attempts before `failed`, when the submitter does not set them.
+    public var maxAttempts: Int
+    /// Backoff between attempts.
+    public var retry: RetryPolicy
+
+    public init(timeoutSeconds: Int = 300, maxAttempts: Int = 3, retry: RetryPolicy = RetryPolicy()) {
+        self.timeoutSeconds = timeoutSeconds
+        self.maxAttempts = maxAttempts
+        self.retry = retry
+    }
+}

@@ -1,0 +1,108 @@
+import Foundation
+import JobGateCore
+
+/// What a handler gets for one attempt of one job.
+public struct JobContext: Sendable {
+    public var id: UUID
+    public var type: String
+    public var queue: String
+    public var tenant: String
+    /// The payload as JSON text.
+    public var payload: String
+    /// This attempt's number (1 for the first).
+    public var attempt: Int
+    public var maxAttempts: Int
+    /// The attempt's time limit; past it the handler's task is cancelled and the attempt fails.
+    public var deadline: ContinuousClock.Instant
+    public var traceId: String?
+
+    public init(id: UUID, type: String, queue: String = "default", tenant: String = "", payload: String, attempt: Int,
+                maxAttempts: Int, deadline: ContinuousClock.Instant, traceId: String? = nil) {
+        self.id = id; self.type = type; self.queue = queue; self.tenant = tenant; self.payload = payload
+        self.attempt = attempt; self.maxAttempts = maxAttempts; self.deadline = deadline; self.traceId = traceId
+    }
+
+    /// True once the attempt should stop (timeout, cancel requested, lease lost, shutdown):
+    /// the handler's task is cancelled. Long handlers check this (or `checkCancellation`) between steps.
+    public var isCancelled: Bool { Task.isCancelled }
+
+    /// Throws `CancellationError` once the attempt should stop.
+    public func checkCancellation() throws { try Task.checkCancellation() }
+}
+
+/// A handler's result: bytes and their content type.
+public struct JobOutput: Sendable, Equatable {
+    public var bytes: [UInt8]
+    public var contentType: String
+    public init(bytes: [UInt8], contentType: String) {
+        self.bytes = bytes
+        self.contentType = contentType
+    }
+}
+
+/// An error a handler throws to say whether the attempt may be retried. Any other error
+/// counts as retryable; `CancellationError` means the handler honoured a stop.
+public struct JobFailure: Error, Sendable, Equatable, CustomStringConvertible {
+    /// Becomes the job's `last_error`.
+    public var message: String
+    /// False fails the job at once, whatever attempts remain.
+    public var retryable: Bool
+    public init(_ message: String, retryable: Bool = true) {
+        self.message = message
+        self.retryable = retryable
+    }
+    public var description: String { message }
+}
+
+/// The business logic of one job type.
+///
+/// `run` is called on Swift's cooperative pool: it must not block a thread (sleep with
+/// `Task.sleep`, run blocking work on its own thread) and should honour task cancellation.
+public protocol JobHandler: Sendable {
+    /// Runs one attempt; returns the output (nil for none) or throws (`JobFailure` to choose retryability).
+    func run(_ job: JobContext) async throws -> JobOutput?
+}
+
+/// A handler made from a closure.
+public struct ClosureHandler: JobHandler {
+    let body: @Sendable (JobContext) async throws -> JobOutput?
+    public init(_ body: @escaping @Sendable (JobContext) async throws -> JobOutput?) { self.body = body }
+    public func run(_ job: JobContext) async throws -> JobOutput? { try await body(job) }
+}
+
+/// Job types a worker can run, each with its settings. Built-ins come from `builtIn()`;
+/// command types (external processes) and tests register more by name.
+public struct HandlerRegistry: Sendable {
+    /// One registered type.
+    public struct Entry: Sendable {
+        public var handler: any JobHandler
+        public var settings: JobTypeSettings
+    }
+
+    private var entries: [String: Entry] = [:]
+
+    /// An empty registry.
+    public init() {}
+
+    /// `weather` and `noop`.
+    public static func builtIn() -> HandlerRegistry {
+        var r = HandlerRegistry()
+        r.register("weather", settings: JobTypeSettings(timeoutSeconds: 300, maxAttempts: 3), handler: WeatherHandler())
+        r.register("noop", settings: JobTypeSettings(timeoutSeconds: 60, maxAttempts: 3), handler: NoopHandler())
+        return r
+    }
+
+    /// Adds or replaces the handler of `type`.
+    public mutating func register(_ type: String, settings: JobTypeSettings = JobTypeSettings(), handler: any JobHandler) {
+        entries[type] = Entry(handler: handler, settings: settings)
+    }
+
+    /// The entry of `type`, if registered.
+    public func entry(for type: String) -> Entry? { entries[type] }
+
+    /// The registered type names, sorted.
+    public var types: [String] { entries.keys.sorted() }
+
+    /// Every type's settings (submit-side defaults and validation).
+    public var settings: [String: JobTypeSettings] { entries.mapValues(\.settings) }
+}

@@ -1,0 +1,103 @@
+import CCrypto
+import Dispatch
+import Foundation
+import JobGateCore
+
+/// Turns a handler's output into what `complete` records: inline bytes up to the threshold,
+/// otherwise a file in the output directory written atomically (temp file, fsync, rename,
+/// fsync of the directory). Either way size, content type and SHA-256 are recorded.
+struct OutputWriter: Sendable {
+    let directory: String
+    let inlineMax: Int
+
+    /// Blocking file IO runs on this queue, never on the cooperative pool.
+    private static let io = DispatchQueue(label: "jobgate.outputs", attributes: .concurrent)
+
+    struct Prepared: Sendable {
+        var metadata: JobOutputMetadata
+        var inline: [UInt8]?
+    }
+
+    func prepare(_ output: JobOutput, jobID: UUID, attempt: Int) async throws -> Prepared {
+        if output.bytes.count <= inlineMax {
+            let meta = JobOutputMetadata(size: output.bytes.count, contentType: output.contentType,
+                                         sha256: SHA256Digest.hash(output.bytes), location: .inline, path: nil)
+            return Prepared(metadata: meta, inline: output.bytes)
+        }
+        let dir = directory
+        let name = "\(jobID.uuidString.lowercased())-\(attempt)\(Self.fileExtension(output.contentType))"
+        return try await withCheckedThrowingContinuation { cont in
+            Self.io.async {
+                do {
+                    let path = try Self.writeAtomically(output.bytes, directory: dir, name: name)
+                    let meta = JobOutputMetadata(size: output.bytes.count, contentType: output.contentType,
+                                                 sha256: SHA256Digest.hash(output.bytes), location: .file, path: path)
+                    cont.resume(returning: Prepared(metadata: meta, inline: nil))
+                } catch {
+                    cont.resume(throwing: error)
+                }
+            }
+        }
+    }
+
+    /// Removes output files (pruned jobs, fenced-out results), ignoring missing ones.
+    static func remove(_ paths: [String]) {
+        guard !paths.isEmpty else { return }
+        io.async { for p in paths { unlink(p) } }
+    }
+
+    static func fileExtension(_ contentType: String) -> String {
+        if contentType.hasPrefix("application/json") { return ".json" }
+        if contentType.hasPrefix("text/") { return ".txt" }
+        return ".bin"
+    }
+
+    static func writeAtomically(_ bytes: [UInt8], directory: String, name: String) throws -> String {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let dirURL = URL(fileURLWithPath: directory).standardizedFileURL
+        let final = dirURL.appendingPathComponent(name).path
+        let temp = dirURL.appendingPathComponent(".\(name).\(UInt32.random(in: 0...UInt32.max)).tmp").path
+        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw OutputError("open \(temp)", errno) }
+        var ok = false
+        defer {
+            close(fd)
+            if !ok { unlink(temp) }
+        }
+        var written = 0
+        try bytes.withUnsafeBytes { buf in
+            while written < buf.count {
+                let n = write(fd, buf.baseAddress! + written, buf.count - written)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw OutputError("write \(temp)", errno)
+                }
+                written += n
+            }
+        }
+        guard fsync(fd) == 0 else { throw OutputError("fsync \(temp)", errno) }
+        guard rename(temp, final) == 0 else { throw OutputError("rename \(temp)", errno) }
+        ok = true
+        // Make the rename itself durable.
+        let dfd = open(dirURL.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dfd >= 0 { _ = fsync(dfd); close(dfd) }
+        return final
+    }
+}
+
+struct OutputError: Error, CustomStringConvertible {
+    let description: String
+    init(_ what: String, _ code: Int32) { description = "\(what): \(String(cString: strerror(code)))" }
+}
+
+/// SHA-256 through libcrypto (until JobGateCrypto's `SHA256.hash` is merged; then use that).
+enum SHA256Digest {
+    static func hash(_ bytes: [UInt8]) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: 32)
+        var len: UInt32 = 0
+        bytes.withUnsafeBytes { buf in
+            _ = EVP_Digest(buf.baseAddress, buf.count, &out, &len, EVP_sha256(), nil)
+        }
+        return out
+    }
+}

@@ -1,0 +1,354 @@
+import Foundation
+import JobGateCore
+import JobGatePostgres
+import Synchronization
+
+/// A pool of job handlers fed from PostgreSQL: the producer (claims up to free slots, woken by
+/// NOTIFY with a polling fallback), the executor (one task per job, deadline enforced), the
+/// completer (batched, fenced results), the heartbeater (all leases every lease/3), the rescuer
+/// (expired leases of dead workers) and the pruner (retention, one worker at a time).
+///
+/// `run()` works until its task is cancelled (or `shutdown()` is called), then shuts down
+/// gracefully: it stops claiming, lets running jobs finish within the grace period, hands the
+/// unfinished ones back as `queued` (attempt not counted) and returns.
+public final class WorkerPool: Sendable {
+    /// How a worker pool behaves. Defaults follow DESIGN.md §2.
+    public struct Configuration: Sendable {
+        /// Handlers running at once.
+        public var concurrency: Int = 16
+        /// Queues to serve; empty serves every queue (discovered from the claimable jobs and NOTIFY).
+        public var queues: [String] = []
+        /// How long a claimed job belongs to this worker without a heartbeat.
+        public var leaseSeconds: Double = 30
+        /// The polling fallback when no NOTIFY arrives.
+        public var pollInterval: Duration = .seconds(1)
+        /// How long running jobs may take to finish after shutdown begins.
+        public var gracePeriod: Duration = .seconds(25)
+        /// Where outputs larger than `inlineOutputMax` are written.
+        public var outputDirectory: String = ".jobgate/outputs"
+        /// Outputs up to this many bytes are stored in the database.
+        public var inlineOutputMax: Int = 1 << 20
+        /// Finished jobs (and their outputs) are deleted after this many seconds.
+        public var jobRetentionSeconds: Double = 7 * 86_400
+        /// `job_events` rows are deleted after this many seconds.
+        public var historyRetentionSeconds: Double = 90 * 86_400
+        /// How often expired leases are looked for.
+        public var rescueInterval: Duration = .seconds(5)
+        /// How often retention runs (by whichever worker gets the lock).
+        public var pruneInterval: Duration = .seconds(300)
+        /// How long finished results may wait to be written together.
+        public var completionFlushInterval: Duration = .milliseconds(2)
+        /// Most jobs per claim statement.
+        public var maxClaimBatch: Int = 1000
+        /// Most results per complete/fail statement.
+        public var maxCompletionBatch: Int = 5000
+        /// How often timeouts and the grace deadline are checked.
+        public var tickInterval: Duration = .milliseconds(200)
+        /// Backoff for jobs whose lease expired (their type's policy is not known to the rescuer).
+        public var rescueRetry: RetryPolicy = RetryPolicy()
+        /// LISTEN for new jobs (polling still runs).
+        public var listen: Bool = true
+        /// Reported in the `workers` registry.
+        public var version: String = "dev"
+        /// Log lines (JSON on stderr by default).
+        public var log: WorkerLog = WorkerLog()
+
+        public init() {}
+    }
+
+    /// Counters for metrics and benchmarks.
+    public struct Statistics: Sendable, Equatable {
+        public var claimed = 0
+        public var completed = 0
+        public var failed = 0
+        public var fencedOut = 0
+        public var requeued = 0
+        public var rescued = 0
+        public var dropped = 0
+        /// Results written by the completer (applied or fenced out).
+        public var recorded = 0
+    }
+
+    /// This worker's identity (`host:pid:random`), its `locked_by` value.
+    public let info: WorkerInfo
+    /// The worker id.
+    public var workerID: String { info.id }
+    public let configuration: Configuration
+    let store: JobStore
+    let registry: HandlerRegistry
+    let writer: OutputWriter
+    let log: WorkerLog
+    private let state: Mutex<WorkerStateMachine>
+    private let tasks = Mutex<[UUID: Task<Void, Never>]>([:])
+    private let stats = Mutex(Statistics())
+    private let knownQueues = Mutex<Set<String>>([])
+    private let completer: Completer
+    private let finished: AsyncStream<Void>
+    private let finishedContinuation: AsyncStream<Void>.Continuation
+    private let stopRequests: AsyncStream<Void>
+    private let stopContinuation: AsyncStream<Void>.Continuation
+
+    /// A pool over `store` running the handlers of `registry`.
+    public init(store: JobStore, configuration: Configuration = Configuration(), registry: HandlerRegistry = .builtIn(),
+                workerID: String? = nil) {
+        var info = WorkerInfo.current(version: configuration.version, queues: configuration.queues, concurrency: configuration.concurrency)
+        if let workerID { info.id = workerID }
+        self.info = info
+        self.configuration = configuration
+        self.store = store
+        self.registry = registry
+        self.log = configuration.log
+        self.writer = OutputWriter(directory: configuration.outputDirectory, inlineMax: configuration.inlineOutputMax)
+        self.state = Mutex(WorkerStateMachine(limits: .init(
+            concurrency: configuration.concurrency, maxClaimBatch: configuration.maxClaimBatch)))
+        (finished, finishedContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+        (stopRequests, stopContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let box = WeakBox()
+        self.completer = Completer(
+            store: store, worker: info.id, flushInterval: configuration.completionFlushInterval,
+            maxBatch: configuration.maxCompletionBatch, log: configuration.log
+        ) { ids, fenced in box.pool?.flushed(ids, fencedOut: fenced) }
+        box.pool = self
+    }
+
+    /// Current counters.
+    public var statistics: Statistics { stats.withLock { $0 } }
+
+    /// Asks `run()` to shut down gracefully (as cancelling its task does).
+    public func shutdown() { stopContinuation.yield() }
+
+    /// Runs until cancelled or `shutdown()`, then drains gracefully and returns.
+    public func run() async throws {
+        try await store.registerWorker(info)
+        log.info("worker started", ["worker.id": info.id, "concurrency": String(configuration.concurrency),
+                                    "queues": configuration.queues.isEmpty ? "*" : configuration.queues.joined(separator: ",")])
+        knownQueues.withLock { $0 = Set(configuration.queues) }
+        if configuration.queues.isEmpty { await refreshQueues() }
+        let completerTask = Task { await completer.run() }
+        let listener = configuration.listen
+            ? PostgresListener(configuration: store.pool.configuration, channels: [JobStore.notifyChannel]) : nil
+        // Background loops are unstructured so that cancelling `run()` does not stop the
+        // heartbeats and timers the graceful shutdown still needs; they are cancelled at the end.
+        var loops: [Task<Void, Never>] = []
+        if let listener {
+            loops.append(Task { [self] in
+                for await event in listener.events {
+                    switch event {
+                    case .notification(_, let queue):
+                        if configuration.queues.isEmpty { knownQueues.withLock { _ = $0.insert(queue) } }
+                        if knownQueues.withLock({ $0.contains(queue) }) { handle(.wake) }
+                    case .reconnected:
+                        handle(.wake)
+                    }
+                }
+            })
+        }
+        loops.append(every(configuration.pollInterval) { [self] in
+            if configuration.queues.isEmpty { await refreshQueues() }
+            handle(.wake)
+        })
+        loops.append(every(configuration.tickInterval) { [self] in handle(.tick(.now)) })
+        loops.append(every(.milliseconds(Int(max(0.05, configuration.leaseSeconds / 3) * 1000))) { [self] in handle(.heartbeatDue) })
+        loops.append(every(configuration.rescueInterval) { [self] in await rescueOnce() })
+        loops.append(every(configuration.pruneInterval, immediately: false) { [self] in await pruneOnce() })
+        handle(.wake)
+
+        // Wait for cancellation or shutdown().
+        let stop = stopContinuation
+        await withTaskCancellationHandler {
+            for await _ in stopRequests { break }
+        } onCancel: {
+            stop.yield()
+        }
+
+        log.info("worker shutting down", ["worker.id": info.id, "running": String(state.withLock { $0.runningCount })])
+        listener?.stop()
+        // Shielded from this task's cancellation: the drain must run to its end.
+        let finished = self.finished
+        await Task { [self] in
+            handle(.shutdown(now: .now, grace: configuration.gracePeriod))
+            for await _ in finished { break }
+            for loop in loops { loop.cancel() }
+            completer.stop()
+            await completerTask.value
+            do { try await store.stopWorker(info.id) } catch { log.warn("could not mark worker stopped", ["error": String(describing: error)]) }
+        }.value
+        log.info("worker stopped", ["worker.id": info.id])
+    }
+
+    // MARK: events and actions
+
+    private func handle(_ event: WorkerStateMachine.Event) {
+        let actions = state.withLock { $0.handle(event) }
+        for action in actions { perform(action) }
+    }
+
+    private func perform(_ action: WorkerStateMachine.Action) {
+        switch action {
+        case .claim(let limit):
+            Task { [self] in
+                let queues = knownQueues.withLock { Array($0) }.sorted()
+                do {
+                    let jobs = try await store.claim(queues: queues, limit: limit, worker: info.id, leaseSeconds: configuration.leaseSeconds)
+                    if !jobs.isEmpty { stats.withLock { $0.claimed += jobs.count } }
+                    handle(.claimed(jobs, requested: limit, now: .now))
+                } catch {
+                    log.error("claim failed", ["error": String(describing: error), "worker.id": info.id])
+                    handle(.claimFailed)
+                }
+            }
+
+        case .execute(let job, let deadline):
+            tasks.withLock { tasks in
+                tasks[job.id] = Task { [self] in
+                    let result = await execute(job, deadline: deadline)
+                    _ = self.tasks.withLock { $0.removeValue(forKey: job.id) }
+                    handle(.finished(job.id, result))
+                }
+            }
+
+        case .stopHandler(let id, let reason):
+            log.info("stopping job", ["job.id": id.uuidString, "reason": "\(reason)", "worker.id": info.id])
+            tasks.withLock { $0[id] }?.cancel()
+
+        case .record(let job, let record):
+            switch record {
+            case .complete(let c):
+                completer.add(c)
+            case .failure(let id, let attempt, let message, let retryable):
+                let policy = registry.entry(for: job.type)?.settings.retry ?? RetryPolicy()
+                let disposition: AttemptFailure.Disposition =
+                    retryable ? .retry(afterSeconds: policy.delay(afterAttempt: attempt)) : .fail
+                completer.add(AttemptFailure(id: id, attempt: attempt, message: message, disposition: disposition))
+            case .cancelled(let id, let attempt, let message):
+                completer.add(AttemptFailure(id: id, attempt: attempt, message: message, disposition: .cancel))
+            }
+
+        case .drop(let job, let reason):
+            stats.withLock { $0.dropped += 1 }
+            log.warn("dropping result: the job is no longer held by this worker",
+                     ["job.id": job.id.uuidString, "job.type": job.type, "reason": "\(reason)", "worker.id": info.id])
+
+        case .heartbeat(let sent):
+            Task { [self] in
+                do {
+                    let result = try await store.heartbeat(worker: info.id, leaseSeconds: configuration.leaseSeconds)
+                    handle(.heartbeatDone(result, sent: sent))
+                } catch {
+                    log.error("heartbeat failed", ["error": String(describing: error), "worker.id": info.id])
+                    handle(.heartbeatFailed)
+                }
+            }
+
+        case .requeue(let ids):
+            Task { [self] in
+                for attempt in 1...5 {
+                    do {
+                        let back = try await store.requeue(worker: info.id, ids: ids)
+                        stats.withLock { $0.requeued += back.count }
+                        log.info("handed unfinished jobs back", ["count": String(back.count), "worker.id": info.id])
+                        break
+                    } catch {
+                        log.error("requeue failed", ["error": String(describing: error), "attempt": String(attempt)])
+                        try? await Task.sleep(for: .milliseconds(200 * attempt))
+                    }
+                }
+                // If it never worked, the leases expire and the rescuer hands them out again.
+                handle(.requeued(ids))
+            }
+
+        case .finish:
+            finishedContinuation.yield()
+        }
+    }
+
+    fileprivate func flushed(_ ids: [UUID], fencedOut: [UUID]) {
+        stats.withLock { s in
+            s.fencedOut += fencedOut.count
+            s.recorded += ids.count
+        }
+        handle(.recorded(ids))
+    }
+
+    // MARK: executor
+
+    private func execute(_ job: ClaimedJob, deadline: ContinuousClock.Instant) async -> WorkerStateMachine.HandlerResult {
+        guard let entry = registry.entry(for: job.type) else {
+            // Another worker may know the type (mixed deployments): retryable.
+            return .failed(message: "no handler for job type \(job.type) on worker \(info.id)", retryable: true)
+        }
+        let context = JobContext(id: job.id, type: job.type, queue: job.queue, tenant: job.tenant, payload: job.payload,
+                                 attempt: job.attempt, maxAttempts: job.maxAttempts, deadline: deadline, traceId: job.traceId)
+        do {
+            guard let output = try await entry.handler.run(context) else {
+                stats.withLock { $0.completed += 1 }
+                return .succeeded(nil, inline: nil)
+            }
+            let prepared = try await writer.prepare(output, jobID: job.id, attempt: job.attempt)
+            stats.withLock { $0.completed += 1 }
+            return .succeeded(prepared.metadata, inline: prepared.inline)
+        } catch is CancellationError {
+            return .cancelled
+        } catch let failure as JobFailure {
+            stats.withLock { $0.failed += 1 }
+            return .failed(message: failure.message, retryable: failure.retryable)
+        } catch {
+            if Task.isCancelled { return .cancelled }
+            stats.withLock { $0.failed += 1 }
+            return .failed(message: String(describing: error), retryable: true)
+        }
+    }
+
+    // MARK: maintenance
+
+    private func refreshQueues() async {
+        do {
+            let queues = try await store.claimableQueues()
+            knownQueues.withLock { $0.formUnion(queues) }
+        } catch {
+            log.warn("listing queues failed", ["error": String(describing: error)])
+        }
+    }
+
+    private func rescueOnce() async {
+        do {
+            let r = try await store.rescue(limit: 1000, retry: configuration.rescueRetry)
+            if r.count > 0 {
+                stats.withLock { $0.rescued += r.count }
+                log.warn("rescued jobs whose lease expired", ["count": String(r.count), "worker.id": info.id])
+                handle(.wake)
+            }
+        } catch {
+            log.warn("rescue failed", ["error": String(describing: error)])
+        }
+    }
+
+    private func pruneOnce() async {
+        do {
+            guard let r = try await store.prune(jobRetention: configuration.jobRetentionSeconds,
+                                                historyRetention: configuration.historyRetentionSeconds) else { return }
+            OutputWriter.remove(r.outputFiles)
+            if r.jobsDeleted + r.eventsDeleted > 0 {
+                log.info("pruned", ["jobs": String(r.jobsDeleted), "events": String(r.eventsDeleted)])
+            }
+        } catch {
+            log.warn("prune failed", ["error": String(describing: error)])
+        }
+    }
+
+    private func every(_ interval: Duration, immediately: Bool = false, _ body: @escaping @Sendable () async -> Void) -> Task<Void, Never> {
+        Task {
+            if immediately { await body() }
+            while !Task.isCancelled {
+                try? await Task.sleep(for: interval)
+                if Task.isCancelled { break }
+                await body()
+            }
+        }
+    }
+}
+
+/// Lets the completer call back into the pool without a retain cycle.
+private final class WeakBox: @unchecked Sendable {
+    weak var pool: WorkerPool?
+}

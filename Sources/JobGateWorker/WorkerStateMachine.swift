@@ -1,0 +1,286 @@
+import Foundation
+import JobGateCore
+
+/// The worker's claim / execute / record loop as a pure value: events in, actions out.
+/// `WorkerPool` performs the actions (database calls, handler tasks, timers) and feeds the
+/// results back as events; this type does no IO and reads no clock, so it is tested alone.
+///
+/// A slot is taken from claim until the handler returns; results then wait in the completer
+/// (`recording`, bounded) so the next claim can run while they are written.
+public struct WorkerStateMachine: Sendable {
+    /// Limits of the loop.
+    public struct Limits: Sendable, Equatable {
+        /// Handlers running at once.
+        public var concurrency: Int
+        /// Most jobs one claim statement asks for.
+        public var maxClaimBatch: Int
+        /// Finished jobs waiting to be recorded beyond which claiming pauses (backpressure).
+        public var maxPendingResults: Int
+        /// After an attempt's deadline a handler that ignores cancellation is abandoned this much later.
+        public var abandonAfter: Duration
+        public init(concurrency: Int, maxClaimBatch: Int = 1000, maxPendingResults: Int? = nil, abandonAfter: Duration = .seconds(5)) {
+            self.concurrency = max(1, concurrency)
+            self.maxClaimBatch = max(1, maxClaimBatch)
+            self.maxPendingResults = maxPendingResults ?? max(2 * self.concurrency, 1000)
+            self.abandonAfter = abandonAfter
+        }
+    }
+
+    /// Why a running handler is being stopped.
+    public enum StopReason: Sendable, Equatable {
+        /// The attempt ran past its deadline: the attempt fails (retryable).
+        case timeout
+        /// A cancel was requested: the job becomes `cancelled`.
+        case cancelRequested
+        /// Another worker took the job (lease expired): the result is dropped.
+        case leaseLost
+        /// Graceful shutdown ran out of grace: the job is handed back.
+        case shutdown
+    }
+
+    /// How a handler ended.
+    public enum HandlerResult: Sendable, Equatable {
+        /// It returned; with the output's metadata (and inline bytes) if it produced one.
+        case succeeded(JobOutputMetadata?, inline: [UInt8]?)
+        /// It threw an error.
+        case failed(message: String, retryable: Bool)
+        /// It stopped because it was cancelled.
+        case cancelled
+    }
+
+    /// What to write for a finished attempt.
+    public enum Record: Sendable, Equatable {
+        case complete(AttemptCompletion)
+        /// A failed attempt; the pool turns it into `retry(after:)` or `fail` with the type's policy.
+        case failure(id: UUID, attempt: Int, message: String, retryable: Bool)
+        case cancelled(id: UUID, attempt: Int, message: String)
+    }
+
+    /// Inputs.
+    public enum Event: Sendable, Equatable {
+        /// There may be claimable jobs (start, NOTIFY, poll tick).
+        case wake
+        /// A claim returned `jobs` after asking for `requested`.
+        case claimed([ClaimedJob], requested: Int, now: ContinuousClock.Instant)
+        /// A claim failed (database unavailable); the next wake retries.
+        case claimFailed
+        /// A handler ended.
+        case finished(UUID, HandlerResult)
+        /// The completer wrote (or gave up on) these jobs' results.
+        case recorded([UUID])
+        /// Time to renew leases.
+        case heartbeatDue
+        /// The heartbeat sent for `sent` came back.
+        case heartbeatDone(HeartbeatResult, sent: Set<UUID>)
+        /// The heartbeat failed.
+        case heartbeatFailed
+        /// The clock moved (timeouts, grace deadline).
+        case tick(ContinuousClock.Instant)
+        /// Stop claiming; running jobs get `grace` to finish, then are handed back.
+        case shutdown(now: ContinuousClock.Instant, grace: Duration)
+        /// A requeue of these ids finished.
+        case requeued([UUID])
+    }
+
+    /// Outputs.
+    public enum Action: Sendable, Equatable {
+        /// Claim up to `limit` jobs.
+        case claim(limit: Int)
+        /// Run the job's handler with this attempt deadline.
+        case execute(ClaimedJob, deadline: ContinuousClock.Instant)
+        /// Cancel the job's handler task.
+        case stopHandler(UUID, StopReason)
+        /// Hand a result to the completer.
+        case record(ClaimedJob, Record)
+        /// Forget a result: the worker no longer holds the job (log it).
+        case drop(ClaimedJob, StopReason)
+        /// Renew the leases of these jobs (the worker's whole set).
+        case heartbeat(Set<UUID>)
+        /// Hand these jobs back (graceful shutdown).
+        case requeue([UUID])
+        /// Everything is settled after shutdown: the pool may stop.
+        case finish
+    }
+
+    struct Running: Sendable {
+        var job: ClaimedJob
+        var deadline: ContinuousClock.Instant
+        var stopReason: StopReason?
+    }
+
+    enum Mode: Sendable, Equatable {
+        case running
+        case draining(deadline: ContinuousClock.Instant)
+        case finished
+    }
+
+    public let limits: Limits
+    private(set) var mode: Mode = .running
+    private(set) var running: [UUID: Running] = [:]
+    private(set) var recording: Set<UUID> = []
+    private(set) var requeueing: Set<UUID> = []
+    private(set) var claimInFlight = false
+    /// Jobs may be waiting: set by wakes and full batches, cleared when a claim comes back short.
+    private(set) var moreMayBeWaiting = false
+    private(set) var heartbeatInFlight = false
+
+    public init(limits: Limits) {
+        self.limits = limits
+    }
+
+    /// Jobs whose handlers are running.
+    public var runningCount: Int { running.count }
+    /// Finished jobs whose results are not yet written.
+    public var pendingResults: Int { recording.count }
+    /// True once shutdown has settled everything.
+    public var isFinished: Bool { mode == .finished }
+
+    /// Feeds one event; returns what to do, in order.
+    public mutating func handle(_ event: Event) -> [Action] {
+        var actions: [Action] = []
+        switch event {
+        case .wake:
+            moreMayBeWaiting = true
+            claimIfPossible(&actions)
+
+        case .claimed(let jobs, let requested, let now):
+            claimInFlight = false
+            if case .draining = mode {
+                // The claim was already in flight when shutdown began: hand them straight back.
+                if !jobs.isEmpty {
+                    let ids = jobs.map(\.id)
+                    requeueing.formUnion(ids)
+                    actions.append(.requeue(ids))
+                }
+                finishIfSettled(&actions)
+                break
+            }
+            for job in jobs {
+                let deadline = now + .seconds(max(1, job.timeoutSeconds))
+                running[job.id] = Running(job: job, deadline: deadline)
+                actions.append(.execute(job, deadline: deadline))
+            }
+            moreMayBeWaiting = jobs.count >= requested
+            claimIfPossible(&actions)
+
+        case .claimFailed:
+            claimInFlight = false
+            finishIfSettled(&actions)
+
+        case .finished(let id, let result):
+            guard let r = running.removeValue(forKey: id) else { break }  // abandoned or unknown
+            settle(r, result, &actions)
+            claimIfPossible(&actions)
+            finishIfSettled(&actions)
+
+        case .recorded(let ids):
+            for id in ids { recording.remove(id) }
+            claimIfPossible(&actions)
+            finishIfSettled(&actions)
+
+        case .heartbeatDue:
+            guard !heartbeatInFlight, mode != .finished else { break }
+            heartbeatInFlight = true
+            actions.append(.heartbeat(Set(running.keys)))
+
+        case .heartbeatDone(let result, let sent):
+            heartbeatInFlight = false
+            for id in sent {
+                guard let r = running[id], r.stopReason == nil else { continue }
+                if !result.renewed.contains(id) {
+                    running[id]?.stopReason = .leaseLost
+                    actions.append(.stopHandler(id, .leaseLost))
+                } else if result.cancelRequested.contains(id) {
+                    running[id]?.stopReason = .cancelRequested
+                    actions.append(.stopHandler(id, .cancelRequested))
+                }
+            }
+
+        case .heartbeatFailed:
+            heartbeatInFlight = false
+
+        case .tick(let now):
+            for (id, r) in running {
+                if r.stopReason == nil, now >= r.deadline {
+                    running[id]?.stopReason = .timeout
+                    actions.append(.stopHandler(id, .timeout))
+                } else if r.stopReason == .timeout, now >= r.deadline + limits.abandonAfter {
+                    // The handler ignores cancellation: give up on it; its slot is freed and the
+                    // attempt recorded as failed. A late return is ignored (unknown id).
+                    running.removeValue(forKey: id)
+                    settle(r, .cancelled, &actions)
+                }
+            }
+            if case .draining(let deadline) = mode {
+                if now >= deadline {
+                    for (id, r) in running where r.stopReason == nil || r.stopReason == .timeout {
+                        running[id]?.stopReason = .shutdown
+                        actions.append(.stopHandler(id, .shutdown))
+                    }
+                }
+                if now >= deadline + limits.abandonAfter, !running.isEmpty {
+                    // Handlers that ignore cancellation: hand their jobs back anyway.
+                    let ids = running.keys.sorted { $0.uuidString < $1.uuidString }
+                    running.removeAll()
+                    requeueing.formUnion(ids)
+                    actions.append(.requeue(ids))
+                }
+            }
+            claimIfPossible(&actions)
+
+        case .shutdown(let now, let grace):
+            guard mode == .running else { break }
+            mode = .draining(deadline: now + grace)
+            finishIfSettled(&actions)
+
+        case .requeued(let ids):
+            for id in ids { requeueing.remove(id) }
+            finishIfSettled(&actions)
+        }
+        return actions
+    }
+
+    private mutating func settle(_ r: Running, _ result: HandlerResult, _ actions: inout [Action]) {
+        let job = r.job
+        switch (result, r.stopReason) {
+        case (.succeeded(let meta, let inline), .none), (.succeeded(let meta, let inline), .timeout),
+             (.succeeded(let meta, let inline), .cancelRequested), (.succeeded(let meta, let inline), .shutdown):
+            // Finished after all: the work is done, record it.
+            recording.insert(job.id)
+            actions.append(.record(job, .complete(AttemptCompletion(id: job.id, attempt: job.attempt, output: meta, inlineContent: inline))))
+        case (_, .leaseLost):
+            actions.append(.drop(job, .leaseLost))
+        case (_, .timeout):
+            recording.insert(job.id)
+            actions.append(.record(job, .failure(id: job.id, attempt: job.attempt,
+                                                  message: "timed out after \(job.timeoutSeconds)s", retryable: true)))
+        case (_, .cancelRequested):
+            recording.insert(job.id)
+            actions.append(.record(job, .cancelled(id: job.id, attempt: job.attempt, message: "cancelled on request")))
+        case (_, .shutdown):
+            requeueing.insert(job.id)
+            actions.append(.requeue([job.id]))
+        case (.failed(let message, let retryable), .none):
+            recording.insert(job.id)
+            actions.append(.record(job, .failure(id: job.id, attempt: job.attempt, message: message, retryable: retryable)))
+        case (.cancelled, .none):
+            // Cancelled without a reason from us (should not happen): treat as a retryable failure.
+            recording.insert(job.id)
+            actions.append(.record(job, .failure(id: job.id, attempt: job.attempt, message: "handler was cancelled", retryable: true)))
+        }
+    }
+
+    private mutating func claimIfPossible(_ actions: inout [Action]) {
+        guard mode == .running, moreMayBeWaiting, !claimInFlight else { return }
+        let free = limits.concurrency - running.count
+        guard free > 0, recording.count < limits.maxPendingResults else { return }
+        claimInFlight = true
+        actions.append(.claim(limit: min(free, limits.maxClaimBatch)))
+    }
+
+    private mutating func finishIfSettled(_ actions: inout [Action]) {
+        guard case .draining = mode, running.isEmpty, recording.isEmpty, requeueing.isEmpty, !claimInFlight else { return }
+        mode = .finished
+        actions.append(.finish)
+    }
+}

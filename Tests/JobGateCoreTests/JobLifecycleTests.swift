@@ -1,0 +1,217 @@
+import Foundation
+import JobGateCore
+import JobGatePostgres
+import JobGateTestSupport
+import Testing
+
+@Suite struct JobLifecycleTests {
+    @Test func claimHonoursPriorityThenRunAtAndNeverClaimsTheFutureEarly() async throws {
+        let f = try await EngineFixture.make("order")
+        defer { f.pool.shutdown() }
+        let now = Date()
+        let out = try await f.store.submit([
+            NewJob(tenant: "t", type: "noop", priority: 5, runAt: now.addingTimeInterval(-30)),   // 0
+            NewJob(tenant: "t", type: "noop", priority: 1, runAt: now.addingTimeInterval(-10)),   // 1
+            NewJob(tenant: "t", type: "noop", priority: 1, runAt: now.addingTimeInterval(-20)),   // 2
+            NewJob(tenant: "t", type: "noop", priority: -3, runAt: now.addingTimeInterval(3600)), // 3: future
+            NewJob(tenant: "t", type: "noop", queue: "elsewhere", priority: 1),                   // 4: other queue
+        ])
+        let ids = out.map(\.jobID)
+        var order: [UUID] = []
+        for _ in 0..<4 {
+            order += try await f.store.claim(queues: ["default"], limit: 1, worker: "w", leaseSeconds: 30).map(\.id)
+        }
+        #expect(order == [ids[2], ids[1], ids[0]])
+        // The future job is queued but not claimable until its time comes.
+        #expect(try await f.store.job(id: ids[3], tenant: nil)?.status == .queued)
+        try await f.pool.query("UPDATE jobs SET run_at = now() - interval '1 second' WHERE id = $1", [ids[3]])
+        #expect(try await f.store.claim(queues: ["default", "elsewhere"], limit: 10, worker: "w", leaseSeconds: 30).map(\.id) == [ids[3], ids[4]])
+    }
+
+    @Test func retriesWithGrowingDelaysThenFailsAndNonRetryableFailsAtOnce() async throws {
+        let f = try await EngineFixture.make("retry")
+        defer { f.pool.shutdown() }
+        let policy = RetryPolicy(baseSeconds: 10, capSeconds: 1000)
+        let id = try await f.store.submit([NewJob(tenant: "t", type: "noop", maxAttempts: 4)])[0].jobID
+        var delays: [Double] = []
+        for attempt in 1...4 {
+            let c = try await f.store.claim(queues: ["default"], limit: 10, worker: "w", leaseSeconds: 30)
+            #expect(c.map(\.id) == [id] && c[0].attempt == attempt)
+            let r = try await f.store.fail([AttemptFailure(id: id, attempt: attempt, message: "boom \(attempt)",
+                                                           disposition: .retry(afterSeconds: policy.delay(afterAttempt: attempt)))], worker: "w")
+            #expect(r.applied == [id])
+            let job = try #require(try await f.store.job(id: id, tenant: nil))
+            #expect(job.lastError == "boom \(attempt)")
+            if attempt < 4 {
+                #expect(job.status == .retrying && job.finishedAt == nil)
+                delays.append(job.runAt.timeIntervalSinceNow)
+                // Not claimable before its delay…
+                #expect(try await f.store.claim(queues: ["default"], limit: 10, worker: "w", leaseSeconds: 30).isEmpty)
+                try await f.shiftTime(10_000)  // …then it is.
+            } else {
+                #expect(job.status == .failed && job.finishedAt != nil)
+            }
+        }
+        #expect(delays.count == 3)
+        #expect(delays[0] < delays[1] && delays[1] < delays[2], "delays grow: \(delays)")
+        #expect(delays[0] >= 4 && delays[0] <= 10.5)
+        #expect(try await f.events(id) == ["submitted", "started", "retry_scheduled", "started", "retry_scheduled",
+                                           "started", "retry_scheduled", "started", "failed"])
+
+        let once = try await f.store.submit([NewJob(tenant: "t", type: "noop", maxAttempts: 5)])[0].jobID
+        let c = try await f.store.claim(queues: ["default"], limit: 10, worker: "w", leaseSeconds: 30)
+        #expect(c.map(\.id) == [once])
+        _ = try await f.store.fail([AttemptFailure(id: once, attempt: 1, message: "bad input", disposition: .fail)], worker: "w")
+        let failed = try #require(try await f.store.job(id: once, tenant: nil))
+        #expect(failed.status == .failed && failed.attempt == 1)
+        // Redrive: back to queued, attempts reset, with a `redriven` event.
+        guard case .redriven(let again) = try await f.store.redrive(id: once, tenant: "t") else { Issue.record("not redriven"); return }
+        #expect(again.status == .queued && again.attempt == 0 && again.lastError == nil)
+        guard case .notRedrivable = try await f.store.redrive(id: once, tenant: "t") else { Issue.record("redrove twice"); return }
+        #expect(try await f.store.redrive(id: once, tenant: "other") == .notFound)
+        #expect(try await f.events(once) == ["submitted", "started", "failed", "redriven"])
+    }
+
+    @Test func cancelQueuedAtOnceRunningByRequestFinishedRefused() async throws {
+        let f = try await EngineFixture.make("cancel")
+        defer { f.pool.shutdown() }
+        let ids = try await f.store.submit([NewJob(tenant: "t", type: "noop"), NewJob(tenant: "t", type: "noop", priority: 9)]).map(\.jobID)
+        #expect(try await f.store.cancel(id: ids[0], tenant: "nope") == .notFound)
+        guard case .cancelled(let c) = try await f.store.cancel(id: ids[0], tenant: "t") else { Issue.record("not cancelled"); return }
+        #expect(c.status == .cancelled && c.finishedAt != nil)
+        guard case .alreadyFinished = try await f.store.cancel(id: ids[0], tenant: "t") else { Issue.record("cancelled twice"); return }
+        let claimed = try await f.store.claim(queues: ["default"], limit: 10, worker: "w", leaseSeconds: 30)
+        #expect(claimed.map(\.id) == [ids[1]], "a cancelled job is never claimed")
+        guard case .cancelRequested(let r) = try await f.store.cancel(id: ids[1], tenant: "t") else { Issue.record("no request"); return }
+        #expect(r.status == .running && r.cancelRequestedAt != nil)
+        guard case .cancelRequested = try await f.store.cancel(id: ids[1], tenant: nil) else { Issue.record("second request"); return }
+        let hb = try await f.store.heartbeat(worker: "w", leaseSeconds: 30)
+        #expect(hb.renewed == [ids[1]] && hb.cancelRequested == [ids[1]])
+        _ = try await f.store.fail([AttemptFailure(id: ids[1], attempt: 1, message: "cancelled on request", disposition: .cancel)], worker: "w")
+        #expect(try await f.store.job(id: ids[1], tenant: nil)?.status == .cancelled)
+        #expect(try await f.events(ids[0]) == ["submitted", "cancelled"])
+        #expect(try await f.events(ids[1]) == ["submitted", "started", "cancel_requested", "cancelled"])
+    }
+
+    @Test func idempotencyKeySameRequestSameJobDifferentRequestConflict() async throws {
+        let f = try await EngineFixture.make("idem")
+        defer { f.pool.shutdown() }
+        let first = try await f.store.submit([NewJob(tenant: "t", type: "weather", payload: #"{"records": 5, "x": 1}"#, idempotencyKey: "k1")])
+        let id = try #require(first[0].createdJob?.id)
+        // Same request (key order and spacing differ, runAt differs): the same job.
+        let replay = try await f.store.submit([NewJob(tenant: "t", type: "weather", payload: #"{"x":1,"records":5}"#,
+                                                      runAt: Date().addingTimeInterval(60), idempotencyKey: "k1")])
+        guard case .existing(let j) = replay[0] else { Issue.record("not existing: \(replay)"); return }
+        #expect(j.id == id)
+        // Different request with the same key: conflict; in the same batch as a good job, which is still created.
+        let mixed = try await f.store.submit([
+            NewJob(tenant: "t", type: "weather", payload: #"{"records": 6}"#, idempotencyKey: "k1"),
+            NewJob(tenant: "t", type: "noop"),
+            NewJob(tenant: "other", type: "weather", payload: #"{"records": 6}"#, idempotencyKey: "k1"),
+            NewJob(tenant: "t", type: "noop", idempotencyKey: "k2"),
+            NewJob(tenant: "t", type: "noop", idempotencyKey: "k2"),
+        ])
+        #expect(mixed[0] == .conflict(existingID: id))
+        #expect(mixed[1].createdJob != nil && mixed[2].createdJob != nil && mixed[3].createdJob != nil)
+        guard case .existing(let dup) = mixed[4] else { Issue.record("in-batch duplicate: \(mixed[4])"); return }
+        #expect(dup.id == mixed[3].jobID)
+        #expect(try await f.events(id) == ["submitted"])
+    }
+
+    @Test func sixteenConcurrentSubmittersOneKeyMakeExactlyOneJob() async throws {
+        let f = try await EngineFixture.make("idem16", maxConnections: 16)
+        defer { f.pool.shutdown() }
+        let outcomes = try await withThrowingTaskGroup(of: SubmitOutcome.self) { group in
+            for _ in 0..<16 {
+                group.addTask { try await f.store.submit([NewJob(tenant: "t", type: "noop", payload: #"{"a":1}"#, idempotencyKey: "same")])[0] }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(Set(outcomes.map(\.jobID)).count == 1)
+        #expect(outcomes.filter { $0.createdJob != nil }.count == 1)
+        let n = try await f.pool.query("SELECT count(*), (SELECT count(*) FROM job_events) FROM jobs").first!
+        #expect(try n.decode(0, as: Int.self) == 1 && n.decode(1, as: Int.self) == 1)
+    }
+
+    @Test func expiredLeasesAreRescuedOnceAndLateResultsAreFencedOut() async throws {
+        let f = try await EngineFixture.make("rescue")
+        defer { f.pool.shutdown() }
+        let ids = try await f.store.submit((0..<3).map { _ in NewJob(tenant: "t", type: "noop", maxAttempts: 2) }).map(\.jobID)
+        let claimed = try await f.store.claim(queues: ["default"], limit: 3, worker: "dead", leaseSeconds: 30)
+        #expect(claimed.count == 3)
+        #expect(try await f.store.rescue().count == 0, "leases still valid")
+        try await f.pool.query("UPDATE jobs SET lease_expires_at = now() - interval '1 second'")
+        // Many rescuers at once: each job rescued exactly once.
+        let results = try await withThrowingTaskGroup(of: RescueResult.self) { group in
+            for _ in 0..<4 { group.addTask { try await f.store.rescue(limit: 10) } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(results.map(\.count).reduce(0, +) == 3)
+        let job = try #require(try await f.store.job(id: ids[0], tenant: nil))
+        #expect(job.status == .retrying && job.lockedBy == nil && job.lastError?.contains("lease expired") == true)
+        // The dead worker's late completion is refused.
+        let late = try await f.store.complete(claimed.map { AttemptCompletion(id: $0.id, attempt: $0.attempt) }, worker: "dead")
+        #expect(late.applied.isEmpty && Set(late.fencedOut) == Set(ids))
+        // Another worker runs attempt 2; when that lease also expires the job is failed (attempts used up).
+        try await f.shiftTime(10_000)
+        let second = try await f.store.claim(queues: ["default"], limit: 3, worker: "w2", leaseSeconds: 30)
+        #expect(second.allSatisfy { $0.attempt == 2 })
+        try await f.pool.query("UPDATE jobs SET lease_expires_at = now() - interval '1 second' WHERE id = $1", [ids[0]])
+        #expect(try await f.store.rescue().finished == [ids[0]])
+        #expect(try await f.store.job(id: ids[0], tenant: nil)?.status == .failed)
+        let done = try await f.store.complete(second.filter { $0.id != ids[0] }.map { AttemptCompletion(id: $0.id, attempt: 2) }, worker: "w2")
+        #expect(done.applied.count == 2)
+        #expect(try await f.events(ids[0]) == ["submitted", "started", "lease_expired", "started", "lease_expired"])
+        #expect(try await f.events(ids[1]) == ["submitted", "started", "lease_expired", "started", "completed"])
+    }
+
+    @Test func requeueHandsBackWithoutCountingTheAttempt() async throws {
+        let f = try await EngineFixture.make("requeue")
+        defer { f.pool.shutdown() }
+        let id = try await f.store.submit([NewJob(tenant: "t", type: "noop")])[0].jobID
+        _ = try await f.store.claim(queues: ["default"], limit: 1, worker: "w", leaseSeconds: 30)
+        #expect(try await f.store.requeue(worker: "other", ids: [id]).isEmpty)
+        #expect(try await f.store.requeue(worker: "w", ids: [id]) == [id])
+        let job = try #require(try await f.store.job(id: id, tenant: nil))
+        #expect(job.status == .queued && job.attempt == 0 && job.lockedBy == nil)
+        #expect(try await f.store.claim(queues: ["default"], limit: 1, worker: "w", leaseSeconds: 30).first?.attempt == 1)
+        #expect(try await f.events(id) == ["submitted", "started", "requeued", "started"])
+    }
+
+    @Test func pruneDeletesOldJobsAndOlderHistorySeparatelyOnePrunerAtATime() async throws {
+        let f = try await EngineFixture.make("prune")
+        defer { f.pool.shutdown() }
+        let ids = try await f.store.submit((0..<5).map { _ in NewJob(tenant: "t", type: "noop") }).map(\.jobID)
+        let c = try await f.store.claim(queues: ["default"], limit: 5, worker: "w", leaseSeconds: 30)
+        let meta = JobOutputMetadata(size: 1, contentType: "text/plain", sha256: [UInt8](repeating: 1, count: 32), location: .inline, path: nil)
+        _ = try await f.store.complete(c.map { AttemptCompletion(id: $0.id, attempt: 1, output: meta, inlineContent: [65]) }, worker: "w")
+        try await f.pool.query("UPDATE jobs SET finished_at = now() - interval '8 days' WHERE id = ANY($1::uuid[])", [Array(ids.prefix(3))])
+        try await f.pool.query("UPDATE job_events SET at = now() - interval '91 days' WHERE job_id = $1", [ids[0]])
+        // Another session holds the prune lock: skipped.
+        let holder = try PostgresConnection(configuration: Database.configuration(url: f.db.url))
+        try holder.query("SELECT pg_advisory_lock($1)", [Int64(0x6A6F_6267_6174_6502)])
+        #expect(try await f.store.prune(jobRetention: 7 * 86_400, historyRetention: 90 * 86_400) == nil)
+        holder.close()
+        let r = try #require(try await f.store.prune(jobRetention: 7 * 86_400, historyRetention: 90 * 86_400, batch: 2))
+        #expect(r.jobsDeleted == 3 && r.eventsDeleted == 3)
+        let counts = try await f.pool.query("SELECT (SELECT count(*) FROM jobs), (SELECT count(*) FROM job_outputs), (SELECT count(*) FROM job_events)").first!
+        #expect(try counts.decode(0, as: Int.self) == 2 && counts.decode(1, as: Int.self) == 2 && counts.decode(2, as: Int.self) == 12)
+    }
+
+    @Test func claimUsesThePartialIndexWithManyFinishedJobs() async throws {
+        let f = try await EngineFixture.make("explain")
+        defer { f.pool.shutdown() }
+        try await f.pool.query("""
+            INSERT INTO jobs (id, tenant, queue, type, status, attempt, finished_at, created_at)
+            SELECT gen_random_uuid(), 't', 'default', 'noop', CASE WHEN g % 10 = 0 THEN 'failed' ELSE 'completed' END, 1, now(), now()
+            FROM generate_series(1, 100000) g
+            """)
+        _ = try await f.store.submit((0..<20).map { _ in NewJob(tenant: "t", type: "noop") })
+        try await f.pool.query("ANALYZE jobs")
+        let plan = try await f.pool.withConnection { conn in
+            try conn.query("EXPLAIN " + JobStore.claimSQL, [["default"], 100, "w", 30.0], prepare: false)
+        }.map { try $0.decode(0, as: String.self) }.joined(separator: "\n")
+        #expect(plan.contains("jobs_claimable_idx"), "\(plan)")
+        #expect(!plan.contains("Seq Scan on jobs"), "\(plan)")
+    }
+}

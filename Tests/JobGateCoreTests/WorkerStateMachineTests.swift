@@ -1,0 +1,129 @@
+import Foundation
+import JobGateCore
+@testable import JobGateWorker
+import Testing
+
+/// The worker loop without IO: events in, actions out.
+@Suite struct WorkerStateMachineTests {
+    typealias SM = WorkerStateMachine
+    let t0 = ContinuousClock.now
+
+    func job(_ n: Int, timeout: Int = 10) -> ClaimedJob {
+        ClaimedJob(id: UUID(uuidString: String(format: "00000000-0000-7000-8000-%012d", n))!, attempt: 1, timeoutSeconds: timeout)
+    }
+
+    func claims(_ actions: [SM.Action]) -> [Int] {
+        actions.compactMap { if case .claim(let l) = $0 { return l } else { return nil } }
+    }
+
+    @Test func claimsUpToFreeSlotsAndOneClaimAtATime() {
+        var sm = SM(limits: .init(concurrency: 4, maxClaimBatch: 3))
+        #expect(sm.handle(.wake) == [.claim(limit: 3)])
+        #expect(sm.handle(.wake).isEmpty, "a claim is in flight")
+        let jobs = [job(1), job(2), job(3)]
+        let a = sm.handle(.claimed(jobs, requested: 3, now: t0))
+        #expect(a.prefix(3) == [.execute(jobs[0], deadline: t0 + .seconds(10)), .execute(jobs[1], deadline: t0 + .seconds(10)),
+                                .execute(jobs[2], deadline: t0 + .seconds(10))])
+        // A full batch means more may be waiting: claim the one free slot at once.
+        #expect(claims(a) == [1])
+        // A short batch: wait for a wake.
+        #expect(claims(sm.handle(.claimed([], requested: 1, now: t0))) == [])
+        #expect(sm.runningCount == 3)
+        let done = sm.handle(.finished(jobs[0].id, .succeeded(nil, inline: nil)))
+        #expect(done == [.record(jobs[0], .complete(AttemptCompletion(id: jobs[0].id, attempt: 1)))])
+        #expect(sm.pendingResults == 1)
+        #expect(sm.handle(.recorded([jobs[0].id])).isEmpty)
+        #expect(claims(sm.handle(.wake)) == [2])
+    }
+
+    @Test func backpressureWhenResultsPileUp() {
+        var sm = SM(limits: .init(concurrency: 2, maxClaimBatch: 10, maxPendingResults: 1))
+        _ = sm.handle(.wake)
+        let jobs = [job(1), job(2)]
+        _ = sm.handle(.claimed(jobs, requested: 2, now: t0))
+        #expect(claims(sm.handle(.finished(jobs[0].id, .succeeded(nil, inline: nil)))).isEmpty, "a result is waiting to be written")
+        let a = sm.handle(.finished(jobs[1].id, .failed(message: "boom", retryable: false)))
+        #expect(a == [.record(jobs[1], .failure(id: jobs[1].id, attempt: 1, message: "boom", retryable: false))])
+        #expect(claims(sm.handle(.recorded([jobs[0].id]))).isEmpty)
+        #expect(claims(sm.handle(.recorded([jobs[1].id]))) == [2])
+    }
+
+    @Test func timeoutStopsTheHandlerAndFailsTheAttempt() {
+        var sm = SM(limits: .init(concurrency: 1))
+        _ = sm.handle(.wake)
+        let j = job(1, timeout: 5)
+        _ = sm.handle(.claimed([j], requested: 1, now: t0))
+        #expect(sm.handle(.tick(t0 + .seconds(4))).isEmpty)
+        #expect(sm.handle(.tick(t0 + .seconds(5))) == [.stopHandler(j.id, .timeout)])
+        #expect(sm.handle(.tick(t0 + .seconds(6))).isEmpty, "stopped once")
+        #expect(sm.handle(.finished(j.id, .cancelled)).first ==
+                .record(j, .failure(id: j.id, attempt: 1, message: "timed out after 5s", retryable: true)))
+    }
+
+    @Test func handlerIgnoringCancellationIsAbandoned() {
+        var sm = SM(limits: .init(concurrency: 1, abandonAfter: .seconds(2)))
+        _ = sm.handle(.wake)
+        let j = job(1, timeout: 5)
+        _ = sm.handle(.claimed([j], requested: 1, now: t0))
+        _ = sm.handle(.tick(t0 + .seconds(5)))
+        let a = sm.handle(.tick(t0 + .seconds(7)))
+        #expect(a.first == .record(j, .failure(id: j.id, attempt: 1, message: "timed out after 5s", retryable: true)))
+        #expect(sm.runningCount == 0)
+        #expect(sm.handle(.finished(j.id, .succeeded(nil, inline: nil))).isEmpty, "a late return is ignored")
+    }
+
+    @Test func heartbeatStopsCancelledAndLostJobs() {
+        var sm = SM(limits: .init(concurrency: 3))
+        _ = sm.handle(.wake)
+        let jobs = [job(1), job(2), job(3)]
+        _ = sm.handle(.claimed(jobs, requested: 3, now: t0))
+        guard case .heartbeat(let sent) = sm.handle(.heartbeatDue).first else { Issue.record("no heartbeat"); return }
+        #expect(sent == Set(jobs.map(\.id)))
+        #expect(sm.handle(.heartbeatDue).isEmpty, "one heartbeat at a time")
+        let result = HeartbeatResult(renewed: [jobs[0].id, jobs[1].id], cancelRequested: [jobs[1].id])
+        let a = sm.handle(.heartbeatDone(result, sent: sent))
+        #expect(a.count == 2)
+        #expect(a.contains(.stopHandler(jobs[1].id, .cancelRequested)) && a.contains(.stopHandler(jobs[2].id, .leaseLost)))
+        #expect(sm.handle(.finished(jobs[1].id, .cancelled)).first ==
+                .record(jobs[1], .cancelled(id: jobs[1].id, attempt: 1, message: "cancelled on request")))
+        #expect(sm.handle(.finished(jobs[2].id, .cancelled)).first == .drop(jobs[2], .leaseLost))
+    }
+
+    @Test func gracefulShutdownWaitsThenHandsBack() {
+        var sm = SM(limits: .init(concurrency: 2, abandonAfter: .seconds(3)))
+        _ = sm.handle(.wake)
+        let jobs = [job(1, timeout: 100), job(2, timeout: 100)]
+        _ = sm.handle(.claimed(jobs, requested: 2, now: t0))
+        #expect(sm.handle(.shutdown(now: t0, grace: .seconds(10))).isEmpty)
+        #expect(claims(sm.handle(.wake)).isEmpty, "no claims while draining")
+        // One finishes within the grace period and is recorded.
+        #expect(sm.handle(.finished(jobs[0].id, .succeeded(nil, inline: nil))).count == 1)
+        #expect(sm.handle(.tick(t0 + .seconds(10))) == [.stopHandler(jobs[1].id, .shutdown)])
+        #expect(sm.handle(.finished(jobs[1].id, .cancelled)) == [.requeue([jobs[1].id])])
+        #expect(sm.handle(.requeued([jobs[1].id])).isEmpty, "a result is still being written")
+        #expect(sm.handle(.recorded([jobs[0].id])) == [.finish])
+        #expect(sm.isFinished)
+    }
+
+    @Test func shutdownRequeuesJobsOfAnInFlightClaimAndUnresponsiveHandlers() {
+        var sm = SM(limits: .init(concurrency: 2, abandonAfter: .seconds(1)))
+        _ = sm.handle(.wake)
+        let a = job(1), b = job(2)
+        _ = sm.handle(.claimed([a], requested: 2, now: t0))
+        _ = sm.handle(.wake)  // a second claim in flight
+        _ = sm.handle(.shutdown(now: t0, grace: .seconds(1)))
+        #expect(sm.handle(.claimed([b], requested: 1, now: t0)) == [.requeue([b.id])])
+        _ = sm.handle(.requeued([b.id]))
+        #expect(sm.handle(.tick(t0 + .seconds(1))) == [.stopHandler(a.id, .shutdown)])
+        #expect(sm.handle(.tick(t0 + .seconds(2))) == [.requeue([a.id])])
+        #expect(sm.handle(.requeued([a.id])) == [.finish])
+    }
+
+    @Test func retryPolicyDelaysGrowUntilTheCap() {
+        let p = RetryPolicy(baseSeconds: 2, capSeconds: 10)
+        #expect((1...5).map { p.nominalDelay(afterAttempt: $0) } == [2, 4, 8, 10, 10])
+        #expect(p.delay(afterAttempt: 1, random: 0) == 1 && p.delay(afterAttempt: 1, random: 1) == 2)
+        // Below the cap, the next delay is never shorter than the previous one, whatever the jitter.
+        for n in 1...2 { #expect(p.delay(afterAttempt: n + 1, random: 0) >= p.delay(afterAttempt: n, random: 1)) }
+    }
+}
