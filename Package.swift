@@ -38,11 +38,9 @@ let package = Package(
         // The command line: subcommands, configuration, embedded PostgreSQL.
         .target(name: "JobGateApp", dependencies: ["JobGateCore", "JobGateWorker", "JobGateAPI"]),
         .executableTarget(name: "jobgate", dependencies: ["JobGateApp"]),
-        // Drain benchmark driver for bench/ until `jobgate bench` exists.
-        .executableTarget(name: "jobgate-bench-drain", dependencies: ["JobGateWorker"], path: "bench/drain"),
 
         // Helpers shared by the test targets: a fresh database per test on the throwaway server.
-        .target(name: "JobGateTestSupport", dependencies: ["JobGatePostgres"], path: "Tests/JobGateTestSupport"),
+        .target(name: "JobGateTestSupport", dependencies: ["JobGatePostgres", "JobGateCore"], path: "Tests/JobGateTestSupport"),
         .testTarget(name: "JobGatePostgresTests", dependencies: ["JobGatePostgres", "JobGateTestSupport"]),
         .testTarget(name: "JobGateCryptoTests", dependencies: ["JobGateCrypto"]),
         .testTarget(name: "JobGateHTTPTests", dependencies: ["JobGateHTTP"]),
