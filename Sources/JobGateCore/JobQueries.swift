@@ -328,4 +328,30 @@ enum JobQueries {
         )
         SELECT queue FROM q WHERE queue IS NOT NULL
         """
+
+    // MARK: metrics
+
+    /// $1 cap per (queue, priority). Depth and oldest age for `jobgate_queue_*` gauges, cheap
+    /// at any backlog: a loose index scan over `jobs_claimable_idx` finds each (queue, priority)
+    /// (one probe each, at most 1000 groups), then per group one probe for the oldest `run_at`
+    /// and a ready count that stops after $1 index entries. Never a count over the table.
+    static let queueStats = """
+        WITH RECURSIVE g AS (
+            (SELECT queue, priority FROM jobs WHERE status IN ('queued', 'retrying') ORDER BY queue, priority LIMIT 1)
+            UNION ALL
+            SELECT n.queue, n.priority FROM g CROSS JOIN LATERAL (
+                SELECT queue, priority FROM jobs
+                WHERE status IN ('queued', 'retrying') AND (queue, priority) > (g.queue, g.priority)
+                ORDER BY queue, priority LIMIT 1
+            ) n
+        ), groups AS (SELECT queue, priority FROM g LIMIT 1000)
+        SELECT g.queue,
+            (SELECT count(*) FROM (
+                SELECT 1 FROM jobs WHERE status IN ('queued', 'retrying') AND queue = g.queue
+                    AND priority = g.priority AND run_at <= now() LIMIT $1) c)::bigint AS ready,
+            coalesce(greatest(extract(epoch FROM now() - (
+                SELECT run_at FROM jobs WHERE status IN ('queued', 'retrying') AND queue = g.queue
+                    AND priority = g.priority ORDER BY run_at LIMIT 1)), 0), 0)::float8 AS oldest_age
+        FROM groups g
+        """
 }
