@@ -1,4 +1,5 @@
 import JobGatePostgres
+import Synchronization
 
 /// JobGate's metrics, declared in one place so names, labels and buckets agree
 /// across the API, the workers, `deploy/` alert rules and the Grafana dashboard.
@@ -44,6 +45,8 @@ public final class JobGateMetrics: Sendable {
     /// `jobgate_build_info{version}`: always 1; carries the version as a label.
     public let buildInfo: GaugeFamily
 
+    private let kinds = Mutex<[JobKindKey: JobKindMetrics]>([:])
+
     /// Declares JobGate's metrics in `registry` (tests use a fresh one).
     public init(registry: MetricsRegistry) {
         self.registry = registry
@@ -74,6 +77,20 @@ public final class JobGateMetrics: Sendable {
         workerSlotsBusy = registry.gauge("jobgate_worker_slots_busy", help: "Worker handler slots running a job in this process.")
         workerSlots = registry.gauge("jobgate_worker_slots", help: "Worker handler slots (concurrency) in this process.")
         buildInfo = registry.gauge("jobgate_build_info", help: "Build information; the value is always 1.", labels: ["version"])
+    }
+
+    /// Every per-job child for one (type, queue), looked up once and cached: the worker's
+    /// hot path does one dictionary lookup per job, then only atomic increments.
+    public func job(type: String, queue: String) -> JobKindMetrics {
+        let key = JobKindKey(type: type, queue: queue)
+        if let m = kinds.withLock({ $0[key] }) { return m }
+        let m = JobKindMetrics(
+            submitted: jobsSubmitted.labels(type, queue), started: jobsStarted.labels(type, queue),
+            completed: jobsCompleted.labels(type, queue), failed: jobsFailed.labels(type, queue),
+            retried: jobsRetried.labels(type, queue), rescued: jobsRescued.labels(type, queue),
+            cancelled: jobsCancelled.labels(type, queue), runDuration: jobRunDuration.labels(type, queue),
+            queueWait: jobQueueWait.labels(type, queue))
+        return kinds.withLock { $0[key, default: m] }
     }
 
     /// Sets `jobgate_build_info{version}` to 1.
@@ -123,4 +140,31 @@ public final class JobGateMetrics: Sendable {
         }
         return collector
     }
+}
+
+private struct JobKindKey: Hashable, Sendable {
+    let type: String
+    let queue: String
+}
+
+/// The children of JobGate's per-job metrics for one (type, queue); see `JobGateMetrics.job(type:queue:)`.
+public struct JobKindMetrics: Sendable {
+    /// `jobgate_jobs_submitted_total{type,queue}`.
+    public let submitted: Counter
+    /// `jobgate_jobs_started_total{type,queue}`.
+    public let started: Counter
+    /// `jobgate_jobs_completed_total{type,queue}`.
+    public let completed: Counter
+    /// `jobgate_jobs_failed_total{type,queue}`.
+    public let failed: Counter
+    /// `jobgate_jobs_retried_total{type,queue}`.
+    public let retried: Counter
+    /// `jobgate_jobs_rescued_total{type,queue}`.
+    public let rescued: Counter
+    /// `jobgate_jobs_cancelled_total{type,queue}`.
+    public let cancelled: Counter
+    /// `jobgate_job_run_duration_seconds{type,queue}`.
+    public let runDuration: Histogram
+    /// `jobgate_job_queue_wait_seconds{type,queue}`.
+    public let queueWait: Histogram
 }

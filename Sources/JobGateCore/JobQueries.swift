@@ -160,12 +160,13 @@ enum JobQueries {
                 lease_expires_at = now() + make_interval(secs => $4::float8), started_at = now()
             FROM picked p WHERE j.id = p.id
             RETURNING j.id, j.tenant, j.queue, j.type, j.payload::text AS payload, j.attempt, j.max_attempts,
-                      j.timeout_seconds, j.trace_id, j.priority, j.run_at, p.status AS from_status
+                      j.timeout_seconds, j.trace_id, j.priority, j.run_at, p.status AS from_status,
+                      greatest(extract(epoch FROM now() - j.run_at), 0)::float8 AS queue_wait
         ), ev AS (
             INSERT INTO job_events (job_id, tenant, event, from_status, to_status, attempt, worker)
             SELECT id, tenant, 'started', from_status, 'running', attempt, $3 FROM claimed
         )
-        SELECT id, tenant, queue, type, payload, attempt, max_attempts, timeout_seconds, trace_id FROM claimed
+        SELECT id, tenant, queue, type, payload, attempt, max_attempts, timeout_seconds, trace_id, queue_wait FROM claimed
         ORDER BY priority, run_at, id
         """
 
@@ -273,12 +274,12 @@ enum JobQueries {
                 locked_by = NULL, lease_expires_at = NULL,
                 last_error = 'lease expired: worker ' || coalesce(e.locked_by, '?') || ' stopped renewing it'
             FROM expired e WHERE j.id = e.id
-            RETURNING j.id, j.tenant, j.attempt, j.status, e.locked_by AS old_worker, j.last_error
+            RETURNING j.id, j.tenant, j.attempt, j.status, e.locked_by AS old_worker, j.last_error, j.type, j.queue
         ), ev AS (
             INSERT INTO job_events (job_id, tenant, event, from_status, to_status, attempt, worker, message)
             SELECT id, tenant, 'lease_expired', 'running', status, attempt, old_worker, last_error FROM u
         )
-        SELECT id, status FROM u
+        SELECT id, status, type, queue FROM u
         """
 
     // MARK: retention
