@@ -36,7 +36,7 @@ let package = Package(
         // The HTTP API: routes, auth, signed URLs, group-committed submits.
         .target(name: "JobGateAPI", dependencies: ["JobGateCore", "JobGateHTTP", "JobGateCrypto"]),
         // The command line: subcommands, configuration, embedded PostgreSQL.
-        .target(name: "JobGateApp", dependencies: ["JobGateCore", "JobGateWorker", "JobGateAPI"]),
+        .target(name: "JobGateApp", dependencies: ["JobGateCore", "JobGateWorker", "JobGateAPI", "JobGateHTTP"]),
         .executableTarget(name: "jobgate", dependencies: ["JobGateApp"]),
         // Drain benchmark driver for bench/ until `jobgate bench` exists.
         .executableTarget(name: "jobgate-bench-drain", dependencies: ["JobGateWorker"], path: "bench/drain"),
