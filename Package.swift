@@ -29,7 +29,7 @@ let package = Package(
         .target(
             name: "JobGateCore",
             dependencies: ["JobGatePostgres", "JobGateCrypto"],
-            resources: [.embedInCode("Migrations")]
+            resources: [.embedInCode("Migrations"), .embedInCode("Reports")]
         ),
         // The worker pool: claimer, executor, completer, heartbeater, rescuer, pruner.
         .target(name: "JobGateWorker", dependencies: ["JobGateCore", "CCrypto"]),
