@@ -29,14 +29,14 @@ let package = Package(
         .target(
             name: "JobGateCore",
             dependencies: ["JobGatePostgres", "JobGateCrypto"],
-            resources: [.embedInCode("Migrations")]
+            resources: [.embedInCode("Migrations"), .embedInCode("Reports")]
         ),
         // The worker pool: claimer, executor, completer, heartbeater, rescuer, pruner.
         .target(name: "JobGateWorker", dependencies: ["JobGateCore", "CCrypto"]),
         // The HTTP API: routes, auth, signed URLs, group-committed submits.
         .target(name: "JobGateAPI", dependencies: ["JobGateCore", "JobGateHTTP", "JobGateCrypto"]),
         // The command line: subcommands, configuration, embedded PostgreSQL.
-        .target(name: "JobGateApp", dependencies: ["JobGateCore", "JobGateWorker", "JobGateAPI"]),
+        .target(name: "JobGateApp", dependencies: ["JobGateCore", "JobGateWorker", "JobGateAPI", "JobGateHTTP"]),
         .executableTarget(name: "jobgate", dependencies: ["JobGateApp"]),
 
         // Helpers shared by the test targets: a fresh database per test on the throwaway server.

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import JobGateCore
 
 /// What one run of a command produced.
 public enum CommandOutcome: Sendable, Equatable {
