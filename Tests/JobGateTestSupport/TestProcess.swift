@@ -28,28 +28,11 @@ public final class TestProcess: @unchecked Sendable {
         logPath = NSTemporaryDirectory() + "jobgate-test-\(UUID().uuidString.prefix(8)).log"
         var env = ProcessInfo.processInfo.environment
         for (k, v) in environment { env[k] = v }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        Spawn.closeDescriptors(from: 3, in: &actions)
-        var attrs = posix_spawnattr_t()
-        posix_spawnattr_init(&attrs)
-        defer { posix_spawnattr_destroy(&attrs) }
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for s in [SIGPIPE, SIGINT, SIGTERM] { sigaddset(&defaults, s) }
-        posix_spawnattr_setsigdefault(&attrs, &defaults)
-        posix_spawnattr_setflags(&attrs, Int16(POSIX_SPAWN_SETSIGDEF))
-        let cargs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
-        let cenv: [UnsafeMutablePointer<CChar>?] = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { cargs.forEach { free($0) }; cenv.forEach { free($0) } }
-        var p: pid_t = 0
-        let rc = posix_spawn(&p, argv[0], &actions, &attrs, cargs, cenv)
-        guard rc == 0 else { throw TestSetupError("cannot start \(argv[0]): \(String(cString: strerror(rc)))") }
-        pid = p
+        do {
+            pid = try Spawn.start(argv, environment: env, outputPath: logPath)
+        } catch {
+            throw TestSetupError(String(describing: error))
+        }
     }
 
     /// Sends a signal.
@@ -59,12 +42,7 @@ public final class TestProcess: @unchecked Sendable {
     public func wait() async -> Int32 {
         if let s = lock.withLock({ exitStatus }) { return s }
         let status: Int32 = await withCheckedContinuation { c in
-            Thread { [pid] in
-                var status: Int32 = 0
-                while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-                let code = status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-                c.resume(returning: code)
-            }.start()
+            Thread { [pid] in c.resume(returning: Spawn.wait(pid)) }.start()
         }
         lock.withLock { exitStatus = status }
         return status
