@@ -20,7 +20,7 @@ public enum JobGateCLI {
         help: "libpq URI or conninfo; when unset, PGHOST/PGDATABASE apply if set")
 
     static var commands: [Command] {
-        [upCommand, migrateCommand, versionCommand]
+        [upCommand, workerCommand, migrateCommand, pruneCommand, versionCommand]
     }
 
     /// Runs the command line `args` (including the program name) and returns the exit code.

@@ -1,18 +1,21 @@
 import Foundation
 import JobGateCore
 import JobGatePostgres
+import JobGateWorker
 
 extension JobGateCLI {
     static let upCommand = Command(
         name: "up", summary: "run JobGate (API and workers) in one process; embeds PostgreSQL when none is configured",
-        usage: "jobgate up [--database-url URL] [--data-dir DIR] [--pg-port N]",
+        usage: "jobgate up [--database-url URL] [--data-dir DIR] [--pg-port N] [worker options]",
         options: [
             OptionSpec("data-dir", value: "DIR", env: "JOBGATE_DATA_DIR", default: ".jobgate/pg",
                        help: "where the embedded PostgreSQL cluster lives"),
             OptionSpec("pg-port", value: "N", env: "JOBGATE_PG_PORT",
                        help: "also listen on 127.0.0.1:N (trust auth for local users; off by default)"),
-        ]
+        ] + WorkerSettings.options
     ) { args in
+        let workerConfiguration = try WorkerSettings.configuration(args)
+        let registry = try WorkerSettings.registry(args)
         let signals = Signals.termination()
         var embedded: EmbeddedPostgres?
         let url: String
@@ -32,11 +35,18 @@ extension JobGateCLI {
         let applied = try await Migrator(pool: pool).migrate()
         Log.info("database ready", ["migrations_applied": applied.count, "embedded": embedded != nil])
         if let embedded { print("database: \(embedded.url)") }
+        let worker = WorkerPool(store: JobStore(pool: pool), configuration: workerConfiguration, registry: registry)
+        let workerTask = Task { try await worker.run() }
         print("jobgate is up; press Ctrl-C to stop")
-        for await sig in signals {
-            Log.info("shutting down", ["signal": Int(sig)])
-            break
+        let stopper = Task {
+            for await sig in signals {
+                Log.info("shutting down", ["signal": Int(sig)])
+                worker.shutdown()
+                break
+            }
         }
+        defer { stopper.cancel() }
+        try await workerTask.value
         return 0
     }
 }

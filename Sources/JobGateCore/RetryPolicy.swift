@@ -44,10 +44,13 @@ public struct JobTypeSettings: Sendable, Equatable {
     public var maxAttempts: Int
     /// Backoff between attempts.
     public var retry: RetryPolicy
+    /// The queue a job of this type goes to when the submitter names none (nil: `default`).
+    public var queue: String?
 
-    public init(timeoutSeconds: Int = 300, maxAttempts: Int = 3, retry: RetryPolicy = RetryPolicy()) {
+    public init(timeoutSeconds: Int = 300, maxAttempts: Int = 3, retry: RetryPolicy = RetryPolicy(), queue: String? = nil) {
         self.timeoutSeconds = timeoutSeconds
         self.maxAttempts = maxAttempts
         self.retry = retry
+        self.queue = queue
     }
 }

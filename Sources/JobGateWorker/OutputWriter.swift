@@ -6,7 +6,7 @@ import JobGateCore
 /// Turns a handler's output into what `complete` records: inline bytes up to the threshold,
 /// otherwise a file in the output directory written atomically (temp file, fsync, rename,
 /// fsync of the directory). Either way size, content type and SHA-256 are recorded.
-struct OutputWriter: Sendable {
+public struct OutputWriter: Sendable {
     let directory: String
     let inlineMax: Int
 
@@ -41,7 +41,7 @@ struct OutputWriter: Sendable {
     }
 
     /// Removes output files (pruned jobs, fenced-out results), ignoring missing ones.
-    static func remove(_ paths: [String]) {
+    public static func remove(_ paths: [String]) {
         guard !paths.isEmpty else { return }
         io.async { for p in paths { unlink(p) } }
     }

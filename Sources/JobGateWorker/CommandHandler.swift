@@ -1,0 +1,63 @@
+import Foundation
+import JobGateCore
+import Synchronization
+
+/// Runs a command job type (DESIGN.md §5): the payload on stdin, the job's identity in the
+/// environment, stdout as the output, the tail of stderr as `last_error`.
+public struct CommandHandler: JobHandler {
+    /// The type's command and limits.
+    public let spec: CommandSpec
+
+    /// A handler for `spec`.
+    public init(spec: CommandSpec) { self.spec = spec }
+
+    public func run(_ job: JobContext) async throws -> JobOutput? {
+        let remaining = job.deadline - ContinuousClock.now
+        guard remaining > .zero else { throw JobFailure("the attempt's deadline passed before the command started") }
+        let cancelled = CancellationFlag()
+        let outcome = await withTaskCancellationHandler {
+            await CommandRunner.run(
+                spec, stdin: Array(job.payload.utf8),
+                extraEnvironment: [
+                    "JOBGATE_JOB_ID": job.id.uuidString.lowercased(),
+                    "JOBGATE_JOB_TYPE": job.type,
+                    "JOBGATE_ATTEMPT": String(job.attempt),
+                    "JOBGATE_QUEUE": job.queue,
+                ],
+                timeout: remaining, outputCap: spec.outputCapBytes,
+                isCancelled: { cancelled.isSet })
+        } onCancel: {
+            cancelled.set()
+        }
+        switch outcome {
+        case .success(let output, let contentType):
+            return JobOutput(bytes: output, contentType: contentType)
+        case .failure(let failure):
+            // Stopped because the pool cancelled the attempt (timeout, cancel, shutdown): say so.
+            if failure.cancelled || Task.isCancelled { throw CancellationError() }
+            throw JobFailure(failure.message, retryable: failure.retryable)
+        }
+    }
+}
+
+/// A flag set from a cancellation handler and read from the runner's thread.
+final class CancellationFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+    func set() { flag.store(true, ordering: .releasing) }
+    var isSet: Bool { flag.load(ordering: .acquiring) }
+}
+
+extension HandlerRegistry {
+    /// The built-ins plus the command types of the JSON file at `path` (`--job-types`).
+    public static func builtIn(jobTypesFile path: String?) throws -> HandlerRegistry {
+        var registry = HandlerRegistry.builtIn()
+        guard let path else { return registry }
+        for (type, spec) in try JobTypesConfig.load(path: path) {
+            registry.register(type, settings: JobTypeSettings(
+                timeoutSeconds: spec.timeoutSeconds, maxAttempts: spec.maxAttempts,
+                retry: RetryPolicy(baseSeconds: spec.backoff.baseSeconds, capSeconds: spec.backoff.maxSeconds),
+                queue: spec.queue), handler: CommandHandler(spec: spec))
+        }
+        return registry
+    }
+}

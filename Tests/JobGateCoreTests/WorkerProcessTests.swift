@@ -1,0 +1,159 @@
+import Foundation
+import JobGateCore
+import JobGatePostgres
+import JobGateTestSupport
+import JobGateWorker
+import Testing
+
+/// The engine across real `jobgate` processes: what users run on several hosts.
+@Suite struct WorkerProcessTests {
+    private func migrated(_ prefix: String) async throws -> (TestDatabase, PostgresPool) {
+        let db = try await TestDatabase.create(prefix)
+        let pool = PostgresPool(configuration: Database.configuration(url: db.url, maxConnections: 4))
+        try await Migrator(pool: pool).migrate()
+        return (db, pool)
+    }
+
+    private func count(_ pool: PostgresPool, _ sql: String, _ params: [any PostgresBindable] = []) async throws -> Int {
+        try await pool.query(sql, params).first?.decode(0, as: Int.self) ?? -1
+    }
+
+    @Test func fourConcurrentMigrateProcessesApplyEachFileOnce() async throws {
+        let db = try await TestDatabase.create("migproc")
+        let bin = try JobGateBinary.path()
+        let procs = try (0..<4).map { _ in try TestProcess([bin, "migrate"], environment: ["JOBGATE_DATABASE_URL": db.processURL]) }
+        for p in procs {
+            let code = await p.wait()
+            #expect(code == 0, "migrate failed: \(p.output)")
+        }
+        let pool = PostgresPool(configuration: Database.configuration(url: db.url))
+        defer { pool.shutdown() }
+        #expect(try await count(pool, "SELECT count(*) FROM schema_migrations") == Migrations.all.count)
+        #expect(try await count(pool, "SELECT count(*) FROM signing_keys") == 1)
+    }
+
+    @Test func eightWorkerProcessesCompleteEveryJobExactlyOnce() async throws {
+        let (db, pool) = try await migrated("eightproc")
+        defer { pool.shutdown() }
+        let store = JobStore(pool: pool)
+        let jobs = (0..<5000).map { i in NewJob(tenant: "t", type: "noop", payload: "{\"i\":\(i)}") }
+        for chunk in stride(from: 0, to: jobs.count, by: 1000) {
+            _ = try await store.submit(Array(jobs[chunk..<min(chunk + 1000, jobs.count)]))
+        }
+        let bin = try JobGateBinary.path()
+        let workers = try (0..<8).map { _ in
+            try TestProcess([bin, "worker", "--concurrency", "16", "--grace-seconds", "5"],
+                            environment: ["JOBGATE_DATABASE_URL": db.processURL, "JOBGATE_LOG_LEVEL": "warn"])
+        }
+        let done = try await eventually(timeout: .seconds(120)) {
+            try await count(pool, "SELECT count(*) FROM jobs WHERE status = 'completed'") == 5000
+        }
+        #expect(done)
+        for w in workers { w.signal(SIGTERM) }
+        for w in workers {
+            let code = await w.wait()
+            #expect(code == 0, "worker exited \(code): \(w.output.suffix(2000))")
+        }
+        // Exactly one start and one completion per job, all on attempt 1: no job ran twice.
+        #expect(try await count(pool, "SELECT count(*) FROM job_events WHERE event = 'started'") == 5000)
+        #expect(try await count(pool, "SELECT count(*) FROM job_events WHERE event = 'completed'") == 5000)
+        #expect(try await count(pool, "SELECT count(*) FROM (SELECT job_id FROM job_events WHERE event = 'started' GROUP BY job_id HAVING count(*) > 1) d") == 0)
+        #expect(try await count(pool, "SELECT count(*) FROM jobs WHERE attempt <> 1") == 0)
+        // Several processes took part, and all registered and then stopped cleanly.
+        #expect(try await count(pool, "SELECT count(DISTINCT worker) FROM job_events WHERE event = 'started'") >= 2)
+        #expect(try await count(pool, "SELECT count(*) FROM workers WHERE stopped_at IS NOT NULL") == 8)
+    }
+
+    @Test func jobsOfASigkilledWorkerProcessAreRescuedAndItsLateResultIsFencedOut() async throws {
+        let (db, pool) = try await migrated("sigkill")
+        defer { pool.shutdown() }
+        let store = JobStore(pool: pool)
+        let outcomes = try await store.submit((0..<3).map { _ in
+            NewJob(tenant: "t", type: "weather", payload: "{\"records\":5,\"durationSeconds\":3}", maxAttempts: 3)
+        })
+        let ids = outcomes.compactMap { if case .created(let j) = $0 { j.id } else { nil } }
+        #expect(ids.count == 3)
+        let bin = try JobGateBinary.path()
+        let doomed = try TestProcess([bin, "worker", "--lease-seconds", "2"], environment: ["JOBGATE_DATABASE_URL": db.processURL])
+        let started = try await eventually(timeout: .seconds(30)) {
+            try await count(pool, "SELECT count(*) FROM jobs WHERE status = 'running'") == 3
+        }
+        #expect(started)
+        let deadWorker = try #require(try await pool.query("SELECT locked_by FROM jobs WHERE status = 'running' LIMIT 1").first?.decode(0, as: String.self))
+        doomed.signal(SIGKILL)
+        #expect(await doomed.wait() == 128 + SIGKILL)
+
+        var config = WorkerPool.Configuration()
+        config.rescueInterval = .milliseconds(500)
+        config.log = .silent
+        let rescuer = WorkerPool(store: store, configuration: config)
+        let run = Task { try await rescuer.run() }
+        let completed = try await eventually(timeout: .seconds(40)) {
+            try await count(pool, "SELECT count(*) FROM jobs WHERE status = 'completed'") == 3
+        }
+        #expect(completed)
+        rescuer.shutdown()
+        try await run.value
+        for id in ids {
+            let events = try await store.events(jobID: id, tenant: nil).map(\.event)
+            #expect(events == ["submitted", "started", "lease_expired", "started", "completed"], "\(events)")
+        }
+        #expect(try await count(pool, "SELECT count(*) FROM job_events WHERE event = 'completed' AND worker = $1", [rescuer.workerID]) == 3)
+        // The dead worker's result, arriving late, changes nothing.
+        let late = try await store.complete(ids.map { AttemptCompletion(id: $0, attempt: 1) }, worker: deadWorker)
+        #expect(late.applied.isEmpty)
+        #expect(Set(late.fencedOut) == Set(ids))
+        #expect(try await count(pool, "SELECT count(*) FROM job_events WHERE event = 'completed'") == 3)
+    }
+
+    @Test func aCommandTypeThatTimesOutIsKilledWithItsChildren() async throws {
+        let (_, pool) = try await migrated("cmdtimeout")
+        defer { pool.shutdown() }
+        let dir = NSTemporaryDirectory() + "jg-cmd-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let types = """
+            {"hang": {"argv": ["/bin/sh", "-c", "sleep 300 & echo $! > \(dir)/child.pid; echo $$ > \(dir)/main.pid; echo started >&2; sleep 300"],
+                      "timeoutSeconds": 1, "maxAttempts": 1},
+             "shout": {"argv": ["/bin/sh", "-c", "cat; echo \\" job=$JOBGATE_JOB_ID attempt=$JOBGATE_ATTEMPT type=$JOBGATE_JOB_TYPE\\""],
+                       "contentType": "text/plain"}}
+            """
+        try types.write(toFile: dir + "/types.json", atomically: true, encoding: .utf8)
+        let registry = try HandlerRegistry.builtIn(jobTypesFile: dir + "/types.json")
+        let store = JobStore(pool: pool)
+        let outcomes = try await store.submit([
+            NewJob(tenant: "t", type: "hang", maxAttempts: 1, timeoutSeconds: 1),
+            NewJob(tenant: "t", type: "shout", payload: "{\"hello\":1}"),
+        ])
+        let ids = outcomes.compactMap { if case .created(let j) = $0 { j.id } else { nil } }
+        var config = WorkerPool.Configuration()
+        config.log = .silent
+        let worker = WorkerPool(store: store, configuration: config, registry: registry)
+        let run = Task { try await worker.run() }
+        let settled = try await eventually(timeout: .seconds(30)) {
+            try await count(pool, "SELECT count(*) FROM jobs WHERE status IN ('failed', 'completed')") == 2
+        }
+        #expect(settled)
+        worker.shutdown()
+        try await run.value
+        let hang = try #require(try await store.job(id: ids[0], tenant: nil))
+        #expect(hang.status == .failed)
+        // The shell and its background child are both gone (or at most unreaped zombies, see CommandRunner).
+        for file in ["main.pid", "child.pid"] {
+            let pid = try #require(Int32(String(contentsOfFile: "\(dir)/\(file)", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+            let gone = try await eventually(timeout: .seconds(5)) { processGoneOrZombie(pid) }
+            #expect(gone, "process \(pid) from \(file) survived the timeout")
+        }
+        let shout = try #require(try await store.job(id: ids[1], tenant: nil))
+        #expect(shout.status == .completed)
+        let output = try #require(try await store.output(id: ids[1], tenant: nil))
+        let text = String(decoding: output.content ?? [], as: UTF8.self)
+        #expect(text.hasPrefix("{\"hello\": 1} job=\(ids[1].uuidString.lowercased()) attempt=1 type=shout"), "\(text)")
+    }
+}
+
+func processGoneOrZombie(_ pid: Int32) -> Bool {
+    if kill(pid, 0) != 0 && errno == ESRCH { return true }
+    let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+    return stat.contains(") Z ")
+}
