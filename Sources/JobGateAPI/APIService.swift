@@ -2,6 +2,7 @@ import Foundation
 import JobGateCore
 import JobGateHTTP
 import JobGatePostgres
+import Synchronization
 
 /// The API's request handler: routing, authentication, scopes, error mapping, the access
 /// log and request metrics. The operations themselves are in the `APIService+…` files.
@@ -17,6 +18,7 @@ public final class APIService: Sendable {
     let signer: OutputSigner
     let validator: JobRequestValidator
     let metrics: APIMetrics
+    let unavailableLog = RateLimitedLog(interval: .seconds(5))
 
     /// A service over `pool` (which should have short acquire and connect timeouts; see
     /// `APIServer.databaseConfiguration`).
@@ -49,7 +51,9 @@ public final class APIService: Sendable {
         } catch is SubmitCommitter.Overloaded {
             response = APIError.overloaded(retryAfter: configuration.overloadRetryAfterSeconds).response
         } catch let e as PostgresError where e.isUnavailable {
-            Log.warn("database unavailable", ["request.id": request.requestID, "error": e.description])
+            if unavailableLog.shouldLog() {
+                Log.warn("database unavailable; answering 503", ["request.id": request.requestID, "error": e.description])
+            }
             response = APIError.databaseUnavailable(retryAfter: configuration.databaseRetryAfterSeconds).response
         } catch {
             Log.error("request failed", ["request.id": request.requestID, "http.route": exchange.route,
@@ -123,5 +127,24 @@ public final class APIService: Sendable {
     func signedOutput(_ job: Job) async throws -> OutputSigner.SignedURL? {
         guard job.status == .completed, job.output != nil else { return nil }
         return try await signer.sign(job.id)
+    }
+}
+
+/// Lets a repeated warning through at most once per interval (an outage answers every request 503).
+final class RateLimitedLog: Sendable {
+    let interval: Duration
+    private let last = Mutex<ContinuousClock.Instant?>(nil)
+
+    init(interval: Duration) {
+        self.interval = interval
+    }
+
+    func shouldLog() -> Bool {
+        let now = ContinuousClock.now
+        return last.withLock { l in
+            if let l, now - l < interval { return false }
+            l = now
+            return true
+        }
     }
 }
