@@ -42,17 +42,20 @@ extension APIService {
         let now = Date()
         var jobs: [NewJob] = []
         jobs.reserveCapacity(items.count)
-        var keys: [String: Int] = [:]
+        var keys: [String: (index: Int, job: NewJob)] = [:]
         for (i, item) in items.enumerated() {
             guard let o = item as? [String: Any] else {
                 throw APIError.invalidField("jobs[\(i)]", "jobs[\(i)] must be a JSON object.")
             }
             let job = try validator.newJob(o, tenant: principal.tenant, prefix: "jobs[\(i)].", traceID: trace, now: now)
             if let key = job.idempotencyKey {
-                if let first = keys[key] {
-                    throw APIError.invalidField("jobs[\(i)].idempotencyKey", "jobs[\(i)] repeats the idempotencyKey of jobs[\(first)].")
+                // The same key twice is fine for the same request (both get one job); for a
+                // different request it is refused before anything is stored.
+                if let first = keys[key], !Self.sameRequest(first.job, job) {
+                    throw APIError.invalidField("jobs[\(i)].idempotencyKey",
+                                                "jobs[\(i)] reuses the idempotencyKey of jobs[\(first.index)] for a different request.")
                 }
-                keys[key] = i
+                if keys[key] == nil { keys[key] = (i, job) }
             }
             jobs.append(job)
         }
@@ -86,7 +89,7 @@ extension APIService {
             limit = n
         }
         var after: UUID?
-        if let a = request.query("after"), !a.isEmpty {
+        if let a = request.query("after") {
             guard let id = UUID(uuidString: a) else { throw APIError.invalidField("after", "after must be the next cursor of a previous page.") }
             after = id
         }
@@ -144,6 +147,12 @@ extension APIService {
         APIError(status: 409, code: "idempotency_conflict",
                  message: "This idempotency key was already used for a different request (job \(existing.uuidString.lowercased())).",
                  field: field)
+    }
+
+    /// Whether two submissions are the same request for idempotency (`runAt` aside, as in `JobStore`).
+    static func sameRequest(_ a: NewJob, _ b: NewJob) -> Bool {
+        a.type == b.type && a.queue == b.queue && a.priority == b.priority && a.maxAttempts == b.maxAttempts
+            && a.timeoutSeconds == b.timeoutSeconds && a.payload == b.payload
     }
 
     static func idAndStatus(_ outcome: SubmitOutcome) -> (String, String) {

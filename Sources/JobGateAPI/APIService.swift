@@ -18,6 +18,7 @@ public final class APIService: Sendable {
     let signer: OutputSigner
     let validator: JobRequestValidator
     let metrics: APIMetrics
+    let openAPI: String
     let unavailableLog = RateLimitedLog(interval: .seconds(5))
 
     /// A service over `pool` (which should have short acquire and connect timeouts; see
@@ -31,6 +32,7 @@ public final class APIService: Sendable {
         self.signer = OutputSigner(pool: pool, lifetimeSeconds: configuration.outputURLLifetimeSeconds)
         self.validator = JobRequestValidator(jobTypes: configuration.jobTypes, maxPayloadBytes: configuration.maxPayloadBytes)
         self.metrics = APIMetrics()
+        self.openAPI = OpenAPIDocument.json(jobTypes: Array(configuration.jobTypes.keys))
     }
 
     /// What a handler learned about the request, for the log line and metrics.
@@ -108,7 +110,7 @@ public final class APIService: Sendable {
         case .healthz: return json("{\"status\":\"ok\",\"version\":\(JSONText.quote(configuration.version))}")
         case .readyz: return try await readyz()
         case .metrics: return metricsResponse()
-        case .openapi: return HTTPResponse.json(OpenAPIDocument.json)
+        case .openapi: return HTTPResponse.json(openAPI)
         }
     }
 

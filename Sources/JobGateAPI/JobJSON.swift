@@ -33,8 +33,10 @@ enum JobJSON {
     /// RFC 3339 in UTC with milliseconds, e.g. `2025-01-02T03:04:05.678Z`.
     static func timestamp(_ d: Date) -> String {
         let ms = Int64((d.timeIntervalSince1970 * 1000).rounded(.down))
-        var t = time_t(ms / 1000)
-        let frac = Int32(ms - Int64(t) * 1000)
+        // Floor division, so instants before 1970 keep a non-negative millisecond part.
+        let seconds = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000)
+        var t = time_t(seconds)
+        let frac = Int32(ms - seconds * 1000)
         var parts = tm()
         gmtime_r(&t, &parts)
         return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,

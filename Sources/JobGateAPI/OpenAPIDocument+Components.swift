@@ -26,16 +26,17 @@ extension OpenAPIDocument {
     "Error":{"type":"object","required":["error"],"properties":{"error":{"type":"object","required":["code","message"],
       "properties":{"code":{"type":"string"},"message":{"type":"string"},"field":{"type":"string"}}}}},
     "JobStatus":{"type":"string","enum":["queued","running","completed","retrying","failed","cancelled"]},
-    "JobRequest":{"type":"object","required":["type"],"additionalProperties":false,"properties":{
+    "JobRequest":{"type":"object","required":["type"],"additionalProperties":false,
+      "not":{"required":["runAt","delaySeconds"],"properties":{"runAt":{"type":"string"},"delaySeconds":{"type":"number"}},"description":"runAt and delaySeconds exclude each other (null counts as absent)"},"properties":{
       "type":{"type":"string","minLength":1,"maxLength":128,"description":"A job type known to the server (weather, noop, configured command types)"},
       "payload":{"description":"Any JSON value, at most 256 KiB as text (default {})"},
-      "queue":{"type":"string","pattern":"^[A-Za-z0-9._:-]{1,128}$","default":"default"},
-      "priority":{"type":"integer","minimum":-32768,"maximum":32767,"default":0,"description":"Lower runs first"},
-      "runAt":{"type":"string","format":"date-time","description":"Not before this time (exclusive with delaySeconds)"},
-      "delaySeconds":{"type":"number","minimum":0,"maximum":31536000},
-      "maxAttempts":{"type":"integer","minimum":1,"maximum":1000},
-      "timeoutSeconds":{"type":"integer","minimum":1,"maximum":86400},
-      "idempotencyKey":{"type":"string","minLength":1,"maxLength":255}}},
+      "queue":{"type":["string","null"],"pattern":"^[A-Za-z0-9._:-]{1,128}$","default":"default"},
+      "priority":{"type":["integer","null"],"minimum":-32768,"maximum":32767,"default":0,"description":"Lower runs first"},
+      "runAt":{"type":["string","null"],"format":"date-time","description":"Not before this time (exclusive with delaySeconds)"},
+      "delaySeconds":{"type":["number","null"],"minimum":0,"maximum":31536000},
+      "maxAttempts":{"type":["integer","null"],"minimum":1,"maximum":1000},
+      "timeoutSeconds":{"type":["integer","null"],"minimum":1,"maximum":86400},
+      "idempotencyKey":{"type":["string","null"],"minLength":1,"maxLength":255,"description":"Same as the Idempotency-Key header; when both are given they must be equal"}}},
     "SubmitResponse":{"type":"object","required":["jobId","status","statusUrl"],"properties":{
       "jobId":{"type":"string","format":"uuid"},"status":{"$ref":"#/components/schemas/JobStatus"},"statusUrl":{"type":"string"}}},
     "BatchRequest":{"type":"object","required":["jobs"],"additionalProperties":false,"properties":{

@@ -1,8 +1,15 @@
+import JobGateCore
+
 /// The OpenAPI 3.1 description of every route (`GET /openapi.json`), written by hand to
 /// match what the handlers return. `OpenAPITests` checks it covers every route of `Router.api`.
 public enum OpenAPIDocument {
-    /// The document as JSON text.
-    public static let json: String = "{" + header + ",\"paths\":{" + paths + "}," + components + "}"
+    /// The document as JSON text, with `type` limited to `jobTypes` (the server's registry).
+    public static func json(jobTypes: [String]) -> String {
+        let enumeration = "\"enum\":[" + jobTypes.sorted().map { JSONText.quote($0) }.joined(separator: ",") + "],"
+        let typed = components.replacingOccurrences(of: "\"type\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":128,",
+                                                    with: "\"type\":{\"type\":\"string\"," + enumeration)
+        return "{" + header + ",\"paths\":{" + paths + "}," + typed + "}"
+    }
 
     static let header = #"""
     "openapi":"3.1.0",

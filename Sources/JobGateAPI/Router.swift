@@ -70,21 +70,22 @@ public struct Router: Sendable {
         Route("GET", "/openapi.json", .openapi, scope: nil),
     ]
 
-    /// Matches `method` and `path`. `HEAD` is served by `GET` routes.
+    /// Matches `method` and `path`. `HEAD` is served by `GET` routes. Only the most specific
+    /// templates matching the path count (most literal segments), so `/v1/jobs/batch` is its own
+    /// resource and not also `/v1/jobs/{id}`.
     public func match(method: String, path: String) -> Match {
         let parts = path.split(separator: "/", omittingEmptySubsequences: false)
-        var allowed: [String] = []
-        var best: (Route, [String], literals: Int)?
+        var candidates: [(Route, [String], Int)] = []
         for route in routes {
-            guard let (params, literals) = Self.bind(route.segments, parts) else { continue }
-            if route.method == method || (method == "HEAD" && route.method == "GET") {
-                if best == nil || literals > best!.literals { best = (route, params, literals) }
-            } else {
-                if !allowed.contains(route.method) { allowed.append(route.method) }
-            }
+            if let (params, literals) = Self.bind(route.segments, parts) { candidates.append((route, params, literals)) }
         }
-        if let best { return .found(best.0, parameters: best.1) }
-        if allowed.isEmpty { return .notFound }
+        guard let most = candidates.map(\.2).max() else { return .notFound }
+        let specific = candidates.filter { $0.2 == most }
+        if let hit = specific.first(where: { $0.0.method == method || (method == "HEAD" && $0.0.method == "GET") }) {
+            return .found(hit.0, parameters: hit.1)
+        }
+        var allowed: [String] = []
+        for (route, _, _) in specific where !allowed.contains(route.method) { allowed.append(route.method) }
         if allowed.contains("GET") { allowed.append("HEAD") }
         return .methodNotAllowed(allowed: allowed)
     }

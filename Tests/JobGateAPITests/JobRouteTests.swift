@@ -81,6 +81,7 @@ import Testing
         #expect(try await c.send("GET", "/v1/jobs?limit=0").errorField == "limit")
         #expect(try await c.send("GET", "/v1/jobs?limit=x").errorField == "limit")
         #expect(try await c.send("GET", "/v1/jobs?after=zzz").errorField == "after")
+        #expect(try await c.send("GET", "/v1/jobs?after=").errorField == "after")
     }
 
     @Test func cancelAndRetry() async throws {
@@ -125,6 +126,14 @@ import Testing
         bad[7] = ["type": "noop", "priority": "high"]
         #expect(try await c.send("POST", "/v1/jobs/batch", json: ["jobs": bad]).errorField == "jobs[7].priority")
         #expect(try await f.count("SELECT count(*) FROM jobs") == 300)
+        // A key repeated for the same request is one job; for a different request, refused up front.
+        let twice = try await c.send("POST", "/v1/jobs/batch", json: ["jobs": [["type": "noop", "idempotencyKey": "d"], ["type": "noop", "idempotencyKey": "d"]]])
+        #expect(twice.status == 202)
+        let pair = try #require(twice.object?["jobs"] as? [[String: Any]])
+        #expect(pair[0]["jobId"] as? String == pair[1]["jobId"] as? String)
+        let clash = try await c.send("POST", "/v1/jobs/batch", json: ["jobs": [["type": "noop", "idempotencyKey": "e"], ["type": "weather", "idempotencyKey": "e"]]])
+        #expect(clash.errorField == "jobs[1].idempotencyKey")
+        #expect(try await f.count("SELECT count(*) FROM jobs") == 301)
         #expect(try await c.send("POST", "/v1/jobs/batch", json: ["jobs": []]).errorField == "jobs")
         #expect(try await c.send("POST", "/v1/jobs/batch", json: ["jobs": 3]).errorField == "jobs")
         #expect(try await c.send("POST", "/v1/jobs/batch", json: ["jobs": Array(repeating: ["type": "noop"], count: 1001)]).errorField == "jobs")
@@ -185,6 +194,8 @@ import Testing
         #expect(wrong.status == 405)
         #expect(wrong.header("Allow")?.contains("POST") == true && wrong.header("Allow")?.contains("GET") == true)
         #expect(try await c.send("PUT", "/healthz").header("Allow") == "GET, HEAD")
+        // A literal segment is its own resource, not also a {id}.
+        #expect(try await c.send("GET", "/v1/jobs/batch").header("Allow") == "POST")
         let health = try await c.send("GET", "/healthz")
         #expect(health.status == 200 && health.string("status") == "ok")
         let ready = try await c.send("GET", "/readyz")
