@@ -29,20 +29,18 @@ let package = Package(
         .target(
             name: "JobGateCore",
             dependencies: ["JobGatePostgres", "JobGateCrypto"],
-            resources: [.embedInCode("Migrations")]
+            resources: [.embedInCode("Migrations"), .embedInCode("Reports")]
         ),
         // The worker pool: claimer, executor, completer, heartbeater, rescuer, pruner.
         .target(name: "JobGateWorker", dependencies: ["JobGateCore", "CCrypto"]),
         // The HTTP API: routes, auth, signed URLs, group-committed submits.
         .target(name: "JobGateAPI", dependencies: ["JobGateCore", "JobGateHTTP", "JobGateCrypto", "JobGatePostgres"]),
         // The command line: subcommands, configuration, embedded PostgreSQL.
-        .target(name: "JobGateApp", dependencies: ["JobGateCore", "JobGateWorker", "JobGateAPI"]),
+        .target(name: "JobGateApp", dependencies: ["JobGateCore", "JobGateWorker", "JobGateAPI", "JobGateHTTP"]),
         .executableTarget(name: "jobgate", dependencies: ["JobGateApp"]),
-        // Drain benchmark driver for bench/ until `jobgate bench` exists.
-        .executableTarget(name: "jobgate-bench-drain", dependencies: ["JobGateWorker"], path: "bench/drain"),
 
         // Helpers shared by the test targets: a fresh database per test on the throwaway server.
-        .target(name: "JobGateTestSupport", dependencies: ["JobGatePostgres"], path: "Tests/JobGateTestSupport"),
+        .target(name: "JobGateTestSupport", dependencies: ["JobGatePostgres", "JobGateCore"], path: "Tests/JobGateTestSupport"),
         .testTarget(name: "JobGatePostgresTests", dependencies: ["JobGatePostgres", "JobGateTestSupport"]),
         .testTarget(name: "JobGateCryptoTests", dependencies: ["JobGateCrypto"]),
         .testTarget(name: "JobGateHTTPTests", dependencies: ["JobGateHTTP"]),

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Drain benchmark: a throwaway PostgreSQL, N pre-filled no-op jobs drained by one worker
-# (in-process WorkerPool, release build), next to the raw-SQL ceiling of the same claim +
+# (`jobgate bench drain`: an in-process WorkerPool, release build), next to the raw-SQL ceiling of the same claim +
 # complete statements driven by pgbench (1 and 100 jobs per statement). synchronous_commit on.
 # Usage: bench/drain.sh [jobs=200000] [concurrency=1000] [pgbench seconds=10] [pgbench clients=4]
 set -euo pipefail
@@ -8,12 +8,13 @@ cd "$(dirname "$0")/.."
 . scripts/lib/common.sh
 JOBS=${1:-200000}; CONC=${2:-1000}; SECS=${3:-10}; CLIENTS=${4:-4}
 jobgate_install_deps
-swift build -c release --product jobgate-bench-drain >/dev/null
+swift build -c release --product jobgate >/dev/null
 jobgate_start_throwaway_pg
 trap jobgate_stop_throwaway_pg EXIT
 psql -qX -c "CREATE DATABASE bench" >/dev/null
 export PGDATABASE=bench
-.build/release/jobgate-bench-drain "$JOBS" "$CONC"
+.build/release/jobgate bench drain --jobs "$JOBS" --concurrency "$CONC"
+psql -qX -c "SHOW synchronous_commit"
 PGBENCH="$JOBGATE_TEST_PGBIN/pgbench"
 for per in 100 1; do
   psql -qX -c "INSERT INTO jobgate.jobs (id, tenant, queue, type) SELECT gen_random_uuid(), 'bench', 'pgbench', 'noop' FROM generate_series(1, $(( per == 100 ? 3000000 : 400000 )))" >/dev/null

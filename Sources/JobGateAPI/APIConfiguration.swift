@@ -30,6 +30,13 @@ public struct APIConfiguration: Sendable {
     public var overloadRetryAfterSeconds = 1
     /// Whether every request gets an access log line.
     public var accessLog = true
+    /// Where request and submission metrics go (`/metrics` renders its registry).
+    public var metrics: JobGateMetrics = .shared
+    /// Whether `/metrics` also reports this API's database pool and the queue depths. Those
+    /// gauges can be registered once per registry: leave it off when something else in the
+    /// process (a worker pool in `jobgate up`) already registers them, or when several servers
+    /// share one registry (tests).
+    public var observeDatabase = false
     /// The version reported by `/healthz` and the metrics.
     public var version = "dev"
 

@@ -41,6 +41,11 @@ public final class APIServer: Sendable {
             throw APIConfigurationError("the reference job type \"\(c.referenceJobType)\" is not a known job type")
         }
         try await service.authenticator.prepare()
+        c.metrics.setBuildInfo(version: c.version)
+        if c.observeDatabase {
+            c.metrics.observe(pool: service.pool)
+            c.metrics.observeQueues(store: service.store)
+        }
         try http.start()
         let authenticator = service.authenticator
         background.withLock { $0 = Task { await authenticator.refreshLoop() } }

@@ -13,7 +13,7 @@ extension APIService {
         switch outcome {
         case .created(let j):
             status = 202
-            metrics.jobsSubmitted(type: j.type, count: 1)
+            metrics.jobsSubmitted(type: j.type, queue: j.queue, count: 1)
         case .existing: status = 200
         case .conflict(let existing):
             throw idempotencyConflict(existing, field: "idempotencyKey")
@@ -63,15 +63,15 @@ extension APIService {
         if let i = outcomes.firstIndex(where: { if case .conflict = $0 { true } else { false } }) {
             throw idempotencyConflict(outcomes[i].jobID, field: "jobs[\(i)].idempotencyKey")
         }
-        var created: [String: Int] = [:]
+        var created: [JobKind: Int] = [:]
         var body = "{\"jobs\":["
         body.reserveCapacity(64 * outcomes.count + 16)
         for (i, outcome) in outcomes.enumerated() {
-            if case .created(let j) = outcome { created[j.type, default: 0] += 1 }
+            if case .created(let j) = outcome { created[JobKind(type: j.type, queue: j.queue), default: 0] += 1 }
             let (id, status) = Self.idAndStatus(outcome)
             body += (i == 0 ? "" : ",") + "{\"jobId\":\"\(id)\",\"status\":\"\(status)\"}"
         }
-        for (type, n) in created { metrics.jobsSubmitted(type: type, count: n) }
+        for (kind, n) in created { metrics.jobsSubmitted(type: kind.type, queue: kind.queue, count: n) }
         return json(body + "]}", status: 202)
     }
 
@@ -161,4 +161,10 @@ extension APIService {
         case .conflict(let id): return (id.uuidString.lowercased(), "conflict")
         }
     }
+}
+
+/// A (type, queue) pair, for counting submissions per metric series.
+struct JobKind: Hashable {
+    var type: String
+    var queue: String
 }

@@ -22,7 +22,7 @@ extension APIService {
                          traceId: JobRequestValidator.traceID(request))
         let outcome = try await committer.submit([job])[0]
         switch outcome {
-        case .created: metrics.jobsSubmitted(type: type, count: 1)
+        case .created(let j): metrics.jobsSubmitted(type: type, queue: j.queue, count: 1)
         case .existing: break
         case .conflict(let existing): throw idempotencyConflict(existing, field: "Idempotency-Key")
         }

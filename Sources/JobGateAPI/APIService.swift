@@ -31,7 +31,7 @@ public final class APIService: Sendable {
         self.committer = SubmitCommitter(store: store, configuration: configuration.submit)
         self.signer = OutputSigner(pool: pool, lifetimeSeconds: configuration.outputURLLifetimeSeconds)
         self.validator = JobRequestValidator(jobTypes: configuration.jobTypes, maxPayloadBytes: configuration.maxPayloadBytes)
-        self.metrics = APIMetrics()
+        self.metrics = APIMetrics(configuration.metrics)
         self.openAPI = OpenAPIDocument.json(jobTypes: Array(configuration.jobTypes.keys))
     }
 
@@ -109,7 +109,7 @@ public final class APIService: Sendable {
         case .referenceStatus: return try await referenceStatus(request, id: param, principal!)
         case .healthz: return json("{\"status\":\"ok\",\"version\":\(JSONText.quote(configuration.version))}")
         case .readyz: return try await readyz()
-        case .metrics: return metricsResponse()
+        case .metrics: return await metricsResponse()
         case .openapi: return HTTPResponse.json(openAPI)
         }
     }

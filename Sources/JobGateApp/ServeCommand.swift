@@ -119,7 +119,8 @@ extension JobGateCLI {
     ) { args in
         let url = try DatabaseLocation.required(args)
         let registry = try WorkerSettings.registry(args)
-        let configuration = try APISettings.configuration(args, registry: registry)
+        var configuration = try APISettings.configuration(args, registry: registry)
+        configuration.observeDatabase = true
         let grace = try args.int("grace-seconds", default: 10, range: 0...3600)
         let signals = Signals.termination()
         let pool = try APISettings.pool(args, url: url)

@@ -1,4 +1,5 @@
 import Foundation
+import JobGateCore
 
 /// Runs a short helper program (initdb, pg_ctl, chown) synchronously with posix_spawn and waitpid.
 ///
@@ -21,6 +22,8 @@ enum Subprocess {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // A server started through pg_ctl must not keep any descriptor of ours open.
+        Spawn.closeDescriptors(from: 3, in: &actions)
         var attrs = posix_spawnattr_t()
         posix_spawnattr_init(&attrs)
         defer { posix_spawnattr_destroy(&attrs) }

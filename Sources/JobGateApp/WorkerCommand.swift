@@ -54,7 +54,10 @@ extension JobGateCLI {
     static let workerCommand = Command(
         name: "worker", summary: "run a worker pool: claim jobs, run them, record results",
         usage: "jobgate worker [--concurrency N] [--queues a,b] [--lease-seconds N] [--job-types FILE] [--database-url URL]",
-        options: WorkerSettings.options
+        options: WorkerSettings.options + [
+            OptionSpec("metrics-addr", value: "HOST:PORT", env: "JOBGATE_METRICS_ADDR", default: "off",
+                       help: "serve Prometheus metrics at http://HOST:PORT/metrics"),
+        ]
     ) { args in
         let configuration = try WorkerSettings.configuration(args)
         let registry = try WorkerSettings.registry(args)
@@ -62,7 +65,21 @@ extension JobGateCLI {
         let signals = Signals.termination()
         let pool = PostgresPool(configuration: Database.configuration(url: url, maxConnections: 8, applicationName: "jobgate-worker"))
         defer { pool.shutdown() }
-        let worker = WorkerPool(store: JobStore(pool: pool), configuration: configuration, registry: registry)
+        let store = JobStore(pool: pool)
+        var endpoint: MetricsEndpoint?
+        if let address = args.string("metrics-addr") {
+            let metrics = JobGateMetrics.shared
+            metrics.setBuildInfo(version: version)
+            metrics.observe(pool: pool)
+            metrics.observeQueues(store: store)
+            do {
+                endpoint = try MetricsEndpoint.start(address: address)
+            } catch {
+                throw UsageError("--metrics-addr \(address): \(error)")
+            }
+            Log.info("worker metrics listening", ["address": address])
+        }
+        let worker = WorkerPool(store: store, configuration: configuration, registry: registry)
         let stopper = Task {
             for await sig in signals {
                 Log.info("stopping worker: no new claims, running jobs get the grace period", ["signal": Int(sig), "worker.id": worker.workerID])
@@ -72,6 +89,7 @@ extension JobGateCLI {
         }
         defer { stopper.cancel() }
         try await worker.run()
+        await endpoint?.stop()
         return 0
     }
 

@@ -196,11 +196,15 @@ public struct ClaimedJob: Sendable, Equatable {
     public var maxAttempts: Int
     public var timeoutSeconds: Int
     public var traceId: String?
+    /// Seconds from the job becoming runnable (`run_at`) to this claim, for the queue-wait histogram.
+    public var queueWaitSeconds: Double
 
     public init(id: UUID, tenant: String = "t", queue: String = "default", type: String = "noop", payload: String = "{}",
-                attempt: Int = 1, maxAttempts: Int = 3, timeoutSeconds: Int = 300, traceId: String? = nil) {
+                attempt: Int = 1, maxAttempts: Int = 3, timeoutSeconds: Int = 300, traceId: String? = nil,
+                queueWaitSeconds: Double = 0) {
         self.id = id; self.tenant = tenant; self.queue = queue; self.type = type; self.payload = payload
         self.attempt = attempt; self.maxAttempts = maxAttempts; self.timeoutSeconds = timeoutSeconds; self.traceId = traceId
+        self.queueWaitSeconds = queueWaitSeconds
     }
 }
 
@@ -264,7 +268,18 @@ public struct RescueResult: Sendable, Equatable {
     public var retried: [UUID]
     /// Expired jobs that had used their attempts (now `failed`) or had a cancel requested (now `cancelled`).
     public var finished: [UUID]
+    /// How many rescued jobs of each type and queue ended in each status (for metrics).
+    public var outcomes: [RescueOutcome: Int] = [:]
     public var count: Int { retried.count + finished.count }
+}
+
+/// A type, queue and resulting status of rescued jobs (`RescueResult.outcomes`).
+public struct RescueOutcome: Sendable, Hashable {
+    public var type: String
+    public var queue: String
+    /// `retrying`, `failed` or `cancelled`.
+    public var status: JobStatus
+    public init(type: String, queue: String, status: JobStatus) { self.type = type; self.queue = queue; self.status = status }
 }
 
 /// What one prune pass did; nil from `prune` when another worker holds the prune lock.

@@ -160,12 +160,13 @@ enum JobQueries {
                 lease_expires_at = now() + make_interval(secs => $4::float8), started_at = now()
             FROM picked p WHERE j.id = p.id
             RETURNING j.id, j.tenant, j.queue, j.type, j.payload::text AS payload, j.attempt, j.max_attempts,
-                      j.timeout_seconds, j.trace_id, j.priority, j.run_at, p.status AS from_status
+                      j.timeout_seconds, j.trace_id, j.priority, j.run_at, p.status AS from_status,
+                      greatest(extract(epoch FROM now() - j.run_at), 0)::float8 AS queue_wait
         ), ev AS (
             INSERT INTO job_events (job_id, tenant, event, from_status, to_status, attempt, worker)
             SELECT id, tenant, 'started', from_status, 'running', attempt, $3 FROM claimed
         )
-        SELECT id, tenant, queue, type, payload, attempt, max_attempts, timeout_seconds, trace_id FROM claimed
+        SELECT id, tenant, queue, type, payload, attempt, max_attempts, timeout_seconds, trace_id, queue_wait FROM claimed
         ORDER BY priority, run_at, id
         """
 
@@ -273,12 +274,12 @@ enum JobQueries {
                 locked_by = NULL, lease_expires_at = NULL,
                 last_error = 'lease expired: worker ' || coalesce(e.locked_by, '?') || ' stopped renewing it'
             FROM expired e WHERE j.id = e.id
-            RETURNING j.id, j.tenant, j.attempt, j.status, e.locked_by AS old_worker, j.last_error
+            RETURNING j.id, j.tenant, j.attempt, j.status, e.locked_by AS old_worker, j.last_error, j.type, j.queue
         ), ev AS (
             INSERT INTO job_events (job_id, tenant, event, from_status, to_status, attempt, worker, message)
             SELECT id, tenant, 'lease_expired', 'running', status, attempt, old_worker, last_error FROM u
         )
-        SELECT id, status FROM u
+        SELECT id, status, type, queue FROM u
         """
 
     // MARK: retention
@@ -327,5 +328,31 @@ enum JobQueries {
             FROM q WHERE q.queue IS NOT NULL
         )
         SELECT queue FROM q WHERE queue IS NOT NULL
+        """
+
+    // MARK: metrics
+
+    /// $1 cap per (queue, priority). Depth and oldest age for `jobgate_queue_*` gauges, cheap
+    /// at any backlog: a loose index scan over `jobs_claimable_idx` finds each (queue, priority)
+    /// (one probe each, at most 1000 groups), then per group one probe for the oldest `run_at`
+    /// and a ready count that stops after $1 index entries. Never a count over the table.
+    static let queueStats = """
+        WITH RECURSIVE g AS (
+            (SELECT queue, priority FROM jobs WHERE status IN ('queued', 'retrying') ORDER BY queue, priority LIMIT 1)
+            UNION ALL
+            SELECT n.queue, n.priority FROM g CROSS JOIN LATERAL (
+                SELECT queue, priority FROM jobs
+                WHERE status IN ('queued', 'retrying') AND (queue, priority) > (g.queue, g.priority)
+                ORDER BY queue, priority LIMIT 1
+            ) n
+        ), groups AS (SELECT queue, priority FROM g LIMIT 1000)
+        SELECT g.queue,
+            (SELECT count(*) FROM (
+                SELECT 1 FROM jobs WHERE status IN ('queued', 'retrying') AND queue = g.queue
+                    AND priority = g.priority AND run_at <= now() LIMIT $1) c)::bigint AS ready,
+            coalesce(greatest(extract(epoch FROM now() - (
+                SELECT run_at FROM jobs WHERE status IN ('queued', 'retrying') AND queue = g.queue
+                    AND priority = g.priority ORDER BY run_at LIMIT 1)), 0), 0)::float8 AS oldest_age
+        FROM groups g
         """
 }

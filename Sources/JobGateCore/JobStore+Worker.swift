@@ -16,7 +16,7 @@ extension JobStore {
             out.append(ClaimedJob(
                 id: try r.decode(0), tenant: try r.decode(1), queue: try r.decode(2), type: try r.decode(3),
                 payload: try r.decode(4), attempt: try r.decode(5), maxAttempts: try r.decode(6),
-                timeoutSeconds: try r.decode(7), traceId: try r.decode(8)))
+                timeoutSeconds: try r.decode(7), traceId: try r.decode(8), queueWaitSeconds: try r.decode(9)))
         }
         return out
     }
@@ -97,7 +97,11 @@ extension JobStore {
         var result = RescueResult(retried: [], finished: [])
         for r in rows {
             let id = try r.decode(0, as: UUID.self)
-            if try r.decode(1, as: String.self) == JobStatus.retrying.rawValue { result.retried.append(id) } else { result.finished.append(id) }
+            let status = try r.decode(1, as: String.self)
+            if status == JobStatus.retrying.rawValue { result.retried.append(id) } else { result.finished.append(id) }
+            if let s = JobStatus(rawValue: status) {
+                result.outcomes[RescueOutcome(type: try r.decode(2), queue: try r.decode(3), status: s), default: 0] += 1
+            }
         }
         return result
     }

@@ -52,6 +52,12 @@ public enum Log {
     /// Writes one line at `level` with `context` fields (strings, numbers, booleans; others as their description).
     public static func write(_ level: Level, _ msg: String, _ context: KeyValuePairs<String, any Sendable>) {
         guard enabled(level) else { return }
+        write(level, msg, fields: context.map { ($0.key, $0.value) })
+    }
+
+    /// Writes one line at `level` with fields built at run time.
+    public static func write(_ level: Level, _ msg: String, fields context: [(String, any Sendable)]) {
+        guard enabled(level) else { return }
         var line = "{\"ts\":\"\(timestamp())\",\"level\":\"\(level.name)\",\"msg\":\(JSONText.quote(msg))"
         for (k, v) in context {
             line += ",\(JSONText.quote(k)):"

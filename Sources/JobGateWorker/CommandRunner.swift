@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import JobGateCore
 
 /// What one run of a command produced.
 public enum CommandOutcome: Sendable, Equatable {
@@ -159,14 +160,6 @@ enum Supervisor {
     /// Signals a command gets back at their default action: ignored ones would otherwise survive exec.
     static let signalsReset: [Int32] = [SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGCHLD, SIGUSR1, SIGUSR2, SIGALRM, SIGXFSZ]
 
-    /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34+), Linux's stand-in for
-    /// `POSIX_SPAWN_CLOEXEC_DEFAULT`. Looked up at run time because Swift's Glibc module
-    /// does not import GNU extensions; without it we rely on our own pipes being close-on-exec.
-    static let addCloseFrom: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>?, Int32) -> Int32)? = {
-        guard let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") else { return nil }
-        return unsafeBitCast(symbol, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>?, Int32) -> Int32).self)
-    }()
-
     /// Linux's `pipe2`, hidden from Swift for the same reason. With it, a pipe is close-on-exec
     /// from birth, so a process another thread spawns at that moment cannot inherit it.
     static let pipe2: (@convention(c) (UnsafeMutablePointer<Int32>?, Int32) -> Int32)? = {
@@ -250,7 +243,7 @@ enum Supervisor {
         posix_spawn_file_actions_adddup2(&actions, stdout, 1)
         posix_spawn_file_actions_adddup2(&actions, stderr, 2)
         // Other threads may open fds without O_CLOEXEC (libraries do); none of them reach the child.
-        if let addCloseFrom { _ = addCloseFrom(&actions, 3) }
+        Spawn.closeDescriptors(from: 3, in: &actions)
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)

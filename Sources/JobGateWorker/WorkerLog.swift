@@ -1,37 +1,25 @@
-import Foundation
-import Synchronization
+import JobGateCore
 
-/// One JSON object per line on stderr (DESIGN.md §9), at or above a level.
-/// The app's logger can replace this later; the worker only needs these three calls.
+/// The worker's logger: `Log`'s JSON lines (DESIGN.md §9) with a per-pool minimum level,
+/// so tests and benchmarks can quiet one pool without touching the process-wide level.
 public struct WorkerLog: Sendable {
     /// Severity.
-    public enum Level: Int, Sendable, Comparable {
-        case debug, info, warn, error
-        public static func < (a: Level, b: Level) -> Bool { a.rawValue < b.rawValue }
-        var name: String { ["debug", "info", "warn", "error"][rawValue] }
-    }
+    public typealias Level = Log.Level
 
-    /// The lowest level written.
+    /// The lowest level this pool writes (the process-wide `JOBGATE_LOG_LEVEL` applies too).
     public var minimum: Level
-    /// Where lines go; stderr by default.
-    public var sink: @Sendable (String) -> Void
+    private var muted = false
 
-    public init(minimum: Level = .info, sink: @escaping @Sendable (String) -> Void = WorkerLog.stderr) {
+    public init(minimum: Level = .debug) {
         self.minimum = minimum
-        self.sink = sink
     }
 
-    /// Discards everything.
-    public static let silent = WorkerLog(minimum: .error) { _ in }
-
-    private static let lock = Mutex(())
-    /// Writes a line to stderr under a lock so lines never interleave.
-    public static let stderr: @Sendable (String) -> Void = { line in
-        let data = Array((line + "\n").utf8)
-        lock.withLock { _ in
-            data.withUnsafeBytes { buf in _ = write(2, buf.baseAddress, buf.count) }
-        }
-    }
+    /// Writes nothing.
+    public static let silent: WorkerLog = {
+        var log = WorkerLog(minimum: .error)
+        log.muted = true
+        return log
+    }()
 
     func debug(_ msg: String, _ fields: [String: String] = [:]) { emit(.debug, msg, fields) }
     func info(_ msg: String, _ fields: [String: String] = [:]) { emit(.info, msg, fields) }
@@ -39,12 +27,7 @@ public struct WorkerLog: Sendable {
     func error(_ msg: String, _ fields: [String: String] = [:]) { emit(.error, msg, fields) }
 
     private func emit(_ level: Level, _ msg: String, _ fields: [String: String]) {
-        guard level >= minimum else { return }
-        var obj: [String: String] = fields
-        obj["ts"] = Date().formatted(.iso8601)
-        obj["level"] = level.name
-        obj["msg"] = msg
-        guard let data = try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys]) else { return }
-        sink(String(decoding: data, as: UTF8.self))
+        guard !muted, level >= minimum, Log.enabled(level) else { return }
+        Log.write(level, msg, fields: fields.sorted { $0.key < $1.key }.map { ($0.key, $0.value as any Sendable) })
     }
 }

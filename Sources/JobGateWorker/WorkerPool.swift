@@ -52,6 +52,8 @@ public final class WorkerPool: Sendable {
         public var version: String = "dev"
         /// Log lines (JSON on stderr by default).
         public var log: WorkerLog = WorkerLog()
+        /// Where job counters, histograms and slot gauges are recorded (`Metrics.default` by default).
+        public var metrics: JobGateMetrics = .shared
 
         public init() {}
     }
@@ -82,6 +84,10 @@ public final class WorkerPool: Sendable {
     private let tasks = Mutex<[UUID: Task<Void, Never>]>([:])
     private let stats = Mutex(Statistics())
     private let knownQueues = Mutex<Set<String>>([])
+    /// Outcomes handed to the completer, counted once the database applied them (not when fenced out).
+    private let pendingOutcomes = Mutex<[UUID: (JobKindMetrics, Outcome)]>([:])
+    private let metrics: JobGateMetrics
+    private let slotsBusy: Gauge
     private let completer: Completer
     private let finished: AsyncStream<Void>
     private let finishedContinuation: AsyncStream<Void>.Continuation
@@ -98,6 +104,8 @@ public final class WorkerPool: Sendable {
         self.store = store
         self.registry = registry
         self.log = configuration.log
+        self.metrics = configuration.metrics
+        self.slotsBusy = configuration.metrics.workerSlotsBusy.labels()
         self.writer = OutputWriter(directory: configuration.outputDirectory, inlineMax: configuration.inlineOutputMax)
         self.state = Mutex(WorkerStateMachine(limits: .init(
             concurrency: configuration.concurrency, maxClaimBatch: configuration.maxClaimBatch)))
@@ -123,6 +131,8 @@ public final class WorkerPool: Sendable {
         log.info("worker started", ["worker.id": info.id, "concurrency": String(configuration.concurrency),
                                     "queues": configuration.queues.isEmpty ? "*" : configuration.queues.joined(separator: ",")])
         knownQueues.withLock { $0 = Set(configuration.queues) }
+        metrics.workerSlots.labels().inc(by: Double(configuration.concurrency))
+        defer { metrics.workerSlots.labels().dec(by: Double(configuration.concurrency)) }
         if configuration.queues.isEmpty { await refreshQueues() }
         let completerTask = Task { await completer.run() }
         let listener = configuration.listen
@@ -190,7 +200,14 @@ public final class WorkerPool: Sendable {
                 let queues = knownQueues.withLock { Array($0) }.sorted()
                 do {
                     let jobs = try await store.claim(queues: queues, limit: limit, worker: info.id, leaseSeconds: configuration.leaseSeconds)
-                    if !jobs.isEmpty { stats.withLock { $0.claimed += jobs.count } }
+                    if !jobs.isEmpty {
+                        stats.withLock { $0.claimed += jobs.count }
+                        for job in jobs {
+                            let m = metrics.job(type: job.type, queue: job.queue)
+                            m.started.inc()
+                            m.queueWait.observe(job.queueWaitSeconds)
+                        }
+                    }
                     handle(.claimed(jobs, requested: limit, now: .now))
                 } catch {
                     log.error("claim failed", ["error": String(describing: error), "worker.id": info.id])
@@ -212,15 +229,21 @@ public final class WorkerPool: Sendable {
             tasks.withLock { $0[id] }?.cancel()
 
         case .record(let job, let record):
+            let m = metrics.job(type: job.type, queue: job.queue)
             switch record {
             case .complete(let c):
+                pendingOutcomes.withLock { $0[c.id] = (m, .completed) }
                 completer.add(c)
             case .failure(let id, let attempt, let message, let retryable):
                 let policy = registry.entry(for: job.type)?.settings.retry ?? RetryPolicy()
                 let disposition: AttemptFailure.Disposition =
                     retryable ? .retry(afterSeconds: policy.delay(afterAttempt: attempt)) : .fail
+                // Mirrors JobQueries.fail: a retry with no attempts left ends `failed`.
+                let outcome: Outcome = retryable && attempt < job.maxAttempts ? .retried : .failed
+                pendingOutcomes.withLock { $0[id] = (m, outcome) }
                 completer.add(AttemptFailure(id: id, attempt: attempt, message: message, disposition: disposition))
             case .cancelled(let id, let attempt, let message):
+                pendingOutcomes.withLock { $0[id] = (m, .cancelled) }
                 completer.add(AttemptFailure(id: id, attempt: attempt, message: message, disposition: .cancel))
             }
 
@@ -267,12 +290,28 @@ public final class WorkerPool: Sendable {
             s.fencedOut += fencedOut.count
             s.recorded += ids.count
         }
+        let fenced = Set(fencedOut)
+        let outcomes = pendingOutcomes.withLock { p in ids.compactMap { p.removeValue(forKey: $0) } }
+        for (id, (m, outcome)) in zip(ids, outcomes) where !fenced.contains(id) {
+            switch outcome {
+            case .completed: m.completed.inc()
+            case .retried: m.retried.inc()
+            case .failed: m.failed.inc()
+            case .cancelled: m.cancelled.inc()
+            }
+        }
         handle(.recorded(ids))
     }
 
     // MARK: executor
 
     private func execute(_ job: ClaimedJob, deadline: ContinuousClock.Instant) async -> WorkerStateMachine.HandlerResult {
+        let started = ContinuousClock.now
+        slotsBusy.inc()
+        defer {
+            slotsBusy.dec()
+            metrics.job(type: job.type, queue: job.queue).runDuration.observe(since: started)
+        }
         guard let entry = registry.entry(for: job.type) else {
             // Another worker may know the type (mixed deployments): retryable.
             return .failed(message: "no handler for job type \(job.type) on worker \(info.id)", retryable: true)
@@ -315,6 +354,12 @@ public final class WorkerPool: Sendable {
             let r = try await store.rescue(limit: 1000, retry: configuration.rescueRetry)
             if r.count > 0 {
                 stats.withLock { $0.rescued += r.count }
+                for (o, n) in r.outcomes {
+                    let m = metrics.job(type: o.type, queue: o.queue)
+                    m.rescued.inc(by: Double(n))
+                    if o.status == .failed { m.failed.inc(by: Double(n)) }
+                    if o.status == .cancelled { m.cancelled.inc(by: Double(n)) }
+                }
                 log.warn("rescued jobs whose lease expired", ["count": String(r.count), "worker.id": info.id])
                 handle(.wake)
             }
@@ -346,6 +391,11 @@ public final class WorkerPool: Sendable {
             }
         }
     }
+}
+
+/// What a recorded attempt will count as once written.
+private enum Outcome: Sendable {
+    case completed, retried, failed, cancelled
 }
 
 /// Lets the completer call back into the pool without a retain cycle.

@@ -203,6 +203,13 @@ import Testing
         let metrics = try await c.send("GET", "/metrics")
         #expect(metrics.status == 200)
         #expect(metrics.header("Content-Type")?.hasPrefix("text/plain") == true)
+        #expect(metrics.text.contains("jobgate_http_requests_total{route=\"/readyz\",method=\"GET\",code=\"200\"}"))
+        #expect(metrics.text.contains("jobgate_http_request_duration_seconds_bucket{route=\"/healthz\""))
+        #expect(metrics.text.contains("jobgate_http_requests_total{route=\"unmatched\",method=\"GET\",code=\"404\"}"))
+        let authed = try f.client(try await f.token())
+        #expect(try await authed.send("POST", "/v1/jobs", json: ["type": "noop", "queue": "metered"]).status == 202)
+        let after = try await c.send("GET", "/metrics")
+        #expect(after.text.contains("jobgate_jobs_submitted_total{type=\"noop\",queue=\"metered\"} 1"))
         let requestID = try await c.send("GET", "/healthz", headers: [("X-Request-Id", "abc-123")])
         #expect(requestID.header("X-Request-Id") == "abc-123")
     }

@@ -63,13 +63,10 @@ import Testing
         try await offPool { try e.start() }
         e.stop()
         // As after a crash and a reboot: postmaster.pid names a live process that is not PostgreSQL.
-        let sleeper = Process()
-        sleeper.executableURL = URL(fileURLWithPath: "/bin/sleep")
-        sleeper.arguments = ["30"]
-        try sleeper.run()
-        defer { sleeper.terminate() }
+        let sleeper = try TestProcess(["/bin/sleep", "30"])
+        defer { sleeper.signal(SIGKILL) }
         let pidFile = dir.appendingPathComponent("data/postmaster.pid")
-        try "\(sleeper.processIdentifier)\n\(dir.path)/data\n0\n5432\n".write(to: pidFile, atomically: true, encoding: .utf8)
+        try "\(sleeper.pid)\n\(dir.path)/data\n0\n5432\n".write(to: pidFile, atomically: true, encoding: .utf8)
         if getuid() == 0 { _ = chown(pidFile.path, getpwnam("postgres").pointee.pw_uid, getpwnam("postgres").pointee.pw_gid) }
         let again = try EmbeddedPostgres(directory: dir)
         try await offPool { try again.start() }

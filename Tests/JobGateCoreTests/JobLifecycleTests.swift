@@ -188,10 +188,13 @@ import Testing
         try await f.pool.query("UPDATE jobs SET finished_at = now() - interval '8 days' WHERE id = ANY($1::uuid[])", [Array(ids.prefix(3))])
         try await f.pool.query("UPDATE job_events SET at = now() - interval '91 days' WHERE job_id = $1", [ids[0]])
         // Another session holds the prune lock: skipped.
-        let holder = try PostgresConnection(configuration: Database.configuration(url: f.db.url))
-        try holder.query("SELECT pg_advisory_lock($1)", [Int64(0x6A6F_6267_6174_6502)])
+        let holder = PostgresPool(configuration: Database.configuration(url: f.db.url, maxConnections: 1))
+        try await holder.query("SELECT pg_advisory_lock($1)", [Int64(0x6A6F_6267_6174_6502)])
         #expect(try await f.store.prune(jobRetention: 7 * 86_400, historyRetention: 90 * 86_400) == nil)
-        holder.close()
+        // Unlock explicitly: after a disconnect the server releases the lock only once the
+        // backend has exited, which a busy machine may not have done yet.
+        try await holder.query("SELECT pg_advisory_unlock($1)", [Int64(0x6A6F_6267_6174_6502)])
+        holder.shutdown()
         let r = try #require(try await f.store.prune(jobRetention: 7 * 86_400, historyRetention: 90 * 86_400, batch: 2))
         #expect(r.jobsDeleted == 3 && r.eventsDeleted == 3)
         let counts = try await f.pool.query("SELECT (SELECT count(*) FROM jobs), (SELECT count(*) FROM job_outputs), (SELECT count(*) FROM job_events)").first!

@@ -1,4 +1,5 @@
 import Foundation
+import JobGateCore
 
 /// The `jobgate` executable built by `swift build` (scripts/test builds it before testing).
 public enum JobGateBinary {
@@ -33,6 +34,7 @@ public final class TestProcess: @unchecked Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        Spawn.closeDescriptors(from: 3, in: &actions)
         var attrs = posix_spawnattr_t()
         posix_spawnattr_init(&attrs)
         defer { posix_spawnattr_destroy(&attrs) }

@@ -1,0 +1,230 @@
+import Foundation
+import JobGateCore
+import Synchronization
+
+/// Drives a running API with one thread per keep-alive connection (blocking sockets, off
+/// Swift's cooperative pool) and gathers latencies and status codes.
+struct BenchTarget: Sendable {
+    let host: String
+    let port: Int
+    let token: String?
+    let connections: Int
+    let duration: Duration
+    let type: String
+    let payload: String
+    let batchSize: Int
+    let rate: Int
+    let prefill: Int
+
+    init(_ args: Arguments) throws {
+        let url = args.string("url", default: "http://127.0.0.1:8080")
+        guard url.hasPrefix("http://") else { throw UsageError("--url must be http://HOST:PORT") }
+        let hostPort = url.dropFirst(7).split(separator: "/").first.map(String.init) ?? ""
+        let parts = hostPort.split(separator: ":")
+        host = parts.first.map(String.init) ?? "127.0.0.1"
+        port = parts.count > 1 ? Int(parts[1]) ?? 80 : 80
+        token = args.string("token")
+        connections = try args.int("connections", default: 64, range: 1...10_000)
+        duration = try args.duration("duration", default: .seconds(10))
+        type = args.string("type", default: "noop")
+        payload = args.string("payload", default: "{}")
+        batchSize = try args.int("batch-size", default: 100, range: 1...1000)
+        rate = try args.int("rate", default: 1000, range: 1...1_000_000)
+        prefill = try args.int("prefill", default: 1000, range: 1...1_000_000)
+    }
+
+    private var jobBody: [UInt8] { Array("{\"type\":\(JSONText.quote(type)),\"payload\":\(payload)}".utf8) }
+
+    /// Results of one connection's loop.
+    struct Sample: Sendable {
+        var latencies: [Double] = []
+        var ok = 0
+        var jobs = 0
+        var errors: [Int: Int] = [:]
+        var transportErrors = 0
+        var ids: [String] = []
+    }
+
+    /// Runs `body` on `connections` threads until the deadline; `body` sends one request and
+    /// returns (status, jobs accepted, ids) or throws for a transport error.
+    private func drive(_ label: String, schedule: (@Sendable (Int, Int) -> ContinuousClock.Instant?)? = nil,
+                       _ body: @escaping @Sendable (LoadClient, Int) throws -> (Int, Int, [String])) async -> BenchResult {
+        let start = ContinuousClock.now
+        let deadline = start + duration
+        let samples = Mutex<[Sample]>([])
+        let (host, port, connections) = (self.host, self.port, self.connections)
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            let remaining = Atomic<Int>(connections)
+            for c in 0..<connections {
+                let thread = Thread {
+                    let client = LoadClient(host: host, port: port)
+                    var s = Sample()
+                    var i = 0
+                    while true {
+                        if let schedule {
+                            guard let at = schedule(c, i) else { break }
+                            let wait = at - ContinuousClock.now
+                            if wait > .zero { Thread.sleep(forTimeInterval: Double(wait.components.attoseconds) / 1e18 + Double(wait.components.seconds)) }
+                        } else if ContinuousClock.now >= deadline {
+                            break
+                        }
+                        let t0 = ContinuousClock.now
+                        do {
+                            let (status, jobs, ids) = try body(client, i)
+                            let dt = ContinuousClock.now - t0
+                            if (200..<300).contains(status) {
+                                s.ok += 1
+                                s.jobs += jobs
+                                s.ids += ids
+                                s.latencies.append(Double(dt.components.seconds) + Double(dt.components.attoseconds) / 1e18)
+                            } else {
+                                s.errors[status, default: 0] += 1
+                            }
+                        } catch {
+                            s.transportErrors += 1
+                            Thread.sleep(forTimeInterval: 0.01)
+                        }
+                        i += 1
+                    }
+                    samples.withLock { $0.append(s) }
+                    if remaining.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 { done.resume() }
+                }
+                thread.stackSize = 256 << 10
+                thread.start()
+            }
+        }
+        let elapsed = ContinuousClock.now - start
+        var result = BenchResult(mode: label, connections: connections,
+                                 seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        let all = samples.withLock { $0 }
+        result.ok = all.reduce(0) { $0 + $1.ok }
+        result.jobs = all.reduce(0) { $0 + $1.jobs }
+        result.transportErrors = all.reduce(0) { $0 + $1.transportErrors }
+        for s in all { for (k, v) in s.errors { result.errors[k, default: 0] += v } }
+        result.latency = LatencySummary(all.flatMap(\.latencies))
+        result.ids = all.flatMap(\.ids)
+        return result
+    }
+
+    func submit() async throws -> BenchResult {
+        let request = LoadClient.request("POST", "/v1/jobs", host: host, token: token, body: jobBody)
+        return await drive("submit") { client, _ in
+            let r = try client.send(request)
+            return (r.status, r.status == 202 ? 1 : 0, [])
+        }
+    }
+
+    func batch() async throws -> BenchResult {
+        let one = String(decoding: jobBody, as: UTF8.self)
+        let body = Array("{\"jobs\":[\(Array(repeating: one, count: batchSize).joined(separator: ","))]}".utf8)
+        let request = LoadClient.request("POST", "/v1/jobs/batch", host: host, token: token, body: body)
+        let n = batchSize
+        return await drive("batch") { client, _ in
+            let r = try client.send(request)
+            return (r.status, r.status == 202 ? n : 0, [])
+        }
+    }
+
+    func status() async throws -> BenchResult {
+        let ids = try createJobs(prefill)
+        guard !ids.isEmpty else { throw RuntimeFailure("could not create jobs to read") }
+        let requests = ids.map { LoadClient.request("GET", "/v1/jobs/\($0)", host: host, token: token) }
+        var result = await drive("status") { client, i in
+            let r = try client.send(requests[i % requests.count])
+            return (r.status, 0, [])
+        }
+        result.notes.append("reads spread over \(ids.count) jobs")
+        return result
+    }
+
+    func healthz() async throws -> BenchResult {
+        let request = LoadClient.request("GET", "/healthz", host: host, token: nil)
+        return await drive("healthz") { client, _ in (try client.send(request).status, 0, []) }
+    }
+
+    /// Submits at a fixed offered rate, then reads each job's timestamps for submit→start and submit→complete.
+    func endToEnd() async throws -> BenchResult {
+        let request = LoadClient.request("POST", "/v1/jobs", host: host, token: token, body: jobBody)
+        let t0 = ContinuousClock.now + .milliseconds(100)
+        let total = Int(Double(rate) * Double(duration.components.seconds))
+        let (rate, connections) = (self.rate, self.connections)
+        var result = await drive("e2e", schedule: { c, i in
+            let n = i * connections + c
+            guard n < total else { return nil }
+            return t0 + .microseconds(Int64(Double(n) / Double(rate) * 1_000_000))
+        }) { client, _ in
+            let r = try client.send(request)
+            guard r.status == 202 else { return (r.status, 0, []) }
+            return (r.status, 1, [Self.jobID(in: r.body) ?? ""])
+        }
+        result.notes.append("offered \(rate) jobs/s for \(duration.components.seconds) s")
+        let (starts, completes, unfinished) = try await timings(result.ids)
+        result.startLatency = LatencySummary(starts)
+        result.completeLatency = LatencySummary(completes)
+        if unfinished > 0 { result.notes.append("\(unfinished) jobs not finished within 60 s after the last submit") }
+        return result
+    }
+
+    /// Waits for jobs to finish (up to 60 s) and returns their server-side latencies.
+    private func timings(_ ids: [String]) async throws -> ([Double], [Double], Int) {
+        let (host, port, connections, token) = (self.host, self.port, min(self.connections, 16), self.token)
+        let requests = ids.filter { !$0.isEmpty }.map { LoadClient.request("GET", "/v1/jobs/\($0)", host: host, token: token) }
+        let deadline = ContinuousClock.now + .seconds(60)
+        return await withCheckedContinuation { (done: CheckedContinuation<([Double], [Double], Int), Never>) in
+            let out = Mutex<([Double], [Double], Int)>(([], [], 0))
+            let remaining = Atomic<Int>(connections)
+            for c in 0..<connections {
+                Thread {
+                    let client = LoadClient(host: host, port: port)
+                    var i = c
+                    while i < requests.count {
+                        guard let r = try? client.send(requests[i]),
+                              let obj = try? JSONSerialization.jsonObject(with: Data(r.body)) as? [String: Any] else { i += connections; continue }
+                        let status = obj["status"] as? String ?? ""
+                        if ["queued", "running", "retrying"].contains(status) && ContinuousClock.now < deadline {
+                            Thread.sleep(forTimeInterval: 0.2)
+                            continue
+                        }
+                        let created = (obj["createdAt"] as? String).flatMap(Self.parseDate)
+                        let started = (obj["startedAt"] as? String).flatMap(Self.parseDate)
+                        let finished = (obj["finishedAt"] as? String).flatMap(Self.parseDate)
+                        out.withLock { o in
+                            if let created, let started { o.0.append(started.timeIntervalSince(created)) }
+                            if let created, let finished, status == "completed" { o.1.append(finished.timeIntervalSince(created)) } else { o.2 += 1 }
+                        }
+                        i += connections
+                    }
+                    if remaining.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 { done.resume(returning: out.withLock { $0 }) }
+                }.start()
+            }
+        }
+    }
+
+    private func createJobs(_ n: Int) throws -> [String] {
+        let client = LoadClient(host: host, port: port)
+        var ids: [String] = []
+        let one = String(decoding: jobBody, as: UTF8.self)
+        while ids.count < n {
+            let k = min(1000, n - ids.count)
+            let body = Array("{\"jobs\":[\(Array(repeating: one, count: k).joined(separator: ","))]}".utf8)
+            let r = try client.send(LoadClient.request("POST", "/v1/jobs/batch", host: host, token: token, body: body))
+            guard r.status == 202, let obj = try JSONSerialization.jsonObject(with: Data(r.body)) as? [String: Any],
+                  let jobs = obj["jobs"] as? [[String: Any]] else {
+                throw RuntimeFailure("batch submit answered \(r.status): \(String(decoding: r.body.prefix(200), as: UTF8.self))")
+            }
+            ids += jobs.compactMap { $0["jobId"] as? String }
+        }
+        return ids
+    }
+
+    static func jobID(in body: [UInt8]) -> String? {
+        // {"jobId":"…", …}: avoid a JSON parse on the hot path.
+        guard let s = String(bytes: body, encoding: .utf8), let r = s.range(of: "\"jobId\":\"") else { return nil }
+        let rest = s[r.upperBound...]
+        return rest.firstIndex(of: "\"").map { String(rest[..<$0]) }
+    }
+
+    static func parseDate(_ s: String) -> Date? {
+        (try? Date(s, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true))) ?? (try? Date(s, strategy: .iso8601))
+    }
+}

@@ -1,0 +1,105 @@
+import Synchronization
+
+/// Depth and oldest waiting age of one queue.
+public struct QueueStats: Sendable, Equatable {
+    /// The queue.
+    public var queue: String
+    /// Jobs ready to run now (`queued`/`retrying` with `run_at` reached), capped (see `JobStore.queueStats`).
+    public var ready: Int
+    /// Seconds since the `run_at` of the oldest ready job; 0 when none is ready.
+    public var oldestAgeSeconds: Double
+
+    /// Stats for one queue.
+    public init(queue: String, ready: Int, oldestAgeSeconds: Double) {
+        self.queue = queue
+        self.ready = ready
+        self.oldestAgeSeconds = oldestAgeSeconds
+    }
+}
+
+extension JobStore {
+    /// Per-queue depth and oldest age from `jobs_claimable_idx` alone (see `JobQueries.queueStats`):
+    /// cost grows with the number of (queue, priority) pairs and `depthCap`, not with the backlog
+    /// or history. Depth is exact up to `depthCap` per priority and reported as at most `depthCap`.
+    public func queueStats(depthCap: Int = QueueStatsCollector.defaultDepthCap) async throws -> [QueueStats] {
+        let rows = try await pool.query(JobQueries.queueStats, [depthCap])
+        var byQueue: [String: QueueStats] = [:]
+        for row in rows {
+            let queue = try row.decode(0, as: String.self)
+            let ready = try row.decode(1, as: Int.self)
+            let age = ready > 0 ? try row.decode(2, as: Double.self) : 0
+            var s = byQueue[queue] ?? QueueStats(queue: queue, ready: 0, oldestAgeSeconds: 0)
+            s.ready = min(s.ready + ready, depthCap)
+            s.oldestAgeSeconds = max(s.oldestAgeSeconds, age)
+            byQueue[queue] = s
+        }
+        return byQueue.values.sorted { $0.queue < $1.queue }
+    }
+}
+
+/// Caches `JobStore.queueStats` for the `jobgate_queue_*` gauges, so scrapes from
+/// several Prometheus servers (or a tight scrape interval) cost one query per `maxAge`.
+///
+/// A queue seen once keeps being reported (as 0 once empty), so its series drops to
+/// zero instead of vanishing and freezing at its last value in dashboards.
+public final class QueueStatsCollector: Sendable {
+    /// Default per-queue depth cap: enough to tell "busy" from "drowning" while bounding the scan.
+    public static let defaultDepthCap = 10_000
+
+    private struct State {
+        var stats: [QueueStats] = []
+        var known: Set<String> = []
+        var refreshedAt: ContinuousClock.Instant?
+        var refreshing = false
+    }
+
+    private let store: JobStore
+    private let maxAge: Duration
+    private let depthCap: Int
+    private let state = Mutex(State())
+
+    /// A collector over `store`; results are reused for `maxAge`.
+    public init(store: JobStore, maxAge: Duration = .seconds(5), depthCap: Int = QueueStatsCollector.defaultDepthCap) {
+        self.store = store
+        self.maxAge = maxAge
+        self.depthCap = depthCap
+    }
+
+    /// The last result (empty before the first refresh).
+    public var cached: [QueueStats] { state.withLock { $0.stats } }
+
+    /// Refreshes unless the cached result is younger than `maxAge` or a refresh is already
+    /// running (then the caller uses the cached one). A failed query keeps the old result.
+    public func refreshIfStale() async {
+        let now = ContinuousClock.now
+        let go = state.withLock { s -> Bool in
+            if s.refreshing { return false }
+            if let at = s.refreshedAt, now - at < maxAge { return false }
+            s.refreshing = true
+            return true
+        }
+        guard go else { return }
+        do {
+            let fresh = try await store.queueStats(depthCap: depthCap)
+            state.withLock { s in
+                let seen = Set(fresh.map(\.queue))
+                s.known.formUnion(seen)
+                s.stats = (fresh + s.known.subtracting(seen).map { QueueStats(queue: $0, ready: 0, oldestAgeSeconds: 0) })
+                    .sorted { $0.queue < $1.queue }
+                s.refreshedAt = ContinuousClock.now
+                s.refreshing = false
+            }
+        } catch {
+            Log.warn("queue metrics query failed", ["error": String(describing: error)])
+            state.withLock { s in
+                s.refreshing = false
+                s.refreshedAt = ContinuousClock.now // don't hammer a struggling database on every scrape
+            }
+        }
+    }
+}
+
+extension JobStore {
+    /// The queue stats statement ($1 = depth cap), for `EXPLAIN` in plan-regression tests.
+    public static var queueStatsSQL: String { JobQueries.queueStats }
+}
