@@ -34,7 +34,7 @@ let package = Package(
         // The worker pool: claimer, executor, completer, heartbeater, rescuer, pruner.
         .target(name: "JobGateWorker", dependencies: ["JobGateCore", "CCrypto"]),
         // The HTTP API: routes, auth, signed URLs, group-committed submits.
-        .target(name: "JobGateAPI", dependencies: ["JobGateCore", "JobGateHTTP", "JobGateCrypto"]),
+        .target(name: "JobGateAPI", dependencies: ["JobGateCore", "JobGateHTTP", "JobGateCrypto", "JobGatePostgres"]),
         // The command line: subcommands, configuration, embedded PostgreSQL.
         .target(name: "JobGateApp", dependencies: ["JobGateCore", "JobGateWorker", "JobGateAPI", "JobGateHTTP"]),
         .executableTarget(name: "jobgate", dependencies: ["JobGateApp"]),
@@ -46,6 +46,9 @@ let package = Package(
         .testTarget(name: "JobGateHTTPTests", dependencies: ["JobGateHTTP"]),
         .testTarget(name: "JobGateCoreTests", dependencies: ["JobGateCore", "JobGateWorker", "JobGateApp", "JobGatePostgres", "JobGateTestSupport"]),
         .testTarget(name: "JobGateWorkerTests", dependencies: ["JobGateWorker"]),
+        .testTarget(name: "JobGateAPITests", dependencies: [
+            "JobGateAPI", "JobGateCore", "JobGateWorker", "JobGateHTTP", "JobGateCrypto", "JobGatePostgres", "JobGateApp", "JobGateTestSupport",
+        ]),
     ],
     swiftLanguageModes: [.v6]
 )

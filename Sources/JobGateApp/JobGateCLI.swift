@@ -20,7 +20,8 @@ public enum JobGateCLI {
         help: "libpq URI or conninfo; when unset, PGHOST/PGDATABASE apply if set")
 
     static var commands: [Command] {
-        [upCommand, workerCommand, migrateCommand, reportCommand, pruneCommand, benchCommand, versionCommand]
+        [upCommand, serveCommand, workerCommand, migrateCommand, tokenCommand, submitCommand, statusCommand, cancelCommand,
+         retryCommand, reportCommand, pruneCommand, benchCommand, versionCommand]
     }
 
     /// Runs the command line `args` (including the program name) and returns the exit code.

@@ -1,0 +1,90 @@
+import JobGateHTTP
+
+/// A client-facing failure: an HTTP status and the house error body
+/// `{"error":{"code","message","field"}}` (DESIGN.md §7).
+///
+/// Handlers throw it; the dispatcher turns it into the response. Messages never
+/// carry tokens, payloads or SQL.
+public struct APIError: Error, Sendable, Equatable {
+    /// The HTTP status.
+    public var status: Int
+    /// A stable machine-readable code, e.g. `invalid_field`.
+    public var code: String
+    /// A sentence for humans.
+    public var message: String
+    /// The request field at fault (`type`, `jobs[3].priority`), if any.
+    public var field: String?
+    /// Extra response headers (`Retry-After`, `Allow`, `WWW-Authenticate`).
+    public var headers: [String: String]
+
+    /// An error with the given parts.
+    public init(status: Int, code: String, message: String, field: String? = nil, headers: [String: String] = [:]) {
+        self.status = status
+        self.code = code
+        self.message = message
+        self.field = field
+        self.headers = headers
+    }
+
+    /// The error as an HTTP response.
+    public var response: HTTPResponse {
+        var h = HTTPHeaders()
+        for (k, v) in headers.sorted(by: { $0.key < $1.key }) { h.set(k, v) }
+        return .error(status: status, code: code, message: message, field: field, headers: h)
+    }
+
+    // MARK: common errors
+
+    /// 400 for a field with a wrong type or an out-of-range value.
+    public static func invalidField(_ field: String, _ message: String) -> APIError {
+        APIError(status: 400, code: "invalid_field", message: message, field: field)
+    }
+
+    /// 400 for a body that is not valid JSON.
+    public static func malformedJSON(_ detail: String) -> APIError {
+        APIError(status: 400, code: "malformed_json", message: "The request body is not valid JSON: \(detail)")
+    }
+
+    /// 401: no usable credentials.
+    public static func unauthorized(_ message: String) -> APIError {
+        APIError(status: 401, code: "unauthorized", message: message, headers: ["WWW-Authenticate": "Bearer"])
+    }
+
+    /// 403: authenticated, but the token lacks `scope`.
+    public static func forbidden(scope: String) -> APIError {
+        APIError(status: 403, code: "forbidden", message: "This token lacks the scope \"\(scope)\".")
+    }
+
+    /// 404 for a job that does not exist for this tenant.
+    public static func jobNotFound(_ id: String) -> APIError {
+        APIError(status: 404, code: "not_found", message: "No job \(id) was found.")
+    }
+
+    /// 404 for a path no route serves.
+    public static let routeNotFound = APIError(status: 404, code: "route_not_found", message: "No such route.")
+
+    /// 405 with the methods the path allows.
+    public static func methodNotAllowed(_ allowed: [String]) -> APIError {
+        APIError(status: 405, code: "method_not_allowed", message: "Method not allowed; use \(allowed.joined(separator: ", ")).",
+                 headers: ["Allow": allowed.joined(separator: ", ")])
+    }
+
+    /// 415 for a body that is not JSON.
+    public static let unsupportedMediaType = APIError(
+        status: 415, code: "unsupported_media_type", message: "The request body must be JSON (Content-Type: application/json).")
+
+    /// 429: the submission backlog is over its cap.
+    public static func overloaded(retryAfter: Int) -> APIError {
+        APIError(status: 429, code: "too_many_requests", message: "The server is busy with a submission backlog; retry shortly.",
+                 headers: ["Retry-After": String(retryAfter)])
+    }
+
+    /// 503: PostgreSQL cannot be reached.
+    public static func databaseUnavailable(retryAfter: Int = 2) -> APIError {
+        APIError(status: 503, code: "database_unavailable", message: "The database is unavailable; nothing was changed. Retry shortly.",
+                 headers: ["Retry-After": String(retryAfter)])
+    }
+
+    /// 500 for a failure that is the server's fault (details go to the log, not the client).
+    public static let internalError = APIError(status: 500, code: "internal_error", message: "Internal server error.")
+}

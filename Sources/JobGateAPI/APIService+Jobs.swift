@@ -1,0 +1,170 @@
+import Foundation
+import JobGateCore
+import JobGateHTTP
+
+/// `/v1/jobs…`: submit (group-committed), batch, list, read, events, cancel, retry.
+extension APIService {
+    func submitJob(_ request: HTTPRequest, _ principal: Principal) async throws -> HTTPResponse {
+        let object = try JSONBody.object(request)
+        let job = try validator.newJob(object, tenant: principal.tenant, headerKey: try JobRequestValidator.headerKey(request),
+                                       traceID: JobRequestValidator.traceID(request))
+        let outcome = try await committer.submit([job])[0]
+        let status: Int
+        switch outcome {
+        case .created(let j):
+            status = 202
+            metrics.jobsSubmitted(type: j.type, queue: j.queue, count: 1)
+        case .existing: status = 200
+        case .conflict(let existing):
+            throw idempotencyConflict(existing, field: "idempotencyKey")
+        }
+        let (id, jobStatus) = Self.idAndStatus(outcome)
+        let statusURL = "/v1/jobs/" + id
+        var headers = HTTPHeaders()
+        headers.set("Location", statusURL)
+        return json("{\"jobId\":\"\(id)\",\"status\":\"\(jobStatus)\",\"statusUrl\":\"\(statusURL)\"}", status: status, headers: headers)
+    }
+
+    func submitBatch(_ request: HTTPRequest, _ principal: Principal) async throws -> HTTPResponse {
+        let object = try JSONBody.object(request)
+        try JSONFields(object).rejectUnknown(["jobs"])
+        guard request.headers["Idempotency-Key"] == nil else {
+            throw APIError(status: 400, code: "invalid_header",
+                           message: "A batch takes no Idempotency-Key header; give each job an idempotencyKey.", field: "Idempotency-Key")
+        }
+        guard let items = object["jobs"] as? [Any] else {
+            throw APIError.invalidField("jobs", "jobs must be an array of job requests.")
+        }
+        guard (1...configuration.maxBatchJobs).contains(items.count) else {
+            throw APIError.invalidField("jobs", "jobs must hold 1 to \(configuration.maxBatchJobs) job requests.")
+        }
+        let trace = JobRequestValidator.traceID(request)
+        let now = Date()
+        var jobs: [NewJob] = []
+        jobs.reserveCapacity(items.count)
+        var keys: [String: (index: Int, job: NewJob)] = [:]
+        for (i, item) in items.enumerated() {
+            guard let o = item as? [String: Any] else {
+                throw APIError.invalidField("jobs[\(i)]", "jobs[\(i)] must be a JSON object.")
+            }
+            let job = try validator.newJob(o, tenant: principal.tenant, prefix: "jobs[\(i)].", traceID: trace, now: now)
+            if let key = job.idempotencyKey {
+                // The same key twice is fine for the same request (both get one job); for a
+                // different request it is refused before anything is stored.
+                if let first = keys[key], !Self.sameRequest(first.job, job) {
+                    throw APIError.invalidField("jobs[\(i)].idempotencyKey",
+                                                "jobs[\(i)] reuses the idempotencyKey of jobs[\(first.index)] for a different request.")
+                }
+                if keys[key] == nil { keys[key] = (i, job) }
+            }
+            jobs.append(job)
+        }
+        let outcomes = try await committer.submit(jobs)
+        if let i = outcomes.firstIndex(where: { if case .conflict = $0 { true } else { false } }) {
+            throw idempotencyConflict(outcomes[i].jobID, field: "jobs[\(i)].idempotencyKey")
+        }
+        var created: [JobKind: Int] = [:]
+        var body = "{\"jobs\":["
+        body.reserveCapacity(64 * outcomes.count + 16)
+        for (i, outcome) in outcomes.enumerated() {
+            if case .created(let j) = outcome { created[JobKind(type: j.type, queue: j.queue), default: 0] += 1 }
+            let (id, status) = Self.idAndStatus(outcome)
+            body += (i == 0 ? "" : ",") + "{\"jobId\":\"\(id)\",\"status\":\"\(status)\"}"
+        }
+        for (kind, n) in created { metrics.jobsSubmitted(type: kind.type, queue: kind.queue, count: n) }
+        return json(body + "]}", status: 202)
+    }
+
+    func listJobs(_ request: HTTPRequest, _ principal: Principal) async throws -> HTTPResponse {
+        var status: JobStatus?
+        if let s = request.query("status") {
+            guard let st = JobStatus(rawValue: s) else {
+                throw APIError.invalidField("status", "status must be one of \(JobStatus.allCases.map(\.rawValue).joined(separator: ", ")).")
+            }
+            status = st
+        }
+        var limit = 50
+        if let l = request.query("limit") {
+            guard let n = Int(l), (1...1000).contains(n) else { throw APIError.invalidField("limit", "limit must be an integer from 1 to 1000.") }
+            limit = n
+        }
+        var after: UUID?
+        if let a = request.query("after") {
+            guard let id = UUID(uuidString: a) else { throw APIError.invalidField("after", "after must be the next cursor of a previous page.") }
+            after = id
+        }
+        let type = request.query("type").flatMap { $0.isEmpty ? nil : $0 }
+        let queue = request.query("queue").flatMap { $0.isEmpty ? nil : $0 }
+        let jobs = try await store.list(tenant: principal.tenant, status: status, type: type, queue: queue, limit: limit, after: after)
+        var body = "{\"jobs\":["
+        for (i, job) in jobs.enumerated() {
+            body += (i == 0 ? "" : ",") + JobJSON.job(job, output: try await signedOutput(job))
+        }
+        let next = jobs.count == limit ? jobs.last.map { "\"\($0.id.uuidString.lowercased())\"" } ?? "null" : "null"
+        return json(body + "],\"next\":\(next)}")
+    }
+
+    func getJob(_ idText: String, _ principal: Principal) async throws -> HTTPResponse {
+        let id = try jobID(idText)
+        guard let job = try await store.job(id: id, tenant: principal.tenant) else { throw APIError.jobNotFound(idText) }
+        return json(JobJSON.job(job, output: try await signedOutput(job)))
+    }
+
+    func jobEvents(_ idText: String, _ principal: Principal) async throws -> HTTPResponse {
+        let id = try jobID(idText)
+        let events = try await store.events(jobID: id, tenant: principal.tenant)
+        // Every job has its `submitted` event, so none means no such job for this tenant.
+        guard !events.isEmpty else { throw APIError.jobNotFound(idText) }
+        return json("{\"events\":[" + events.map(JobJSON.event).joined(separator: ",") + "]}")
+    }
+
+    func cancelJob(_ idText: String, _ principal: Principal) async throws -> HTTPResponse {
+        let id = try jobID(idText)
+        switch try await store.cancel(id: id, tenant: principal.tenant, message: "cancelled through the API") {
+        case .cancelled(let job), .cancelRequested(let job):
+            return json(JobJSON.job(job, output: nil))
+        case .alreadyFinished(let job):
+            throw APIError(status: 409, code: "job_finished", message: "The job is already \(job.status.rawValue); nothing to cancel.")
+        case .notFound:
+            throw APIError.jobNotFound(idText)
+        }
+    }
+
+    func retryJob(_ idText: String, _ principal: Principal) async throws -> HTTPResponse {
+        let id = try jobID(idText)
+        switch try await store.redrive(id: id, tenant: principal.tenant) {
+        case .redriven(let job):
+            return json(JobJSON.job(job, output: nil))
+        case .notRedrivable(let job):
+            throw APIError(status: 409, code: "job_not_retryable",
+                           message: "Only failed or cancelled jobs can be retried; this one is \(job.status.rawValue).")
+        case .notFound:
+            throw APIError.jobNotFound(idText)
+        }
+    }
+
+    func idempotencyConflict(_ existing: UUID, field: String) -> APIError {
+        APIError(status: 409, code: "idempotency_conflict",
+                 message: "This idempotency key was already used for a different request (job \(existing.uuidString.lowercased())).",
+                 field: field)
+    }
+
+    /// Whether two submissions are the same request for idempotency (`runAt` aside, as in `JobStore`).
+    static func sameRequest(_ a: NewJob, _ b: NewJob) -> Bool {
+        a.type == b.type && a.queue == b.queue && a.priority == b.priority && a.maxAttempts == b.maxAttempts
+            && a.timeoutSeconds == b.timeoutSeconds && a.payload == b.payload
+    }
+
+    static func idAndStatus(_ outcome: SubmitOutcome) -> (String, String) {
+        switch outcome {
+        case .created(let j), .existing(let j): return (j.id.uuidString.lowercased(), j.status.rawValue)
+        case .conflict(let id): return (id.uuidString.lowercased(), "conflict")
+        }
+    }
+}
+
+/// A (type, queue) pair, for counting submissions per metric series.
+struct JobKind: Hashable {
+    var type: String
+    var queue: String
+}

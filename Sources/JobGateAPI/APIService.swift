@@ -1,0 +1,152 @@
+import Foundation
+import JobGateCore
+import JobGateHTTP
+import JobGatePostgres
+import Synchronization
+
+/// The API's request handler: routing, authentication, scopes, error mapping, the access
+/// log and request metrics. The operations themselves are in the `APIService+…` files.
+public final class APIService: Sendable {
+    /// The configuration it was made with.
+    public let configuration: APIConfiguration
+    /// The router (its routes are what `/openapi.json` documents).
+    public let router = Router()
+    let pool: PostgresPool
+    let store: JobStore
+    let authenticator: Authenticator
+    let committer: SubmitCommitter
+    let signer: OutputSigner
+    let validator: JobRequestValidator
+    let metrics: APIMetrics
+    let openAPI: String
+    let unavailableLog = RateLimitedLog(interval: .seconds(5))
+
+    /// A service over `pool` (which should have short acquire and connect timeouts; see
+    /// `APIServer.databaseConfiguration`).
+    public init(configuration: APIConfiguration, pool: PostgresPool) {
+        self.configuration = configuration
+        self.pool = pool
+        self.store = JobStore(pool: pool)
+        self.authenticator = Authenticator(tokens: TokenStore(pool: pool), jwt: configuration.jwt, cacheTTL: configuration.tokenCacheTTL)
+        self.committer = SubmitCommitter(store: store, configuration: configuration.submit)
+        self.signer = OutputSigner(pool: pool, lifetimeSeconds: configuration.outputURLLifetimeSeconds)
+        self.validator = JobRequestValidator(jobTypes: configuration.jobTypes, maxPayloadBytes: configuration.maxPayloadBytes)
+        self.metrics = APIMetrics(configuration.metrics)
+        self.openAPI = OpenAPIDocument.json(jobTypes: Array(configuration.jobTypes.keys))
+    }
+
+    /// What a handler learned about the request, for the log line and metrics.
+    struct Exchange {
+        var route = "unmatched"
+        var tenant: String?
+    }
+
+    /// Answers one request; never throws, never answers 500 for a client's mistake.
+    public func handle(_ request: HTTPRequest) async -> HTTPResponse {
+        let start = ContinuousClock.now
+        var exchange = Exchange()
+        var response: HTTPResponse
+        do {
+            response = try await dispatch(request, &exchange)
+        } catch let e as APIError {
+            response = e.response
+        } catch is SubmitCommitter.Overloaded {
+            response = APIError.overloaded(retryAfter: configuration.overloadRetryAfterSeconds).response
+        } catch let e as PostgresError where e.isUnavailable {
+            if unavailableLog.shouldLog() {
+                Log.warn("database unavailable; answering 503", ["request.id": request.requestID, "error": e.description])
+            }
+            response = APIError.databaseUnavailable(retryAfter: configuration.databaseRetryAfterSeconds).response
+        } catch {
+            Log.error("request failed", ["request.id": request.requestID, "http.route": exchange.route,
+                                         "error": String(reflecting: error)])
+            response = APIError.internalError.response
+        }
+        let elapsed = ContinuousClock.now - start
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        metrics.observeRequest(method: request.method, route: exchange.route, status: response.status, seconds: seconds)
+        if configuration.accessLog {
+            let bytes: Int
+            switch response.body {
+            case .bytes(let b): bytes = b.count
+            case .file(_, let size): bytes = Int(size)
+            }
+            Log.info("request", [
+                "http.method": request.method, "http.route": exchange.route, "http.status": response.status,
+                "http.bytes": bytes, "duration_ms": (seconds * 1e6).rounded() / 1e3, "request.id": request.requestID,
+                "tenant": exchange.tenant ?? "",
+            ])
+        }
+        return response
+    }
+
+    private func dispatch(_ request: HTTPRequest, _ exchange: inout Exchange) async throws -> HTTPResponse {
+        let (route, params): (Route, [String])
+        switch router.match(method: request.method, path: request.path) {
+        case .notFound: throw APIError.routeNotFound
+        case .methodNotAllowed(let allowed): throw APIError.methodNotAllowed(allowed)
+        case .found(let r, let p): (route, params) = (r, p)
+        }
+        exchange.route = route.template
+        var principal: Principal?
+        if let scope = route.scope {
+            let p = try await authenticator.authenticate(request.headers["Authorization"])
+            exchange.tenant = p.tenant
+            guard p.has(scope) else { throw APIError.forbidden(scope: scope.rawValue) }
+            principal = p
+        }
+        let param = params.first ?? ""
+        switch route.id {
+        case .submitJob: return try await submitJob(request, principal!)
+        case .submitBatch: return try await submitBatch(request, principal!)
+        case .listJobs: return try await listJobs(request, principal!)
+        case .getJob: return try await getJob(param, principal!)
+        case .jobEvents: return try await jobEvents(param, principal!)
+        case .cancelJob: return try await cancelJob(param, principal!)
+        case .retryJob: return try await retryJob(param, principal!)
+        case .output: return try await output(request, id: param)
+        case .referenceSubmit: return try await referenceSubmit(request, principal!)
+        case .referenceStatus: return try await referenceStatus(request, id: param, principal!)
+        case .healthz: return json("{\"status\":\"ok\",\"version\":\(JSONText.quote(configuration.version))}")
+        case .readyz: return try await readyz()
+        case .metrics: return await metricsResponse()
+        case .openapi: return HTTPResponse.json(openAPI)
+        }
+    }
+
+    /// A JSON response.
+    func json(_ text: String, status: Int = 200, headers: HTTPHeaders = HTTPHeaders()) -> HTTPResponse {
+        HTTPResponse.json(text, status: status, headers: headers)
+    }
+
+    /// The job id in a path, or 404 (an id that cannot exist is simply not found).
+    func jobID(_ text: String) throws(APIError) -> UUID {
+        guard let id = UUID(uuidString: text) else { throw APIError.jobNotFound(text) }
+        return id
+    }
+
+    /// A signed output link for a completed job with an output.
+    func signedOutput(_ job: Job) async throws -> OutputSigner.SignedURL? {
+        guard job.status == .completed, job.output != nil else { return nil }
+        return try await signer.sign(job.id)
+    }
+}
+
+/// Lets a repeated warning through at most once per interval (an outage answers every request 503).
+final class RateLimitedLog: Sendable {
+    let interval: Duration
+    private let last = Mutex<ContinuousClock.Instant?>(nil)
+
+    init(interval: Duration) {
+        self.interval = interval
+    }
+
+    func shouldLog() -> Bool {
+        let now = ContinuousClock.now
+        return last.withLock { l in
+            if let l, now - l < interval { return false }
+            l = now
+            return true
+        }
+    }
+}

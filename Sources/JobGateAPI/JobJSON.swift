@@ -1,0 +1,45 @@
+import Foundation
+import JobGateCore
+
+/// The JSON shapes of DESIGN.md §7, written by hand (hot paths; exact field order).
+enum JobJSON {
+    /// A job as returned by `GET /v1/jobs/{id}`, list, cancel and retry.
+    static func job(_ j: Job, output: OutputSigner.SignedURL?) -> String {
+        var s = "{\"jobId\":\"\(j.id.uuidString.lowercased())\",\"type\":\(JSONText.quote(j.type)),\"queue\":\(JSONText.quote(j.queue))"
+        s += ",\"status\":\"\(j.status.rawValue)\",\"priority\":\(j.priority),\"attempt\":\(j.attempt),\"maxAttempts\":\(j.maxAttempts)"
+        s += ",\"createdAt\":\(date(j.createdAt)),\"runAt\":\(date(j.runAt)),\"startedAt\":\(date(j.startedAt))"
+        s += ",\"finishedAt\":\(date(j.finishedAt)),\"lastError\":\(string(j.lastError))"
+        if let o = j.output, let url = output {
+            s += ",\"output\":{\"url\":\(JSONText.quote(url.path)),\"expiresAt\":\(date(url.expiresAt)),\"size\":\(o.size)"
+            s += ",\"contentType\":\(JSONText.quote(o.contentType)),\"sha256\":\"\(o.sha256Hex)\"}"
+        }
+        return s + "}"
+    }
+
+    /// One event of `GET /v1/jobs/{id}/events`.
+    static func event(_ e: JobEvent) -> String {
+        "{\"event\":\(JSONText.quote(e.event)),\"at\":\(date(e.at)),\"fromStatus\":\(string(e.fromStatus?.rawValue))"
+            + ",\"toStatus\":\(string(e.toStatus?.rawValue)),\"attempt\":\(e.attempt),\"worker\":\(string(e.worker))"
+            + ",\"message\":\(string(e.message))}"
+    }
+
+    static func string(_ s: String?) -> String { s.map(JSONText.quote) ?? "null" }
+
+    static func date(_ d: Date?) -> String {
+        guard let d else { return "null" }
+        return "\"" + timestamp(d) + "\""
+    }
+
+    /// RFC 3339 in UTC with milliseconds, e.g. `2025-01-02T03:04:05.678Z`.
+    static func timestamp(_ d: Date) -> String {
+        let ms = Int64((d.timeIntervalSince1970 * 1000).rounded(.down))
+        // Floor division, so instants before 1970 keep a non-negative millisecond part.
+        let seconds = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000)
+        var t = time_t(seconds)
+        let frac = Int32(ms - seconds * 1000)
+        var parts = tm()
+        gmtime_r(&t, &parts)
+        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
+                      parts.tm_hour, parts.tm_min, parts.tm_sec, frac)
+    }
+}

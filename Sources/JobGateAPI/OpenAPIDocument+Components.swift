@@ -1,0 +1,74 @@
+extension OpenAPIDocument {
+    static func errorResponse(_ code: Int, _ description: String, headers: String = "") -> String {
+        let h = headers.isEmpty ? "" : ",\"headers\":{\(headers)}"
+        return "\"E\(code)\":{\"description\":\"\(description)\"\(h),\"content\":{\"application/json\":{\"schema\":{\"$ref\":\"#/components/schemas/Error\"}}}}"
+    }
+
+    static let retryAfter = #""Retry-After":{"schema":{"type":"integer"}}"#
+
+    static let components = "\"components\":{"
+        + #""securitySchemes":{"bearer":{"type":"http","scheme":"bearer","description":"An API token (jobgate token create) or a JWT from the configured OIDC provider. A raw token without the Bearer prefix is accepted too."}},"#
+        + #""parameters":{"IdempotencyKey":{"name":"Idempotency-Key","in":"header","schema":{"type":"string","minLength":1,"maxLength":255}}},"#
+        + "\"responses\":{" + [
+            errorResponse(400, "Malformed JSON, a wrong field type or value (field names it)"),
+            errorResponse(401, "Missing or invalid token", headers: #""WWW-Authenticate":{"schema":{"type":"string"}}"#),
+            errorResponse(403, "The token lacks the scope, or the signed URL is invalid or expired"),
+            errorResponse(404, "No such job for this tenant"),
+            errorResponse(409, "Idempotency conflict or a state that does not allow the operation"),
+            errorResponse(413, "Body or payload over the limit"),
+            errorResponse(415, "The body is not JSON"),
+            errorResponse(429, "Submission backlog over its cap", headers: retryAfter),
+            errorResponse(503, "The database is unavailable (nothing was changed)", headers: retryAfter),
+        ].joined(separator: ",") + "},"
+        + "\"schemas\":{" + schemas + "}}"
+
+    static let schemas = #"""
+    "Error":{"type":"object","required":["error"],"properties":{"error":{"type":"object","required":["code","message"],
+      "properties":{"code":{"type":"string"},"message":{"type":"string"},"field":{"type":"string"}}}}},
+    "JobStatus":{"type":"string","enum":["queued","running","completed","retrying","failed","cancelled"]},
+    "JobRequest":{"type":"object","required":["type"],"additionalProperties":false,
+      "not":{"required":["runAt","delaySeconds"],"properties":{"runAt":{"type":"string"},"delaySeconds":{"type":"number"}},"description":"runAt and delaySeconds exclude each other (null counts as absent)"},"properties":{
+      "type":{"type":"string","minLength":1,"maxLength":128,"description":"A job type known to the server (weather, noop, configured command types)"},
+      "payload":{"description":"Any JSON value, at most 256 KiB as text (default {})"},
+      "queue":{"type":["string","null"],"pattern":"^[A-Za-z0-9._:-]{1,128}$","default":"default"},
+      "priority":{"type":["integer","null"],"minimum":-32768,"maximum":32767,"default":0,"description":"Lower runs first"},
+      "runAt":{"type":["string","null"],"format":"date-time","description":"Not before this time (exclusive with delaySeconds)"},
+      "delaySeconds":{"type":["number","null"],"minimum":0,"maximum":31536000},
+      "maxAttempts":{"type":["integer","null"],"minimum":1,"maximum":1000},
+      "timeoutSeconds":{"type":["integer","null"],"minimum":1,"maximum":86400},
+      "idempotencyKey":{"type":["string","null"],"minLength":1,"maxLength":255,"description":"Same as the Idempotency-Key header; when both are given they must be equal"}}},
+    "SubmitResponse":{"type":"object","required":["jobId","status","statusUrl"],"properties":{
+      "jobId":{"type":"string","format":"uuid"},"status":{"$ref":"#/components/schemas/JobStatus"},"statusUrl":{"type":"string"}}},
+    "BatchRequest":{"type":"object","required":["jobs"],"additionalProperties":false,"properties":{
+      "jobs":{"type":"array","minItems":1,"maxItems":1000,"items":{"$ref":"#/components/schemas/JobRequest"}}}},
+    "BatchResponse":{"type":"object","required":["jobs"],"properties":{"jobs":{"type":"array","items":{"type":"object",
+      "required":["jobId","status"],"properties":{"jobId":{"type":"string","format":"uuid"},"status":{"$ref":"#/components/schemas/JobStatus"}}}}}},
+    "Output":{"type":"object","required":["url","expiresAt","size","contentType","sha256"],"properties":{
+      "url":{"type":"string","description":"Signed path, valid until expiresAt; needs no bearer token"},
+      "expiresAt":{"type":"string","format":"date-time"},"size":{"type":"integer","minimum":0},
+      "contentType":{"type":"string"},"sha256":{"type":"string","pattern":"^[0-9a-f]{64}$"}}},
+    "Job":{"type":"object","required":["jobId","type","queue","status","priority","attempt","maxAttempts","createdAt","runAt","startedAt","finishedAt","lastError"],
+      "properties":{"jobId":{"type":"string","format":"uuid"},"type":{"type":"string"},"queue":{"type":"string"},
+      "status":{"$ref":"#/components/schemas/JobStatus"},"priority":{"type":"integer"},"attempt":{"type":"integer","minimum":0},
+      "maxAttempts":{"type":"integer","minimum":1},"createdAt":{"type":"string","format":"date-time"},"runAt":{"type":"string","format":"date-time"},
+      "startedAt":{"type":["string","null"],"format":"date-time"},"finishedAt":{"type":["string","null"],"format":"date-time"},
+      "lastError":{"type":["string","null"]},"output":{"$ref":"#/components/schemas/Output"}}},
+    "JobList":{"type":"object","required":["jobs","next"],"properties":{"jobs":{"type":"array","items":{"$ref":"#/components/schemas/Job"}},
+      "next":{"type":["string","null"],"description":"Pass as after= for the next page; null on the last page"}}},
+    "Event":{"type":"object","required":["event","at","fromStatus","toStatus","attempt","worker","message"],"properties":{
+      "event":{"type":"string","enum":["submitted","started","completed","attempt_failed","retry_scheduled","failed","lease_expired","cancel_requested","cancelled","requeued","redriven"]},
+      "at":{"type":"string","format":"date-time"},"fromStatus":{"oneOf":[{"$ref":"#/components/schemas/JobStatus"},{"type":"null"}]},
+      "toStatus":{"oneOf":[{"$ref":"#/components/schemas/JobStatus"},{"type":"null"}]},"attempt":{"type":"integer","minimum":0},
+      "worker":{"type":["string","null"]},"message":{"type":["string","null"]}}},
+    "EventList":{"type":"object","required":["events"],"properties":{"events":{"type":"array","items":{"$ref":"#/components/schemas/Event"}}}},
+    "ReferenceSubmitResponse":{"type":"object","required":["jobId","SendMessageResponse"],"properties":{"jobId":{"type":"string","format":"uuid"},
+      "SendMessageResponse":{"type":"object","required":["SendMessageResult"],"properties":{"SendMessageResult":{"type":"object",
+      "required":["MessageId"],"properties":{"MessageId":{"type":"string","format":"uuid"}}}}}}},
+    "ReferenceStatus":{"type":"object","required":["jobId","jobRequestId","jobStatus"],"properties":{"jobId":{"type":"string","format":"uuid"},
+      "jobRequestId":{"type":"string"},"jobStatus":{"type":"string","description":"complete, Submitted (queued, running or retrying), failed or cancelled"},
+      "jobProcessedPayloadLink":{"type":"string","description":"Signed URL of the output, when complete"}}},
+    "ReferenceNotFound":{"type":"object","required":["Error Message"],"properties":{"Error Message":{"type":"string"}}},
+    "Health":{"type":"object","required":["status"],"properties":{"status":{"const":"ok"},"version":{"type":"string"}}},
+    "Ready":{"type":"object","required":["status"],"properties":{"status":{"const":"ready"}}}
+    """#
+}

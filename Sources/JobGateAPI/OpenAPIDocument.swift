@@ -1,0 +1,98 @@
+import JobGateCore
+
+/// The OpenAPI 3.1 description of every route (`GET /openapi.json`), written by hand to
+/// match what the handlers return. `OpenAPITests` checks it covers every route of `Router.api`.
+public enum OpenAPIDocument {
+    /// The document as JSON text, with `type` limited to `jobTypes` (the server's registry).
+    public static func json(jobTypes: [String]) -> String {
+        let enumeration = "\"enum\":[" + jobTypes.sorted().map { JSONText.quote($0) }.joined(separator: ",") + "],"
+        let typed = components.replacingOccurrences(of: "\"type\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":128,",
+                                                    with: "\"type\":{\"type\":\"string\"," + enumeration)
+        return "{" + header + ",\"paths\":{" + paths + "}," + typed + "}"
+    }
+
+    static let header = #"""
+    "openapi":"3.1.0",
+    "info":{"title":"JobGate API","version":"1.0.0","description":"Submit durable jobs, follow their status and fetch their output through signed, expiring URLs. Errors are {\"error\":{\"code\",\"message\",\"field\"}}. Every response carries X-Request-Id."},
+    "security":[{"bearer":[]}]
+    """#
+
+    static func errors(_ codes: [Int]) -> String {
+        codes.map { "\"\($0)\":{\"$ref\":\"#/components/responses/E\($0)\"}" }.joined(separator: ",")
+    }
+
+    static let idParameter = #"{"name":"id","in":"path","required":true,"schema":{"type":"string","format":"uuid"}}"#
+
+    static let paths = #"""
+    "/v1/jobs":{
+      "post":{"operationId":"submitJob","summary":"Submit a job (answered after it is durably committed)","tags":["jobs"],
+        "parameters":[{"$ref":"#/components/parameters/IdempotencyKey"}],
+        "requestBody":{"required":true,"content":{"application/json":{"schema":{"$ref":"#/components/schemas/JobRequest"}}}},
+        "responses":{
+          "202":{"description":"Created","headers":{"Location":{"schema":{"type":"string"}}},"content":{"application/json":{"schema":{"$ref":"#/components/schemas/SubmitResponse"}}}},
+          "200":{"description":"Replay of an earlier request with the same idempotency key: the same job","headers":{"Location":{"schema":{"type":"string"}}},"content":{"application/json":{"schema":{"$ref":"#/components/schemas/SubmitResponse"}}}},
+          \#(errors([400, 401, 403, 409, 413, 415, 429, 503]))}},
+      "get":{"operationId":"listJobs","summary":"The tenant's jobs, newest first, keyset-paginated","tags":["jobs"],
+        "parameters":[
+          {"name":"status","in":"query","schema":{"$ref":"#/components/schemas/JobStatus"}},
+          {"name":"type","in":"query","schema":{"type":"string"}},
+          {"name":"queue","in":"query","schema":{"type":"string"}},
+          {"name":"limit","in":"query","schema":{"type":"integer","minimum":1,"maximum":1000,"default":50}},
+          {"name":"after","in":"query","description":"The next cursor of the previous page","schema":{"type":"string","format":"uuid"}}],
+        "responses":{"200":{"description":"A page of jobs","content":{"application/json":{"schema":{"$ref":"#/components/schemas/JobList"}}}},
+          \#(errors([400, 401, 403, 503]))}}},
+    "/v1/jobs/batch":{
+      "post":{"operationId":"submitBatch","summary":"Submit up to 1000 jobs, all or nothing","tags":["jobs"],
+        "requestBody":{"required":true,"content":{"application/json":{"schema":{"$ref":"#/components/schemas/BatchRequest"}}}},
+        "responses":{"202":{"description":"Created, in request order","content":{"application/json":{"schema":{"$ref":"#/components/schemas/BatchResponse"}}}},
+          \#(errors([400, 401, 403, 409, 413, 415, 429, 503]))}}},
+    "/v1/jobs/{id}":{
+      "get":{"operationId":"getJob","summary":"A job","tags":["jobs"],"parameters":[\#(idParameter)],
+        "responses":{"200":{"description":"The job","content":{"application/json":{"schema":{"$ref":"#/components/schemas/Job"}}}},
+          \#(errors([401, 403, 404, 503]))}}},
+    "/v1/jobs/{id}/events":{
+      "get":{"operationId":"getJobEvents","summary":"A job's history, oldest first","tags":["jobs"],"parameters":[\#(idParameter)],
+        "responses":{"200":{"description":"Events","content":{"application/json":{"schema":{"$ref":"#/components/schemas/EventList"}}}},
+          \#(errors([401, 403, 404, 503]))}}},
+    "/v1/jobs/{id}/cancel":{
+      "post":{"operationId":"cancelJob","summary":"Cancel a job (a running job stops at its worker's next heartbeat)","tags":["jobs"],"parameters":[\#(idParameter)],
+        "responses":{"200":{"description":"The job after the cancel","content":{"application/json":{"schema":{"$ref":"#/components/schemas/Job"}}}},
+          \#(errors([401, 403, 404, 409, 503]))}}},
+    "/v1/jobs/{id}/retry":{
+      "post":{"operationId":"retryJob","summary":"Put a failed or cancelled job back in its queue (dead-letter redrive)","tags":["jobs"],"parameters":[\#(idParameter)],
+        "responses":{"200":{"description":"The job, queued again","content":{"application/json":{"schema":{"$ref":"#/components/schemas/Job"}}}},
+          \#(errors([401, 403, 404, 409, 503]))}}},
+    "/v1/outputs/{id}":{
+      "get":{"operationId":"getOutput","summary":"A completed job's output through a signed URL (no bearer token)","tags":["outputs"],"security":[],
+        "parameters":[\#(idParameter),
+          {"name":"expires","in":"query","required":true,"schema":{"type":"integer"}},
+          {"name":"kid","in":"query","required":true,"schema":{"type":"string"}},
+          {"name":"sig","in":"query","required":true,"schema":{"type":"string"}},
+          {"name":"If-None-Match","in":"header","schema":{"type":"string"}}],
+        "responses":{
+          "200":{"description":"The output bytes","headers":{"ETag":{"schema":{"type":"string"}},"Content-Length":{"schema":{"type":"integer"}}},"content":{"*/*":{"schema":{}}}},
+          "304":{"description":"Not modified (If-None-Match matched the ETag)"},
+          \#(errors([403, 404, 503]))}}},
+    "/submit-job-request":{
+      "post":{"operationId":"referenceSubmit","summary":"Reference-compatible submit: the whole body is the payload of a weather job","tags":["reference"],
+        "parameters":[{"$ref":"#/components/parameters/IdempotencyKey"}],
+        "requestBody":{"required":false,"content":{"application/json":{"schema":{}}}},
+        "responses":{"200":{"description":"Submitted","content":{"application/json":{"schema":{"$ref":"#/components/schemas/ReferenceSubmitResponse"}}}},
+          \#(errors([400, 401, 403, 409, 413, 415, 429, 503]))}}},
+    "/job-status/{job-id}":{
+      "get":{"operationId":"referenceStatus","summary":"Reference-compatible status","tags":["reference"],
+        "parameters":[{"name":"job-id","in":"path","required":true,"schema":{"type":"string"}}],
+        "responses":{"200":{"description":"The job's status","content":{"application/json":{"schema":{"$ref":"#/components/schemas/ReferenceStatus"}}}},
+          "404":{"description":"Unknown job","content":{"application/json":{"schema":{"$ref":"#/components/schemas/ReferenceNotFound"}}}},
+          \#(errors([401, 403, 503]))}}},
+    "/healthz":{"get":{"operationId":"healthz","summary":"The process is alive (no database check)","tags":["operations"],"security":[],
+        "responses":{"200":{"description":"Alive","content":{"application/json":{"schema":{"$ref":"#/components/schemas/Health"}}}}}}},
+    "/readyz":{"get":{"operationId":"readyz","summary":"The database is reachable and its schema current","tags":["operations"],"security":[],
+        "responses":{"200":{"description":"Ready","content":{"application/json":{"schema":{"$ref":"#/components/schemas/Ready"}}}},
+          \#(errors([503]))}}},
+    "/metrics":{"get":{"operationId":"metrics","summary":"Prometheus metrics","tags":["operations"],"security":[],
+        "responses":{"200":{"description":"Prometheus text format","content":{"text/plain":{"schema":{"type":"string"}}}}}}},
+    "/openapi.json":{"get":{"operationId":"openapi","summary":"This document","tags":["operations"],"security":[],
+        "responses":{"200":{"description":"OpenAPI 3.1","content":{"application/json":{"schema":{"type":"object"}}}}}}}
+    """#
+}

@@ -1,0 +1,109 @@
+/// The API's operations: one per route of DESIGN.md §7.
+public enum RouteID: String, Sendable, CaseIterable {
+    case submitJob, submitBatch, listJobs, getJob, jobEvents, cancelJob, retryJob
+    case output, referenceSubmit, referenceStatus
+    case healthz, readyz, metrics, openapi
+}
+
+/// One route: a method, a path template such as `/v1/jobs/{id}`, and its operation.
+public struct Route: Sendable, Equatable {
+    /// `GET`, `POST`…
+    public var method: String
+    /// The path template; `{name}` matches one non-empty segment.
+    public var template: String
+    /// What it does.
+    public var id: RouteID
+    /// The scope a caller needs, or nil for routes without authentication.
+    public var scope: Scope?
+
+    let segments: [Substring]
+
+    /// A route.
+    public init(_ method: String, _ template: String, _ id: RouteID, scope: Scope?) {
+        self.method = method
+        self.template = template
+        self.id = id
+        self.scope = scope
+        self.segments = template.split(separator: "/", omittingEmptySubsequences: false)
+    }
+
+    public static func == (a: Route, b: Route) -> Bool {
+        a.method == b.method && a.template == b.template && a.id == b.id && a.scope == b.scope
+    }
+}
+
+/// Matches a method and path to a route, giving the path parameters; tells 404 from 405.
+public struct Router: Sendable {
+    /// The outcome of matching a request.
+    public enum Match: Sendable {
+        /// A route and the values of its `{}` segments, in order.
+        case found(Route, parameters: [String])
+        /// No template matches the path.
+        case notFound
+        /// Templates match the path, but not with this method; the allowed methods.
+        case methodNotAllowed(allowed: [String])
+    }
+
+    /// Every route, in matching order (literal segments before parameters).
+    public let routes: [Route]
+
+    /// A router over `routes`.
+    public init(routes: [Route] = Router.api) {
+        self.routes = routes
+    }
+
+    /// The routes of DESIGN.md §7.
+    public static let api: [Route] = [
+        Route("POST", "/v1/jobs", .submitJob, scope: .submit),
+        Route("GET", "/v1/jobs", .listJobs, scope: .read),
+        Route("POST", "/v1/jobs/batch", .submitBatch, scope: .submit),
+        Route("GET", "/v1/jobs/{id}", .getJob, scope: .read),
+        Route("GET", "/v1/jobs/{id}/events", .jobEvents, scope: .read),
+        Route("POST", "/v1/jobs/{id}/cancel", .cancelJob, scope: .cancel),
+        Route("POST", "/v1/jobs/{id}/retry", .retryJob, scope: .submit),
+        Route("GET", "/v1/outputs/{id}", .output, scope: nil),
+        Route("POST", "/submit-job-request", .referenceSubmit, scope: .submit),
+        Route("GET", "/job-status/{job-id}", .referenceStatus, scope: .read),
+        Route("GET", "/healthz", .healthz, scope: nil),
+        Route("GET", "/readyz", .readyz, scope: nil),
+        Route("GET", "/metrics", .metrics, scope: nil),
+        Route("GET", "/openapi.json", .openapi, scope: nil),
+    ]
+
+    /// Matches `method` and `path`. `HEAD` is served by `GET` routes. Only the most specific
+    /// templates matching the path count (most literal segments), so `/v1/jobs/batch` is its own
+    /// resource and not also `/v1/jobs/{id}`.
+    public func match(method: String, path: String) -> Match {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        var candidates: [(Route, [String], Int)] = []
+        for route in routes {
+            if let (params, literals) = Self.bind(route.segments, parts) { candidates.append((route, params, literals)) }
+        }
+        guard let most = candidates.map(\.2).max() else { return .notFound }
+        let specific = candidates.filter { $0.2 == most }
+        if let hit = specific.first(where: { $0.0.method == method || (method == "HEAD" && $0.0.method == "GET") }) {
+            return .found(hit.0, parameters: hit.1)
+        }
+        var allowed: [String] = []
+        for (route, _, _) in specific where !allowed.contains(route.method) { allowed.append(route.method) }
+        if allowed.contains("GET") { allowed.append("HEAD") }
+        return .methodNotAllowed(allowed: allowed)
+    }
+
+    private static func bind(_ template: [Substring], _ parts: [Substring]) -> ([String], Int)? {
+        guard template.count == parts.count else { return nil }
+        var params: [String] = []
+        var literals = 0
+        for (t, p) in zip(template, parts) {
+            if t.first == "{" && t.last == "}" {
+                if p.isEmpty { return nil }
+                params.append(String(p))
+            } else if t == p {
+                literals += 1
+            } else {
+                return nil
+            }
+        }
+        return (params, literals)
+    }
+}

@@ -1,0 +1,142 @@
+import Foundation
+import JobGateAPI
+import JobGateCore
+import JobGatePostgres
+import JobGateWorker
+
+/// Options of the HTTP API, shared by `serve` and `up`, resolved flag > environment > default.
+enum APISettings {
+    static let options: [OptionSpec] = [
+        OptionSpec("listen", value: "HOST:PORT", env: "JOBGATE_LISTEN", default: "127.0.0.1:8080",
+                   help: "address the API listens on (numeric IP; :PORT means all interfaces)"),
+        OptionSpec("public-url", value: "URL", env: "JOBGATE_PUBLIC_URL",
+                   help: "base URL clients reach the API at, for absolute output links (default: from the request's Host)"),
+        OptionSpec("api-db-connections", value: "N", env: "JOBGATE_API_DB_CONNECTIONS", default: "16",
+                   help: "database connections the API may open"),
+        OptionSpec("max-backlog", value: "N", env: "JOBGATE_MAX_BACKLOG", default: "50000",
+                   help: "submitted jobs waiting for their group commit before new submits get 429"),
+        OptionSpec("http-connections", value: "N", env: "JOBGATE_HTTP_CONNECTIONS", default: "1024", help: "open HTTP connections at most"),
+        OptionSpec("http-per-ip", value: "N", env: "JOBGATE_HTTP_PER_IP", default: "0 (no limit)",
+                   help: "open HTTP connections per client IP at most"),
+        OptionSpec("http-timeout", value: "SECONDS", env: "JOBGATE_HTTP_TIMEOUT", default: "30",
+                   help: "an idle or trickling connection is closed after this"),
+        OptionSpec("max-body", value: "BYTES", env: "JOBGATE_MAX_BODY", default: "1048576", help: "largest request body (413 above)"),
+        OptionSpec("output-url-ttl", value: "DURATION", env: "JOBGATE_OUTPUT_URL_TTL", default: "1h",
+                   help: "how long signed output URLs stay valid"),
+        OptionSpec("jwks", value: "FILE|URL", env: "JOBGATE_JWKS",
+                   help: "accept JWTs (RS256/ES256) signed by keys of this JWKS file or http(s) URL"),
+        OptionSpec("jwt-issuer", value: "ISS", env: "JOBGATE_JWT_ISSUER", help: "required iss of JWTs"),
+        OptionSpec("jwt-audience", value: "AUD", env: "JOBGATE_JWT_AUDIENCE", help: "required aud of JWTs"),
+        OptionSpec("jwt-tenant-claim", value: "NAME", env: "JOBGATE_JWT_TENANT_CLAIM", default: "tenant",
+                   help: "JWT claim naming the tenant (e.g. custom:tenant, org_id)"),
+        OptionSpec("jwt-default-tenant", value: "T", env: "JOBGATE_JWT_DEFAULT_TENANT",
+                   help: "tenant of JWTs without the tenant claim (default: such tokens get 401)"),
+        OptionSpec("jwt-scopes-claim", value: "NAME", env: "JOBGATE_JWT_SCOPES_CLAIM", default: "scope",
+                   help: "JWT claim holding scopes, space-separated or an array (e.g. scp, permissions)"),
+        OptionSpec("no-access-log", help: "do not log a line per request"),
+    ]
+
+    /// The API configuration from `args`, accepting the job types of `registry`.
+    static func configuration(_ args: Arguments, registry: HandlerRegistry) throws -> APIConfiguration {
+        var c = APIConfiguration()
+        let (host, port) = try listen(args.string("listen", default: "127.0.0.1:8080"))
+        c.http.host = host
+        c.http.port = port
+        c.http.connectionLimit = try args.int("http-connections", default: 1024, range: 1...1_000_000)
+        c.http.perIPConnectionLimit = try args.int("http-per-ip", default: 0, range: 0...1_000_000)
+        c.http.connectionTimeoutSeconds = try args.int("http-timeout", default: 30, range: 1...3600)
+        c.http.maxBodyBytes = try args.int("max-body", default: 1 << 20, range: 1024...(1 << 30))
+        c.jobTypes = registry.settings
+        c.publicBaseURL = args.string("public-url")
+        c.submit.maxBacklogJobs = try args.int("max-backlog", default: 50_000, range: 1...10_000_000)
+        c.outputURLLifetimeSeconds = Int(WorkerSettings.seconds(try args.duration("output-url-ttl", default: .seconds(3600))))
+        guard c.outputURLLifetimeSeconds >= 1 else { throw UsageError("--output-url-ttl must be at least 1s") }
+        c.accessLog = !args.flag("no-access-log")
+        c.version = JobGateCLI.version
+        if let jwks = args.string("jwks") {
+            var jwt = JWTAuthSettings()
+            if jwks.hasPrefix("http://") || jwks.hasPrefix("https://") { jwt.jwksURL = jwks } else { jwt.jwksFile = jwks }
+            jwt.issuer = args.string("jwt-issuer")
+            jwt.audience = args.string("jwt-audience")
+            jwt.tenantClaim = args.string("jwt-tenant-claim", default: "tenant")
+            jwt.scopesClaim = args.string("jwt-scopes-claim", default: "scope")
+            jwt.defaultTenant = args.string("jwt-default-tenant")
+            c.jwt = jwt
+        } else if args.string("jwt-issuer") != nil || args.string("jwt-audience") != nil {
+            throw UsageError("--jwt-issuer and --jwt-audience need --jwks")
+        }
+        return c
+    }
+
+    /// The API's own pool (short timeouts: an unreachable database is a quick 503).
+    static func pool(_ args: Arguments, url: String) throws -> PostgresPool {
+        let n = try args.int("api-db-connections", default: 16, range: 1...1000)
+        return PostgresPool(configuration: APIServer.databaseConfiguration(url: url, maxConnections: n))
+    }
+
+    /// Parses `HOST:PORT`, `[V6]:PORT` or `:PORT`.
+    static func listen(_ s: String) throws -> (String, Int) {
+        var host = "0.0.0.0"
+        var portText = s
+        if s.hasPrefix("[") , let close = s.firstIndex(of: "]") {
+            host = String(s[s.index(after: s.startIndex)..<close])
+            portText = String(s[s.index(after: close)...].dropFirst())
+        } else if let colon = s.lastIndex(of: ":") {
+            if colon != s.startIndex { host = String(s[..<colon]) }
+            portText = String(s[s.index(after: colon)...])
+        }
+        guard let port = Int(portText), (0...65535).contains(port), !host.isEmpty else {
+            throw UsageError("--listen must be HOST:PORT with a numeric IP, got \"\(s)\"")
+        }
+        return (host, port)
+    }
+
+    /// For `up`: starts the API on `url`'s database and makes a fresh admin token for the
+    /// `default` tenant (revoking the one the previous `up` printed). Returns the server and the secret.
+    static func startForUp(_ args: Arguments, url: String, registry: HandlerRegistry) async throws -> (APIServer, String) {
+        let configuration = try configuration(args, registry: registry)
+        let pool = try pool(args, url: url)
+        let tokens = TokenStore(pool: pool)
+        for old in try await tokens.list(tenant: "default") where old.name == "jobgate up" && old.revokedAt == nil {
+            try await tokens.revoke(id: old.id)
+        }
+        let secret = try await tokens.create(tenant: "default", scopes: [.admin], name: "jobgate up").secret
+        let server = APIServer(configuration: configuration, pool: pool)
+        try await server.start()
+        return (server, secret)
+    }
+}
+
+extension JobGateCLI {
+    static let serveCommand = Command(
+        name: "serve", summary: "run the HTTP API only",
+        usage: "jobgate serve [--listen HOST:PORT] [--job-types FILE] [--jwks FILE|URL ...] [--database-url URL]",
+        options: APISettings.options + [
+            OptionSpec("job-types", value: "FILE", env: "JOBGATE_JOB_TYPES", help: "JSON file of command job types (accepted at submit)"),
+            OptionSpec("grace-seconds", value: "N", env: "JOBGATE_GRACE_SECONDS", default: "10",
+                       help: "on SIGTERM, how long in-flight requests may finish"),
+        ]
+    ) { args in
+        let url = try DatabaseLocation.required(args)
+        let registry = try WorkerSettings.registry(args)
+        var configuration = try APISettings.configuration(args, registry: registry)
+        configuration.observeDatabase = true
+        let grace = try args.int("grace-seconds", default: 10, range: 0...3600)
+        let signals = Signals.termination()
+        let pool = try APISettings.pool(args, url: url)
+        defer { pool.shutdown() }
+        let server = APIServer(configuration: configuration, pool: pool)
+        do {
+            try await server.start()
+        } catch let e as APIConfigurationError {
+            throw RuntimeFailure(e.description)
+        }
+        print("jobgate API listening on \(server.url)")
+        for await sig in signals {
+            Log.info("shutting down", ["signal": Int(sig)])
+            break
+        }
+        await server.shutdown(gracePeriod: .seconds(grace))
+        return 0
+    }
+}

@@ -1,0 +1,58 @@
+import Foundation
+import JobGateAPI
+import JobGateCore
+import JobGatePostgres
+import JobGateTestSupport
+import JobGateWorker
+import Testing
+
+/// A migrated fresh database and a real API server on 127.0.0.1 (port 0).
+struct APIFixture {
+    let db: TestDatabase
+    let pool: PostgresPool
+    let server: APIServer
+    let tokens: TokenStore
+
+    static func make(_ prefix: String, url: String? = nil, configure: (inout APIConfiguration) -> Void = { _ in }) async throws -> APIFixture {
+        let db = try await TestDatabase.create(prefix)
+        let pool = PostgresPool(configuration: APIServer.databaseConfiguration(url: url ?? db.url, maxConnections: 8))
+        try await Migrator(pool: pool).migrate()
+        var c = APIConfiguration()
+        c.http.host = "127.0.0.1"
+        c.http.port = 0
+        c.jobTypes = HandlerRegistry.builtIn().settings
+        c.accessLog = false
+        configure(&c)
+        let server = APIServer(configuration: c, pool: pool)
+        try await server.start()
+        return APIFixture(db: db, pool: pool, server: server, tokens: TokenStore(pool: pool))
+    }
+
+    func stop() async {
+        await server.shutdown(gracePeriod: .seconds(2))
+        pool.shutdown()
+    }
+
+    /// A fresh API token's secret.
+    func token(tenant: String = "acme", scopes: [Scope] = [.admin]) async throws -> String {
+        try await tokens.create(tenant: tenant, scopes: scopes, name: "test").secret
+    }
+
+    func client(_ token: String? = nil) throws -> APIClient {
+        var c = try APIClient(baseURL: server.url, token: token)
+        c.timeoutSeconds = 20
+        return c
+    }
+
+    func count(_ sql: String, _ params: [any PostgresBindable] = []) async throws -> Int {
+        try await pool.query(sql, params).first!.decode(0, as: Int.self)
+    }
+}
+
+extension APIClient.Response {
+    /// `error.code` of the house error shape.
+    var errorCode: String? { (object?["error"] as? [String: Any])?["code"] as? String }
+    /// `error.field` of the house error shape.
+    var errorField: String? { (object?["error"] as? [String: Any])?["field"] as? String }
+    func string(_ key: String) -> String? { object?[key] as? String }
+}

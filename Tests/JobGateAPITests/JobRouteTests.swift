@@ -1,0 +1,240 @@
+import Foundation
+import JobGateAPI
+import JobGateCore
+import JobGatePostgres
+import JobGateTestSupport
+import Testing
+
+@Suite struct JobRouteTests {
+    @Test func submitReplayConflictGetEventsList() async throws {
+        let f = try await APIFixture.make("routes")
+        defer { Task { await f.stop() } }
+        let c = try f.client(try await f.token())
+        let r = try await c.send("POST", "/v1/jobs", json: ["type": "noop", "payload": ["n": 1], "priority": 5, "delaySeconds": 3600,
+                                                          "idempotencyKey": "k1"])
+        #expect(r.status == 202)
+        let id = try #require(r.string("jobId"))
+        #expect(r.string("status") == "queued")
+        #expect(r.string("statusUrl") == "/v1/jobs/\(id)")
+        #expect(r.header("Location") == "/v1/jobs/\(id)")
+        #expect(r.header("Content-Type") == "application/json")
+        #expect(r.header("X-Request-Id") != nil)
+        // Replay: same job, 200; header and field are the same key.
+        let replay = try await c.send("POST", "/v1/jobs", json: ["type": "noop", "payload": ["n": 1], "priority": 5], headers: [("Idempotency-Key", "k1")])
+        #expect(replay.status == 200)
+        #expect(replay.string("jobId") == id)
+        let conflict = try await c.send("POST", "/v1/jobs", json: ["type": "noop", "payload": ["n": 2], "idempotencyKey": "k1"])
+        #expect(conflict.status == 409)
+        #expect(conflict.errorCode == "idempotency_conflict")
+        #expect(try await f.count("SELECT count(*) FROM jobs") == 1)
+
+        let job = try await c.send("GET", "/v1/jobs/\(id)")
+        #expect(job.status == 200)
+        let o = try #require(job.object)
+        #expect(o["jobId"] as? String == id)
+        #expect(o["type"] as? String == "noop")
+        #expect(o["queue"] as? String == "default")
+        #expect(o["priority"] as? Int == 5)
+        #expect(o["attempt"] as? Int == 0)
+        #expect(o["maxAttempts"] as? Int == 3)
+        #expect(o["startedAt"] is NSNull && o["finishedAt"] is NSNull && o["lastError"] is NSNull)
+        #expect(o["output"] == nil)
+        for key in ["createdAt", "runAt"] { #expect(JobRequestValidatorProbe.isDate(o[key])) }
+
+        let events = try await c.send("GET", "/v1/jobs/\(id)/events")
+        #expect(events.status == 200)
+        let list = try #require(events.object?["events"] as? [[String: Any]])
+        #expect(list.count == 1)
+        #expect(list[0]["event"] as? String == "submitted")
+        #expect(list[0]["toStatus"] as? String == "queued")
+        #expect(list[0]["fromStatus"] is NSNull)
+
+        #expect(try await c.send("GET", "/v1/jobs/\(UUID().uuidString)").status == 404)
+        #expect(try await c.send("GET", "/v1/jobs/not-a-uuid").errorCode == "not_found")
+        #expect(try await c.send("GET", "/v1/jobs/\(UUID().uuidString)/events").status == 404)
+    }
+
+    @Test func listIsNewestFirstKeysetPaginatedAndFiltered() async throws {
+        let f = try await APIFixture.make("list")
+        defer { Task { await f.stop() } }
+        let c = try f.client(try await f.token())
+        var ids: [String] = []
+        for i in 0..<5 {
+            let r = try await c.send("POST", "/v1/jobs", json: ["type": i % 2 == 0 ? "noop" : "weather", "queue": "q\(i % 2)", "delaySeconds": 600])
+            ids.append(try #require(r.string("jobId")))
+        }
+        var seen: [String] = []
+        var after = ""
+        for _ in 0..<4 {
+            let r = try await c.send("GET", "/v1/jobs?limit=2" + (after.isEmpty ? "" : "&after=\(after)"))
+            #expect(r.status == 200)
+            let page = try #require(r.object?["jobs"] as? [[String: Any]])
+            seen += page.compactMap { $0["jobId"] as? String }
+            guard let next = r.object?["next"] as? String else { break }
+            after = next
+        }
+        #expect(seen == ids.reversed())
+        let weather = try await c.send("GET", "/v1/jobs?type=weather&status=queued&queue=q1")
+        #expect((weather.object?["jobs"] as? [Any])?.count == 2)
+        #expect(weather.object?["next"] is NSNull)
+        #expect(try await c.send("GET", "/v1/jobs?status=bogus").errorField == "status")
+        #expect(try await c.send("GET", "/v1/jobs?limit=0").errorField == "limit")
+        #expect(try await c.send("GET", "/v1/jobs?limit=x").errorField == "limit")
+        #expect(try await c.send("GET", "/v1/jobs?after=zzz").errorField == "after")
+        #expect(try await c.send("GET", "/v1/jobs?after=").errorField == "after")
+    }
+
+    @Test func cancelAndRetry() async throws {
+        let f = try await APIFixture.make("cancel")
+        defer { Task { await f.stop() } }
+        let c = try f.client(try await f.token())
+        let id = try #require(try await c.send("POST", "/v1/jobs", json: ["type": "noop", "delaySeconds": 600]).string("jobId"))
+        #expect(try await c.send("POST", "/v1/jobs/\(id)/retry").status == 409)
+        let cancelled = try await c.send("POST", "/v1/jobs/\(id)/cancel")
+        #expect(cancelled.status == 200)
+        #expect(cancelled.string("status") == "cancelled")
+        let again = try await c.send("POST", "/v1/jobs/\(id)/cancel")
+        #expect(again.status == 409)
+        #expect(again.errorCode == "job_finished")
+        let retried = try await c.send("POST", "/v1/jobs/\(id)/retry")
+        #expect(retried.status == 200)
+        #expect(retried.string("status") == "queued")
+        #expect(try await c.send("POST", "/v1/jobs/\(UUID().uuidString)/cancel").status == 404)
+        #expect(try await c.send("POST", "/v1/jobs/\(UUID().uuidString)/retry").status == 404)
+    }
+
+    @Test func batchIsAllOrNothingAndNamesTheBadIndex() async throws {
+        let f = try await APIFixture.make("batch")
+        defer { Task { await f.stop() } }
+        let c = try f.client(try await f.token())
+        let jobs: [[String: Any]] = (0..<300).map { ["type": "noop", "payload": ["i": $0], "delaySeconds": 600] }
+        let ok = try await c.send("POST", "/v1/jobs/batch", json: ["jobs": jobs])
+        #expect(ok.status == 202)
+        let out = try #require(ok.object?["jobs"] as? [[String: Any]])
+        #expect(out.count == 300)
+        #expect(out.allSatisfy { $0["status"] as? String == "queued" })
+        // Request order is kept.
+        let firstID = try #require(out[0]["jobId"] as? String)
+        let stored = try await f.pool.query("SELECT payload->>'i' FROM jobs WHERE id = $1", [UUID(uuidString: firstID)!])
+        #expect(try stored.first?.decode(0, as: String.self) == "0")
+
+        var bad = jobs
+        bad[7] = ["type": "nope"]
+        let refused = try await c.send("POST", "/v1/jobs/batch", json: ["jobs": bad])
+        #expect(refused.status == 400)
+        #expect(refused.errorField == "jobs[7].type")
+        bad[7] = ["type": "noop", "priority": "high"]
+        #expect(try await c.send("POST", "/v1/jobs/batch", json: ["jobs": bad]).errorField == "jobs[7].priority")
+        #expect(try await f.count("SELECT count(*) FROM jobs") == 300)
+        // A key repeated for the same request is one job; for a different request, refused up front.
+        let twice = try await c.send("POST", "/v1/jobs/batch", json: ["jobs": [["type": "noop", "idempotencyKey": "d"], ["type": "noop", "idempotencyKey": "d"]]])
+        #expect(twice.status == 202)
+        let pair = try #require(twice.object?["jobs"] as? [[String: Any]])
+        #expect(pair[0]["jobId"] as? String == pair[1]["jobId"] as? String)
+        let clash = try await c.send("POST", "/v1/jobs/batch", json: ["jobs": [["type": "noop", "idempotencyKey": "e"], ["type": "weather", "idempotencyKey": "e"]]])
+        #expect(clash.errorField == "jobs[1].idempotencyKey")
+        #expect(try await f.count("SELECT count(*) FROM jobs") == 301)
+        #expect(try await c.send("POST", "/v1/jobs/batch", json: ["jobs": []]).errorField == "jobs")
+        #expect(try await c.send("POST", "/v1/jobs/batch", json: ["jobs": 3]).errorField == "jobs")
+        #expect(try await c.send("POST", "/v1/jobs/batch", json: ["jobs": Array(repeating: ["type": "noop"], count: 1001)]).errorField == "jobs")
+    }
+
+    @Test func badInputGetsClearErrorsAndChangesNothing() async throws {
+        let f = try await APIFixture.make("badinput")
+        defer { Task { await f.stop() } }
+        let c = try f.client(try await f.token())
+        func post(_ body: String, contentType: String? = "application/json") async throws -> APIClient.Response {
+            try await c.send("POST", "/v1/jobs", body: Array(body.utf8), contentType: contentType)
+        }
+        let malformed = try await post("{\"type\": \"noop\",")
+        #expect(malformed.status == 400)
+        #expect(malformed.errorCode == "malformed_json")
+        #expect(try await post("[1,2]").status == 400)
+        #expect(try await post("").status == 400)
+        let cases: [(String, String)] = [
+            (#"{"type": 3}"#, "type"), (#"{}"#, "type"), (#"{"type": "nope"}"#, "type"),
+            (#"{"type": "noop", "priority": "high"}"#, "priority"), (#"{"type": "noop", "priority": true}"#, "priority"),
+            (#"{"type": "noop", "priority": 1.5}"#, "priority"), (#"{"type": "noop", "priority": 40000}"#, "priority"),
+            (#"{"type": "noop", "maxAttempts": 0}"#, "maxAttempts"), (#"{"type": "noop", "timeoutSeconds": -1}"#, "timeoutSeconds"),
+            (#"{"type": "noop", "queue": "a b"}"#, "queue"), (#"{"type": "noop", "queue": 7}"#, "queue"),
+            (#"{"type": "noop", "runAt": "tomorrow"}"#, "runAt"), (#"{"type": "noop", "delaySeconds": -5}"#, "delaySeconds"),
+            (#"{"type": "noop", "delaySeconds": 5, "runAt": "2030-01-01T00:00:00Z"}"#, "runAt"),
+            (#"{"type": "noop", "idempotencyKey": ""}"#, "idempotencyKey"), (#"{"type": "noop", "typo": 1}"#, "typo"),
+        ]
+        for (body, field) in cases {
+            let r = try await post(body)
+            #expect(r.status == 400, "\(body)")
+            #expect(r.errorField == field, "\(body)")
+            #expect(r.object?["error"] is [String: Any])
+        }
+        let unknown = try await post(#"{"type": "nope"}"#)
+        #expect(unknown.errorCode == "unknown_job_type")
+        let bigPayload = "{\"type\":\"noop\",\"payload\":\"" + String(repeating: "x", count: 300 * 1024) + "\"}"
+        let tooBig = try await post(bigPayload)
+        #expect(tooBig.status == 413)
+        #expect(tooBig.errorField == "payload")
+        let hugeBody = "{\"type\":\"noop\",\"payload\":\"" + String(repeating: "x", count: 1_100_000) + "\"}"
+        #expect(try await post(hugeBody).status == 413)
+        let form = try await post("type=noop", contentType: "application/x-www-form-urlencoded")
+        #expect(form.status == 415)
+        #expect(form.errorCode == "unsupported_media_type")
+        #expect(try await post(#"{"type":"noop"}"#, contentType: "application/json; charset=utf-8").status == 202)
+        #expect(try await post(#"{"type":"noop","runAt":"2030-01-01T00:00:00.250Z"}"#).status == 202)
+        #expect(try await f.count("SELECT count(*) FROM jobs") == 2)
+    }
+
+    @Test func unknownRouteWrongMethodAndOperationalRoutes() async throws {
+        let f = try await APIFixture.make("ops")
+        defer { Task { await f.stop() } }
+        let c = try f.client()
+        let missing = try await c.send("GET", "/v2/nothing")
+        #expect(missing.status == 404)
+        #expect(missing.errorCode == "route_not_found")
+        let wrong = try await c.send("DELETE", "/v1/jobs")
+        #expect(wrong.status == 405)
+        #expect(wrong.header("Allow")?.contains("POST") == true && wrong.header("Allow")?.contains("GET") == true)
+        #expect(try await c.send("PUT", "/healthz").header("Allow") == "GET, HEAD")
+        // A literal segment is its own resource, not also a {id}.
+        #expect(try await c.send("GET", "/v1/jobs/batch").header("Allow") == "POST")
+        let health = try await c.send("GET", "/healthz")
+        #expect(health.status == 200 && health.string("status") == "ok")
+        let ready = try await c.send("GET", "/readyz")
+        #expect(ready.status == 200 && ready.string("status") == "ready")
+        let metrics = try await c.send("GET", "/metrics")
+        #expect(metrics.status == 200)
+        #expect(metrics.header("Content-Type")?.hasPrefix("text/plain") == true)
+        #expect(metrics.text.contains("jobgate_http_requests_total{route=\"/readyz\",method=\"GET\",code=\"200\"}"))
+        #expect(metrics.text.contains("jobgate_http_request_duration_seconds_bucket{route=\"/healthz\""))
+        #expect(metrics.text.contains("jobgate_http_requests_total{route=\"unmatched\",method=\"GET\",code=\"404\"}"))
+        let authed = try f.client(try await f.token())
+        #expect(try await authed.send("POST", "/v1/jobs", json: ["type": "noop", "queue": "metered"]).status == 202)
+        let after = try await c.send("GET", "/metrics")
+        #expect(after.text.contains("jobgate_jobs_submitted_total{type=\"noop\",queue=\"metered\"} 1"))
+        let requestID = try await c.send("GET", "/healthz", headers: [("X-Request-Id", "abc-123")])
+        #expect(requestID.header("X-Request-Id") == "abc-123")
+    }
+
+    @Test func readyzIs503WhenTheSchemaIsNotMigrated() async throws {
+        let db = try await TestDatabase.create("unmigrated")
+        let pool = JobGatePostgres.PostgresPool(configuration: APIServer.databaseConfiguration(url: db.url))
+        var c = APIConfiguration()
+        c.http.port = 0
+        c.jobTypes = ["weather": JobTypeSettings()]
+        c.accessLog = false
+        let server = APIServer(configuration: c, pool: pool)
+        try await server.start()
+        let r = try await APIClient(baseURL: server.url).send("GET", "/readyz")
+        #expect(r.status == 503)
+        #expect(r.errorCode == "schema_outdated")
+        #expect(r.header("Retry-After") != nil)
+        await server.shutdown()
+        pool.shutdown()
+    }
+}
+
+enum JobRequestValidatorProbe {
+    static func isDate(_ v: Any?) -> Bool {
+        guard let s = v as? String else { return false }
+        return (try? Date(s, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true))) != nil
+    }
+}
