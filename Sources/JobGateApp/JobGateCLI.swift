@@ -79,6 +79,12 @@ public enum JobGateCLI {
         return s
     }
 
+    /// Writes a line to stdout at once (print is block-buffered when stdout is a file or pipe,
+    /// and `up` prints its URL and token for whoever reads its output while it runs).
+    static func say(_ s: String) {
+        FileHandle.standardOutput.write(Data((s + "\n").utf8))
+    }
+
     static func printError(_ s: String) {
         FileHandle.standardError.write(Data((s + "\n").utf8))
     }

@@ -94,7 +94,9 @@ enum APISettings {
     /// For `up`: starts the API on `url`'s database and makes a fresh admin token for the
     /// `default` tenant (revoking the one the previous `up` printed). Returns the server and the secret.
     static func startForUp(_ args: Arguments, url: String, registry: HandlerRegistry) async throws -> (APIServer, String) {
-        let configuration = try configuration(args, registry: registry)
+        var configuration = try configuration(args, registry: registry)
+        // `up`'s worker registers no database gauges, so the API does it (once per process).
+        configuration.observeDatabase = true
         let pool = try pool(args, url: url)
         let tokens = TokenStore(pool: pool)
         for old in try await tokens.list(tenant: "default") where old.name == "jobgate up" && old.revokedAt == nil {

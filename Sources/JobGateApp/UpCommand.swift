@@ -1,18 +1,19 @@
 import Foundation
 import JobGateCore
 import JobGatePostgres
+import JobGateAPI
 import JobGateWorker
 
 extension JobGateCLI {
     static let upCommand = Command(
         name: "up", summary: "run JobGate (API and workers) in one process; embeds PostgreSQL when none is configured",
-        usage: "jobgate up [--database-url URL] [--data-dir DIR] [--pg-port N] [worker options]",
+        usage: "jobgate up [--database-url URL] [--data-dir DIR] [--pg-port N] [--listen HOST:PORT] [worker and API options]",
         options: [
             OptionSpec("data-dir", value: "DIR", env: "JOBGATE_DATA_DIR", default: ".jobgate/pg",
                        help: "where the embedded PostgreSQL cluster lives"),
             OptionSpec("pg-port", value: "N", env: "JOBGATE_PG_PORT",
                        help: "also listen on 127.0.0.1:N (trust auth for local users; off by default)"),
-        ] + WorkerSettings.options
+        ] + WorkerSettings.options + APISettings.options
     ) { args in
         let workerConfiguration = try WorkerSettings.configuration(args)
         let registry = try WorkerSettings.registry(args)
@@ -34,13 +35,19 @@ extension JobGateCLI {
         defer { pool.shutdown() }
         let applied = try await Migrator(pool: pool).migrate()
         Log.info("database ready", ["migrations_applied": applied.count, "embedded": embedded != nil])
-        if let embedded { print("database: \(embedded.url)") }
+        if let embedded { say("database: \(embedded.url)") }
         let worker = WorkerPool(store: JobStore(pool: pool), configuration: workerConfiguration, registry: registry)
         let workerTask = Task { try await worker.run() }
-        print("jobgate is up; press Ctrl-C to stop")
+        let (api, token) = try await APISettings.startForUp(args, url: url, registry: registry)
+        say("API:   \(api.url)")
+        say("token: \(token)")
+        say("try:   curl -s -H 'Authorization: Bearer \(token)' -H 'Content-Type: application/json' -d '{\"type\":\"weather\",\"payload\":{\"records\":3}}' \(api.url)/v1/jobs")
+        say("jobgate is up; press Ctrl-C to stop")
         let stopper = Task {
             for await sig in signals {
                 Log.info("shutting down", ["signal": Int(sig)])
+                // Stop taking requests first, then let the workers finish or hand back their jobs.
+                await api.shutdown(gracePeriod: .seconds(10))
                 worker.shutdown()
                 break
             }
