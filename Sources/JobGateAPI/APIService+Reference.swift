@@ -26,7 +26,7 @@ extension APIService {
         case .existing: break
         case .conflict(let existing): throw idempotencyConflict(existing, field: "Idempotency-Key")
         }
-        let id = outcome.jobID.uuidString.lowercased()
+        let id = outcome.jobID.lowercasedString
         return json("{\"jobId\":\"\(id)\",\"SendMessageResponse\":{\"SendMessageResult\":{\"MessageId\":\"\(id)\"}}}")
     }
 
@@ -34,7 +34,7 @@ extension APIService {
         guard let id = UUID(uuidString: idText), let job = try await store.job(id: id, tenant: principal.tenant) else {
             return json("{\"Error Message\":\(JSONText.quote("No Job data found for Job Id : \(idText)"))}", status: 404)
         }
-        let jobID = job.id.uuidString.lowercased()
+        let jobID = job.id.lowercasedString
         let status: String
         switch job.status {
         case .completed: status = "complete"

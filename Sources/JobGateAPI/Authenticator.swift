@@ -1,3 +1,4 @@
+import JobGateHTTP
 import Foundation
 import JobGateCore
 import JobGateCrypto
@@ -58,16 +59,17 @@ public final class Authenticator: Sendable {
         }
         noteUse(token.id)
         return Principal(tenant: token.tenant, scopes: Set(token.scopes.compactMap(Scope.init(rawValue:))),
-                         kind: .apiToken(token.id.uuidString.lowercased()))
+                         kind: .apiToken(token.id.lowercasedString))
     }
 
     /// The token from `Bearer X` (scheme case-insensitive) or a bare `X`.
     static func credential(_ header: String?) -> String? {
-        guard var s = header?.trimmingCharacters(in: .whitespaces), !s.isEmpty else { return nil }
-        if s.count > 7, s.prefix(7).lowercased() == "bearer " {
-            s = String(s.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+        guard let header else { return nil }
+        var s = ASCII.trimmed(Substring(header))
+        if s.utf8.count > 7, ASCII.hasPrefixIgnoringCase(s, "bearer ") {
+            s = ASCII.trimmed(s.dropFirst(7))
         }
-        return s.isEmpty || s.contains(" ") ? nil : s
+        return s.isEmpty || s.utf8.contains(0x20) ? nil : String(s)
     }
 
     private func lookup(_ secret: String) async throws -> APIToken? {

@@ -7,8 +7,9 @@ enum JSONBody {
     /// Refuses a declared non-JSON media type. A body without `Content-Type` is read as JSON.
     static func checkContentType(_ request: HTTPRequest) throws(APIError) {
         guard let raw = request.headers["Content-Type"] else { return }
-        let media = raw.split(separator: ";", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
-        if media == "application/json" || (media.hasPrefix("application/") && media.hasSuffix("+json")) { return }
+        let media = ASCII.trimmed(raw.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
+        if ASCII.equalsIgnoringCase(media, "application/json") { return }
+        if ASCII.hasPrefixIgnoringCase(media, "application/"), media.lowercased().hasSuffix("+json") { return }
         throw APIError.unsupportedMediaType
     }
 

@@ -5,7 +5,7 @@ import JobGateCore
 enum JobJSON {
     /// A job as returned by `GET /v1/jobs/{id}`, list, cancel and retry.
     static func job(_ j: Job, output: OutputSigner.SignedURL?) -> String {
-        var s = "{\"jobId\":\"\(j.id.uuidString.lowercased())\",\"type\":\(JSONText.quote(j.type)),\"queue\":\(JSONText.quote(j.queue))"
+        var s = "{\"jobId\":\"\(j.id.lowercasedString)\",\"type\":\(JSONText.quote(j.type)),\"queue\":\(JSONText.quote(j.queue))"
         s += ",\"status\":\"\(j.status.rawValue)\",\"priority\":\(j.priority),\"attempt\":\(j.attempt),\"maxAttempts\":\(j.maxAttempts)"
         s += ",\"createdAt\":\(date(j.createdAt)),\"runAt\":\(date(j.runAt)),\"startedAt\":\(date(j.startedAt))"
         s += ",\"finishedAt\":\(date(j.finishedAt)),\"lastError\":\(string(j.lastError))"
@@ -39,7 +39,18 @@ enum JobJSON {
         let frac = Int32(ms - seconds * 1000)
         var parts = tm()
         gmtime_r(&t, &parts)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
-                      parts.tm_hour, parts.tm_min, parts.tm_sec, frac)
+        // By hand: String(format:) goes through vfprintf and Foundation on every job read.
+        var out = [UInt8]()
+        out.reserveCapacity(24)
+        func put(_ v: Int32, _ width: Int) {
+            var digits = [UInt8](repeating: 48, count: width)
+            var x = max(0, v)
+            for k in stride(from: width - 1, through: 0, by: -1) { digits[k] = UInt8(48 + x % 10); x /= 10 }
+            out += digits
+        }
+        put(parts.tm_year + 1900, 4); out.append(45); put(parts.tm_mon + 1, 2); out.append(45); put(parts.tm_mday, 2)
+        out.append(84); put(parts.tm_hour, 2); out.append(58); put(parts.tm_min, 2); out.append(58); put(parts.tm_sec, 2)
+        out.append(46); put(frac, 3); out.append(90)
+        return String(decoding: out, as: UTF8.self)
     }
 }

@@ -28,7 +28,7 @@ public final class OutputSigner: Sendable {
     }
 
     /// The path a job's output is served at.
-    public static func outputPath(_ id: UUID) -> String { "/v1/outputs/" + id.uuidString.lowercased() }
+    public static func outputPath(_ id: UUID) -> String { "/v1/outputs/" + id.lowercasedString }
 
     /// The string that is MACed.
     static func message(method: String, path: String, expires: Int) -> String { "\(method)\n\(path)\n\(expires)" }

@@ -38,7 +38,7 @@ extension JobGateCLI {
             let (token, secret) = try await tokens.create(tenant: tenant, scopes: scopes, name: args.string("name") ?? "", expiresAt: expiresAt)
             // The secret alone on stdout (so `$(jobgate token create …)` captures it); details on stderr.
             print(secret)
-            printError("created token \(token.id.uuidString.lowercased()) for tenant \(tenant) with scopes \(token.scopes.joined(separator: ","))"
+            printError("created token \(token.id.lowercasedString) for tenant \(tenant) with scopes \(token.scopes.joined(separator: ","))"
                        + (expiresAt.map { ", expires \(ISO8601DateFormatter().string(from: $0))" } ?? ", never expires")
                        + "\nthe secret above is shown only once: store it now")
         case "list":
@@ -49,7 +49,7 @@ extension JobGateCLI {
             let now = Date()
             for t in list {
                 let state = t.revokedAt != nil ? "revoked" : (t.isUsable(at: now) ? "active" : "expired")
-                print([t.id.uuidString.lowercased(), t.tenant, t.name.isEmpty ? "-" : t.name, t.scopes.joined(separator: ","),
+                print([t.id.lowercasedString, t.tenant, t.name.isEmpty ? "-" : t.name, t.scopes.joined(separator: ","),
                        d(t.createdAt), d(t.expiresAt), d(t.lastUsedAt), state].joined(separator: "\t"))
             }
         case "revoke":

@@ -68,7 +68,7 @@ public enum Log {
             case let d as Double: line += d.isFinite ? String(d) : "null"
             case let b as Bool: line += b ? "true" : "false"
             case let s as String: line += JSONText.quote(s)
-            case let u as UUID: line += "\"\(u.uuidString.lowercased())\""
+            case let u as UUID: line += "\"\(u.lowercasedString)\""
             default: line += JSONText.quote(String(describing: v))
             }
         }

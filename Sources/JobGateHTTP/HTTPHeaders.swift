@@ -16,14 +16,12 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence {
 
     /// The first value of the field `name` (case-insensitive), or nil.
     public func first(_ name: String) -> String? {
-        let wanted = name.lowercased()
-        return fields.first { $0.name.lowercased() == wanted }?.value
+        fields.first { ASCII.equalsIgnoringCase($0.name, name) }?.value
     }
 
     /// Every value of the field `name` (case-insensitive), in order.
     public func values(_ name: String) -> [String] {
-        let wanted = name.lowercased()
-        return fields.filter { $0.name.lowercased() == wanted }.map(\.value)
+        fields.filter { ASCII.equalsIgnoringCase($0.name, name) }.map(\.value)
     }
 
     /// Whether a field called `name` (case-insensitive) is present.
@@ -44,8 +42,7 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence {
 
     /// Removes every field called `name` (case-insensitive).
     public mutating func remove(_ name: String) {
-        let wanted = name.lowercased()
-        fields.removeAll { $0.name.lowercased() == wanted }
+        fields.removeAll { ASCII.equalsIgnoringCase($0.name, name) }
     }
 
     /// The number of fields, counting repeated names separately.

@@ -53,7 +53,7 @@ extension Bool: PostgresBindable {
 }
 
 extension UUID: PostgresBindable {
-    public var postgresParameter: PostgresParameter { .text(uuidString.lowercased()) }
+    public var postgresParameter: PostgresParameter { .text(uuidString) }  // the server accepts either case
 }
 
 extension Date: PostgresBindable {
@@ -109,7 +109,7 @@ extension Bool: PostgresArrayElement {
     public var postgresArrayText: String? { self ? "t" : "f" }
 }
 extension UUID: PostgresArrayElement {
-    public var postgresArrayText: String? { uuidString.lowercased() }
+    public var postgresArrayText: String? { uuidString }
 }
 extension Date: PostgresArrayElement {
     public var postgresArrayText: String? { PostgresTimestamp.format(self) }

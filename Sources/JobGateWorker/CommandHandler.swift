@@ -19,7 +19,7 @@ public struct CommandHandler: JobHandler {
             await CommandRunner.run(
                 spec, stdin: Array(job.payload.utf8),
                 extraEnvironment: [
-                    "JOBGATE_JOB_ID": job.id.uuidString.lowercased(),
+                    "JOBGATE_JOB_ID": job.id.lowercasedString,
                     "JOBGATE_JOB_TYPE": job.type,
                     "JOBGATE_ATTEMPT": String(job.attempt),
                     "JOBGATE_QUEUE": job.queue,

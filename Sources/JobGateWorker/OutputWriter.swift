@@ -25,7 +25,7 @@ public struct OutputWriter: Sendable {
             return Prepared(metadata: meta, inline: output.bytes)
         }
         let dir = directory
-        let name = "\(jobID.uuidString.lowercased())-\(attempt)\(Self.fileExtension(output.contentType))"
+        let name = "\(jobID.lowercasedString)-\(attempt)\(Self.fileExtension(output.contentType))"
         return try await withCheckedThrowingContinuation { cont in
             Self.io.async {
                 do {
