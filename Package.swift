@@ -33,6 +33,8 @@ let package = Package(
         ),
         // The worker pool: claimer, executor, completer, heartbeater, rescuer, pruner.
         .target(name: "JobGateWorker", dependencies: ["JobGateCore", "CCrypto"]),
+        // The operator's /dashboard page (data, HTML with inline SVG) and its session cookie.
+        .target(name: "JobGateDashboard", dependencies: ["JobGateCore", "JobGatePostgres", "JobGateCrypto"]),
         // The HTTP API: routes, auth, signed URLs, group-committed submits.
         .target(name: "JobGateAPI", dependencies: ["JobGateCore", "JobGateHTTP", "JobGateCrypto"]),
         // The command line: subcommands, configuration, embedded PostgreSQL.
@@ -46,6 +48,7 @@ let package = Package(
         .testTarget(name: "JobGateHTTPTests", dependencies: ["JobGateHTTP"]),
         .testTarget(name: "JobGateCoreTests", dependencies: ["JobGateCore", "JobGateWorker", "JobGateApp", "JobGatePostgres", "JobGateTestSupport"]),
         .testTarget(name: "JobGateWorkerTests", dependencies: ["JobGateWorker"]),
+        .testTarget(name: "JobGateDashboardTests", dependencies: ["JobGateDashboard", "JobGateCore", "JobGatePostgres", "JobGateTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )
