@@ -19,8 +19,8 @@ enum DashboardCharts {
     }
 
     /// A line chart of per-minute series with a UTC time axis (ticks on the 3-hour marks).
-    static func timeChart(_ series: [Series], start: Date, step: TimeInterval, title: String) -> String {
-        let w = 1300.0, h = 260.0, left = 52.0, right = 14.0, top = 14.0, bottom = 30.0
+    static func timeChart(_ series: [Series], start: Date, step: TimeInterval, title: String, height: Double = 260) -> String {
+        let w = 1300.0, h = height, left = 52.0, right = 14.0, top = 14.0, bottom = 30.0
         let pw = w - left - right, ph = h - top - bottom
         let n = series.map(\.values.count).max() ?? 0
         let peak = series.flatMap(\.values).max() ?? 0

@@ -67,6 +67,8 @@ extension DashboardPage {
         th{color:var(--dim);font-weight:500;font-size:12px}
         table.num td,table.num th{text-align:right}
         table.num td.k,table.num th[rowspan]{text-align:left}
+        table.num th[colspan]{text-align:center;border-bottom:2px solid var(--line)}
+        .legend+svg{margin-bottom:10px}
         td.n{text-align:right}
         td.k{font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:12.5px;word-break:break-all}
         pre,code{font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:12.5px}

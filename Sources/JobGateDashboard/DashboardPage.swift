@@ -69,21 +69,27 @@ public enum DashboardPage {
 
     private static func throughput(_ data: DashboardData) -> String {
         let m = data.throughput
-        let series = [
-            DashboardCharts.Series(name: "completed", color: colors.completed, values: m.map(\.completed), area: true),
+        let start = m.first?.start ?? data.now
+        let t = data.totals
+        func legend(_ items: [(String, String, Int)]) -> String {
+            "<div class=\"legend\">" + items.map { "<span><i style=\"background:\($0.1)\"></i>\($0.0) \(HTML.count($0.2))</span>" }.joined() + "</div>"
+        }
+        // Completions dwarf failures on a healthy system: failures get their own chart and scale.
+        let done = DashboardCharts.timeChart(
+            [DashboardCharts.Series(name: "completed", color: colors.completed, values: m.map(\.completed), area: true)],
+            start: start, step: 60, title: "jobs completed per minute", height: 220)
+        let bad = DashboardCharts.timeChart([
             DashboardCharts.Series(name: "retried", color: colors.retried, values: m.map(\.retried)),
             DashboardCharts.Series(name: "failed", color: colors.failed, values: m.map(\.failed)),
             DashboardCharts.Series(name: "cancelled", color: colors.cancelled, values: m.map(\.cancelled)),
-        ]
-        let t = data.totals
-        let legend = [("completed", colors.completed, t.completed), ("retried", colors.retried, t.retried),
-                      ("failed", colors.failed, t.failed), ("cancelled", colors.cancelled, t.cancelled)]
-            .map { "<span><i style=\"background:\($0.1)\"></i>\($0.0) \(HTML.count($0.2))</span>" }.joined()
+        ], start: start, step: 60, title: "jobs failed, retried and cancelled per minute", height: 150)
         let quiet = t.completed + t.failed + t.retried + t.cancelled == 0
             ? "<p class=\"note\">No job finished in the last 24 hours.</p>" : ""
         return """
-            <section><h2>Jobs per minute by outcome <small>(UTC)</small></h2><div class="legend">\(legend)</div>\
-            \(DashboardCharts.timeChart(series, start: m.first?.start ?? data.now, step: 60, title: "jobs per minute by outcome"))\(quiet)</section>
+            <section><h2>Jobs per minute by outcome <small>(UTC)</small></h2>\
+            \(legend([("completed", colors.completed, t.completed)]))\(done)\
+            \(legend([("retried", colors.retried, t.retried), ("failed for good", colors.failed, t.failed), ("cancelled", colors.cancelled, t.cancelled)]))\
+            \(bad)\(quiet)</section>
             """
     }
 
@@ -176,7 +182,7 @@ public enum DashboardPage {
         return """
             <section><h2>Recent failed jobs <small>(latest \(DashboardData.recentFailureLimit), last 24 h)</small></h2>
             <table><thead><tr><th>failed</th><th>job</th><th>type</th><th>queue</th><th>tenant</th><th>attempt</th>\
-            <th>now</th><th>last error</th></tr></thead><tbody>\(rows)</tbody></table></section>
+            <th>status now</th><th>last error</th></tr></thead><tbody>\(rows)</tbody></table></section>
             """
     }
 

@@ -43,10 +43,12 @@ struct DashboardPageTests {
 
     @Test func throughputChartHasOnePointPerMinuteAndThreeHourTicks() {
         let html = DashboardPage.render(Self.data(error: "x"), now: Self.now)
-        let chart = String(html[html.range(of: "<svg class=\"chart\"")!.lowerBound...].prefix { _ in true })
+        let from = html.range(of: "<svg class=\"chart\"")!.lowerBound
+        let chart = String(html[from..<html[from...].range(of: "</svg>")!.upperBound])
         let firstPath = chart.components(separatedBy: "<path d=\"")[2].prefix { $0 != "\"" }
         #expect(firstPath.filter { $0 == "L" }.count == DashboardData.minutes - 1)
         #expect(chart.components(separatedBy: "class=\"xlab\"").count - 1 == 8)
+        #expect(html.components(separatedBy: "<svg class=\"chart\"").count - 1 == 2) // completed; failed/retried/cancelled
     }
 
     @Test func loginPagePostsATokenFieldAndEscapesTheMessage() {
