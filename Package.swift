@@ -33,8 +33,10 @@ let package = Package(
         ),
         // The worker pool: claimer, executor, completer, heartbeater, rescuer, pruner.
         .target(name: "JobGateWorker", dependencies: ["JobGateCore", "CCrypto"]),
+        // The operator's /dashboard page (data, HTML with inline SVG) and its session cookie.
+        .target(name: "JobGateDashboard", dependencies: ["JobGateCore", "JobGatePostgres", "JobGateCrypto"]),
         // The HTTP API: routes, auth, signed URLs, group-committed submits.
-        .target(name: "JobGateAPI", dependencies: ["JobGateCore", "JobGateHTTP", "JobGateCrypto", "JobGatePostgres"]),
+        .target(name: "JobGateAPI", dependencies: ["JobGateCore", "JobGateHTTP", "JobGateCrypto", "JobGatePostgres", "JobGateDashboard"]),
         // The command line: subcommands, configuration, embedded PostgreSQL.
         .target(name: "JobGateApp", dependencies: ["JobGateCore", "JobGateWorker", "JobGateAPI", "JobGateHTTP"]),
         .executableTarget(name: "jobgate", dependencies: ["JobGateApp"]),
@@ -42,13 +44,14 @@ let package = Package(
         // Helpers shared by the test targets: a fresh database per test on the throwaway server.
         .target(name: "JobGateTestSupport", dependencies: ["JobGatePostgres", "JobGateCore"], path: "Tests/JobGateTestSupport"),
         .testTarget(name: "JobGatePostgresTests", dependencies: ["JobGatePostgres", "JobGateTestSupport"]),
-        .testTarget(name: "JobGateCryptoTests", dependencies: ["JobGateCrypto"]),
+        .testTarget(name: "JobGateCryptoTests", dependencies: ["JobGateCrypto", "JobGateCore"]),
         .testTarget(name: "JobGateHTTPTests", dependencies: ["JobGateHTTP"]),
         .testTarget(name: "JobGateCoreTests", dependencies: ["JobGateCore", "JobGateWorker", "JobGateApp", "JobGatePostgres", "JobGateTestSupport"]),
         .testTarget(name: "JobGateWorkerTests", dependencies: ["JobGateWorker"]),
         .testTarget(name: "JobGateAPITests", dependencies: [
             "JobGateAPI", "JobGateCore", "JobGateWorker", "JobGateHTTP", "JobGateCrypto", "JobGatePostgres", "JobGateApp", "JobGateTestSupport",
         ]),
+        .testTarget(name: "JobGateDashboardTests", dependencies: ["JobGateDashboard", "JobGateCore", "JobGatePostgres", "JobGateTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

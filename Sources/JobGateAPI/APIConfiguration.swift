@@ -30,6 +30,9 @@ public struct APIConfiguration: Sendable {
     public var overloadRetryAfterSeconds = 1
     /// Whether every request gets an access log line.
     public var accessLog = true
+    /// Marks the dashboard's session cookie `Secure` (set when the API is served over HTTPS,
+    /// e.g. behind a TLS proxy: `--public-url https://…`).
+    public var secureCookies = false
     /// Where request and submission metrics go (`/metrics` renders its registry).
     public var metrics: JobGateMetrics = .shared
     /// Whether `/metrics` also reports this API's database pool and the queue depths. Those

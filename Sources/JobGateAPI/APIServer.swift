@@ -45,6 +45,7 @@ public final class APIServer: Sendable {
         if c.observeDatabase {
             c.metrics.observe(pool: service.pool)
             c.metrics.observeQueues(store: service.store)
+            c.metrics.observeDatabase(store: service.store)
         }
         try http.start()
         let authenticator = service.authenticator

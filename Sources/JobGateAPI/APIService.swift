@@ -111,6 +111,9 @@ public final class APIService: Sendable {
         case .readyz: return try await readyz()
         case .metrics: return await metricsResponse()
         case .openapi: return HTTPResponse.json(openAPI)
+        case .dashboard: return try await dashboard(request, &exchange)
+        case .dashboardLogin: return try await dashboardLogin(request)
+        case .dashboardLogout: return dashboardLogout()
         }
     }
 

@@ -93,6 +93,16 @@ public enum OpenAPIDocument {
     "/metrics":{"get":{"operationId":"metrics","summary":"Prometheus metrics","tags":["operations"],"security":[],
         "responses":{"200":{"description":"Prometheus text format","content":{"text/plain":{"schema":{"type":"string"}}}}}}},
     "/openapi.json":{"get":{"operationId":"openapi","summary":"This document","tags":["operations"],"security":[],
-        "responses":{"200":{"description":"OpenAPI 3.1","content":{"application/json":{"schema":{"type":"object"}}}}}}}
+        "responses":{"200":{"description":"OpenAPI 3.1","content":{"application/json":{"schema":{"type":"object"}}}}}}},
+    "/dashboard":{"get":{"operationId":"dashboard","summary":"The operator's dashboard (HTML); without a valid session cookie, the login form","tags":["operations"],"security":[],
+        "responses":{"200":{"description":"The dashboard or the login page","content":{"text/html":{"schema":{"type":"string"}}}},
+          "503":{"description":"Database unavailable","content":{"text/html":{"schema":{"type":"string"}}}}}}},
+    "/dashboard/login":{"post":{"operationId":"dashboardLogin","summary":"Exchange a token with jobs:read or admin for a short-lived HttpOnly session cookie","tags":["operations"],"security":[],
+        "requestBody":{"required":true,"content":{"application/x-www-form-urlencoded":{"schema":{"type":"object","properties":{"token":{"type":"string"}},"required":["token"]}}}},
+        "responses":{"303":{"description":"Logged in: Set-Cookie and Location /dashboard"},
+          "401":{"description":"Invalid token or missing scope: the login page again","content":{"text/html":{"schema":{"type":"string"}}}},
+          "503":{"description":"Database unavailable","content":{"text/html":{"schema":{"type":"string"}}}}}}},
+    "/dashboard/logout":{"post":{"operationId":"dashboardLogout","summary":"Clear the session cookie","tags":["operations"],"security":[],
+        "responses":{"303":{"description":"Logged out: Location /dashboard"}}}}
     """#
 }

@@ -61,6 +61,12 @@ public final class OutputSigner: Sendable {
         APIError(status: 403, code: "invalid_signature", message: message)
     }
 
+    /// The current signing key's secret (the dashboard derives its session key from it, so
+    /// every API node accepts every node's cookies with no configuration).
+    func currentSecret() async throws -> [UInt8] {
+        try await currentKey().1
+    }
+
     private func currentKey() async throws -> (String, [UInt8]) {
         try await reloadIfOlder(than: .seconds(60))
         guard let (kid, secret) = keys.withLock({ k in k.current.flatMap { id in k.byID[id].map { (id, $0) } } }) else {

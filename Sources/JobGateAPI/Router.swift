@@ -3,6 +3,7 @@ public enum RouteID: String, Sendable, CaseIterable {
     case submitJob, submitBatch, listJobs, getJob, jobEvents, cancelJob, retryJob
     case output, referenceSubmit, referenceStatus
     case healthz, readyz, metrics, openapi
+    case dashboard, dashboardLogin, dashboardLogout
 }
 
 /// One route: a method, a path template such as `/v1/jobs/{id}`, and its operation.
@@ -68,6 +69,10 @@ public struct Router: Sendable {
         Route("GET", "/readyz", .readyz, scope: nil),
         Route("GET", "/metrics", .metrics, scope: nil),
         Route("GET", "/openapi.json", .openapi, scope: nil),
+        // Browser routes: authenticated by a session cookie issued at login, not a bearer token.
+        Route("GET", "/dashboard", .dashboard, scope: nil),
+        Route("POST", "/dashboard/login", .dashboardLogin, scope: nil),
+        Route("POST", "/dashboard/logout", .dashboardLogout, scope: nil),
     ]
 
     /// Matches `method` and `path`. `HEAD` is served by `GET` routes. Only the most specific

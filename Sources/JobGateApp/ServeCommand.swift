@@ -48,6 +48,7 @@ enum APISettings {
         c.http.maxBodyBytes = try args.int("max-body", default: 1 << 20, range: 1024...(1 << 30))
         c.jobTypes = registry.settings
         c.publicBaseURL = args.string("public-url")
+        c.secureCookies = c.publicBaseURL?.hasPrefix("https://") ?? false
         c.submit.maxBacklogJobs = try args.int("max-backlog", default: 50_000, range: 1...10_000_000)
         c.outputURLLifetimeSeconds = Int(WorkerSettings.seconds(try args.duration("output-url-ttl", default: .seconds(3600))))
         guard c.outputURLLifetimeSeconds >= 1 else { throw UsageError("--output-url-ttl must be at least 1s") }

@@ -72,6 +72,7 @@ extension JobGateCLI {
             metrics.setBuildInfo(version: version)
             metrics.observe(pool: pool)
             metrics.observeQueues(store: store)
+            metrics.observeDatabase(store: store, liveWithin: 2 * configuration.leaseSeconds)
             do {
                 endpoint = try MetricsEndpoint.start(address: address)
             } catch {

@@ -355,4 +355,11 @@ enum JobQueries {
                     AND priority = g.priority ORDER BY run_at LIMIT 1)), 0), 0)::float8 AS oldest_age
         FROM groups g
         """
+
+    /// $1 seconds: workers not stopped whose last heartbeat is at most that old. The registry is
+    /// small (rows of workers gone longer than the retention are pruned), so this is cheap.
+    static let liveWorkers = """
+        SELECT count(*)::bigint FROM workers
+        WHERE stopped_at IS NULL AND last_heartbeat >= now() - make_interval(secs => $1::float8)
+        """
 }

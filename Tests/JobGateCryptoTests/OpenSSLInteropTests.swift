@@ -1,4 +1,5 @@
 import Foundation
+import JobGateCore
 import Testing
 @testable import JobGateCrypto
 
@@ -24,18 +25,15 @@ struct OpenSSLInteropTests {
     /// Runs openssl with `arguments` in the scratch directory; its stdout.
     @discardableResult
     func openssl(_ arguments: String...) throws -> Data {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try #require(opensslPath))
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        try #require(process.terminationStatus == 0, "openssl \(arguments.joined(separator: " ")) failed")
-        return data
+        // posix_spawn + waitpid (JobGateCore.Spawn), not Foundation's Process: its exit
+        // notification was seen to miss exits here and hang a cooperative thread for good.
+        let quoted = ([try #require(opensslPath)] + arguments).map { "'" + $0 + "'" }.joined(separator: " ")
+        let out = directory.appendingPathComponent("stdout-\(UUID().uuidString.prefix(8))").path
+        let pid = try Spawn.start(["/bin/sh", "-c", "cd '\(directory.path)' && exec \(quoted) 2>/dev/null"], outputPath: out)
+        let status = Spawn.wait(pid)
+        try #require(status == 0, "openssl \(arguments.joined(separator: " ")) failed")
+        defer { unlink(out) }
+        return try Data(contentsOf: URL(fileURLWithPath: out))
     }
 
     func write(_ name: String, _ bytes: some Sequence<UInt8>) throws {

@@ -1,0 +1,64 @@
+import Foundation
+import JobGateCore
+import JobGateDashboard
+import JobGateHTTP
+import JobGatePostgres
+
+/// `/dashboard`: the operator's page behind a browser-friendly login. A token with
+/// `jobs:read` or `admin` is pasted once into a form and exchanged for a short-lived,
+/// HttpOnly, signed session cookie; the token itself never reaches the browser's storage.
+extension APIService {
+    func dashboard(_ request: HTTPRequest, _ exchange: inout Exchange) async throws -> HTTPResponse {
+        let session = try await dashboardSession()
+        guard let who = session.verify(DashboardSession.cookie(in: request.headers["Cookie"])) else {
+            return html(DashboardPage.loginPage())
+        }
+        exchange.tenant = who.tenant
+        do {
+            // An admin sees every tenant; a jobs:read token its own.
+            let data = try await DashboardData.load(pool: pool, tenant: who.scopes.contains(Scope.admin.rawValue) ? nil : who.tenant)
+            return html(DashboardPage.render(data, now: Date()))
+        } catch let e as PostgresError where e.isUnavailable {
+            return html(DashboardPage.unavailable(), status: 503)
+        }
+    }
+
+    func dashboardLogin(_ request: HTTPRequest) async throws -> HTTPResponse {
+        guard let token = DashboardSession.token(fromFormBody: request.body) else {
+            return html(DashboardPage.loginPage(error: "Paste a token."), status: 401)
+        }
+        let principal: Principal
+        do {
+            principal = try await authenticator.authenticate("Bearer " + token)
+        } catch let e as APIError where e.status == 401 {
+            return html(DashboardPage.loginPage(error: "That token is invalid, expired or revoked."), status: 401)
+        }
+        let scopes = principal.scopes.map(\.rawValue)
+        guard DashboardSession.allows(scopes: scopes) else {
+            return html(DashboardPage.loginPage(error: "That token lacks the jobs:read or admin scope."), status: 401)
+        }
+        let session = try await dashboardSession()
+        var headers = HTTPHeaders()
+        headers.add("Location", "/dashboard")
+        headers.add("Set-Cookie", session.setCookieHeader(value: session.issue(tenant: principal.tenant, scopes: scopes),
+                                                          secure: configuration.secureCookies))
+        return HTTPResponse(status: 303, headers: headers, body: .bytes([]))
+    }
+
+    func dashboardLogout() -> HTTPResponse {
+        var headers = HTTPHeaders()
+        headers.add("Location", "/dashboard")
+        headers.add("Set-Cookie", DashboardSession(secret: [0]).clearCookieHeader(secure: configuration.secureCookies))
+        return HTTPResponse(status: 303, headers: headers, body: .bytes([]))
+    }
+
+    private func dashboardSession() async throws -> DashboardSession {
+        DashboardSession(secret: DashboardSession.deriveSecret(fromSigningKey: try await signer.currentSecret()))
+    }
+
+    private func html(_ page: String, status: Int = 200) -> HTTPResponse {
+        var headers = HTTPHeaders()
+        headers.add("Cache-Control", "no-store")
+        return HTTPResponse(status: status, contentType: DashboardPage.contentType, bytes: Array(page.utf8), headers: headers)
+    }
+}

@@ -1,0 +1,141 @@
+import Synchronization
+
+extension JobStore {
+    /// Workers that have not stopped and sent a heartbeat within `seconds` (see `JobQueries.liveWorkers`).
+    public func liveWorkerCount(within seconds: Double) async throws -> Int {
+        try await pool.query(JobQueries.liveWorkers, [seconds]).first?.decode(0, as: Int.self) ?? 0
+    }
+}
+
+/// Backs `jobgate_db_up` and `jobgate_workers_live`: one small query (the live-worker count),
+/// cached for `maxAge`. The query succeeding *is* the database check, so a scrape costs at most
+/// one round trip per `maxAge`, shared by every scraper.
+///
+/// A scrape never waits longer than `timeout` for it: an unreachable server (connect hanging,
+/// pool exhausted) shows up as `jobgate_db_up 0` on time instead of a scrape timeout, which
+/// would hide every other metric too.
+public final class DatabaseHealthCollector: Sendable {
+    /// The last check's result.
+    public struct Snapshot: Sendable, Equatable {
+        /// Whether the last check reached the database within the timeout.
+        public var up: Bool
+        /// Live workers at the last successful check (kept through a failed one).
+        public var liveWorkers: Int
+    }
+
+    private struct State {
+        var snapshot = Snapshot(up: false, liveWorkers: 0)
+        var checkedAt: ContinuousClock.Instant?
+        var checking = false
+        var checked = false
+    }
+
+    private let store: JobStore
+    private let liveWithin: Double
+    private let maxAge: Duration
+    private let timeout: Duration
+    private let state = Mutex(State())
+
+    /// A collector; a worker counts as live when its heartbeat is at most `liveWithin` seconds old
+    /// (default 60: twice the default lease, as workers beat every lease/3).
+    public init(store: JobStore, liveWithin: Double = 60, maxAge: Duration = .seconds(5), timeout: Duration = .seconds(2)) {
+        self.store = store
+        self.liveWithin = liveWithin
+        self.maxAge = maxAge
+        self.timeout = timeout
+    }
+
+    /// The last result; `up` is false before the first check.
+    public var snapshot: Snapshot { state.withLock { $0.snapshot } }
+
+    /// Whether a check has finished (or timed out) at least once.
+    public var hasChecked: Bool { state.withLock { $0.checked } }
+
+    /// Checks unless the last result is younger than `maxAge` or a check is running; waits for
+    /// it at most `timeout`, then reports the database down and lets the check finish alone.
+    public func refreshIfStale() async {
+        let now = ContinuousClock.now
+        let go = state.withLock { s -> Bool in
+            if s.checking { return false }
+            if let at = s.checkedAt, now - at < maxAge { return false }
+            s.checking = true
+            return true
+        }
+        guard go else { return }
+        let once = ResumeOnce()
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            once.set(c)
+            Task { [self] in
+                let live: Int?
+                do { live = try await store.liveWorkerCount(within: liveWithin) } catch {
+                    Log.warn("database health check failed", ["error": String(describing: error)])
+                    live = nil
+                }
+                state.withLock { s in
+                    s.snapshot.up = live != nil
+                    if let live { s.snapshot.liveWorkers = live }
+                    s.checkedAt = ContinuousClock.now
+                    s.checking = false
+                    s.checked = true
+                }
+                once.resume()
+            }
+            Task { [self] in
+                try? await Task.sleep(for: timeout)
+                if once.resume() {
+                    Log.warn("database health check timed out", ["timeout_seconds": Double(timeout.components.seconds)])
+                    state.withLock { s in
+                        s.snapshot.up = false
+                        s.checked = true
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A continuation resumed by whichever of two tasks comes first.
+private final class ResumeOnce: Sendable {
+    private let continuation = Mutex<CheckedContinuation<Void, Never>?>(nil)
+
+    func set(_ c: CheckedContinuation<Void, Never>) { continuation.withLock { $0 = c } }
+
+    /// Resumes if nobody did yet; true when this call resumed it.
+    @discardableResult
+    func resume() -> Bool {
+        guard let c = continuation.withLock({ s -> CheckedContinuation<Void, Never>? in
+            defer { s = nil }
+            return s
+        }) else { return false }
+        c.resume()
+        return true
+    }
+}
+
+extension JobGateMetrics {
+    /// `jobgate_db_up` (1 when the last check reached the database, else 0) and
+    /// `jobgate_workers_live` (workers with a heartbeat within `liveWithin` seconds, across all
+    /// hosts, from the `workers` table), both from one `DatabaseHealthCollector` refreshed when
+    /// scraped. Call once per registry. The count is global, so alert on `max()` over instances.
+    @discardableResult
+    public func observeDatabase(store: JobStore, liveWithin: Double = 60, maxAge: Duration = .seconds(5),
+                                timeout: Duration = .seconds(2)) -> DatabaseHealthCollector {
+        let collector = DatabaseHealthCollector(store: store, liveWithin: liveWithin, maxAge: maxAge, timeout: timeout)
+        registry.onScrape { await collector.refreshIfStale() }
+        registry.computedGauge(
+            "jobgate_db_up",
+            help: "1 when the last database check (cached a few seconds) succeeded within its timeout, else 0."
+        ) {
+            [MetricSample(value: collector.snapshot.up ? 1 : 0)]
+        }
+        registry.computedGauge(
+            "jobgate_workers_live",
+            help: "Workers (all hosts) not stopped and with a heartbeat within \(Int(liveWithin)) s, from the workers table."
+        ) {
+            // Unknown while the database is down: report nothing rather than a stale count.
+            let s = collector.snapshot
+            return s.up ? [MetricSample(value: Double(s.liveWorkers))] : []
+        }
+        return collector
+    }
+}
