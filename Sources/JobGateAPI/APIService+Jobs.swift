@@ -8,7 +8,7 @@ extension APIService {
         let object = try JSONBody.object(request)
         let job = try validator.newJob(object, tenant: principal.tenant, headerKey: try JobRequestValidator.headerKey(request),
                                        traceID: JobRequestValidator.traceID(request))
-        let outcome = try await committer.submit([job])[0]
+        let outcome = try await committer.submit(job)
         let status: Int
         switch outcome {
         case .created(let j):
@@ -59,9 +59,11 @@ extension APIService {
             }
             jobs.append(job)
         }
-        let outcomes = try await committer.submit(jobs)
-        if let i = outcomes.firstIndex(where: { if case .conflict = $0 { true } else { false } }) {
-            throw idempotencyConflict(outcomes[i].jobID, field: "jobs[\(i)].idempotencyKey")
+        // All or nothing: a conflict anywhere means none of the batch was stored.
+        let outcomes: [SubmitOutcome]
+        switch try await committer.submit(jobs) {
+        case .committed(let o): outcomes = o
+        case .conflict(let i, let existing): throw idempotencyConflict(existing, field: "jobs[\(i)].idempotencyKey")
         }
         var created: [JobKind: Int] = [:]
         var body = "{\"jobs\":["

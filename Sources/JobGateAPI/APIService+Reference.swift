@@ -20,7 +20,7 @@ extension APIService {
         let job = NewJob(tenant: principal.tenant, type: type, payload: payload, maxAttempts: settings.maxAttempts,
                          timeoutSeconds: settings.timeoutSeconds, idempotencyKey: try JobRequestValidator.headerKey(request),
                          traceId: JobRequestValidator.traceID(request))
-        let outcome = try await committer.submit([job])[0]
+        let outcome = try await committer.submit(job)
         switch outcome {
         case .created(let j): metrics.jobsSubmitted(type: type, queue: j.queue, count: 1)
         case .existing: break

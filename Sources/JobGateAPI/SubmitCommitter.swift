@@ -10,9 +10,10 @@ import Synchronization
 /// transaction. A caller resumes only after the commit holding its unit. Under light
 /// load a unit is committed at once; under heavy load batches grow by themselves.
 ///
-/// A unit is all or nothing: a batch unit's jobs share its fate. A commit that fails for
-/// a reason other than the database being unreachable is retried unit by unit, so one
-/// bad unit cannot fail its neighbours.
+/// A unit is all or nothing: a batch unit's jobs share its fate. A unit with an idempotency
+/// conflict is rejected on its own inside the shared transaction (`JobStore.submit(units:)`)
+/// and its neighbours still commit. A commit that fails for a reason other than the database
+/// being unreachable is retried unit by unit, so one bad unit cannot fail its neighbours.
 public final class SubmitCommitter: Sendable {
     /// Batching and backpressure limits.
     public struct Configuration: Sendable {
@@ -32,7 +33,7 @@ public final class SubmitCommitter: Sendable {
 
     struct Unit {
         var jobs: [NewJob]
-        var continuation: CheckedContinuation<[SubmitOutcome], any Error>
+        var continuation: CheckedContinuation<UnitOutcome, any Error>
     }
 
     struct State {
@@ -56,10 +57,17 @@ public final class SubmitCommitter: Sendable {
     /// Jobs waiting for or inside a commit.
     public var backlog: Int { state.withLock { $0.pendingJobs + $0.inFlightJobs } }
 
-    /// Submits `jobs` as one unit and returns their outcomes (in order) once committed.
+    /// Submits one job as a unit of its own and returns its outcome once committed.
     /// Throws `Overloaded` when the backlog is full, or the store's error.
-    public func submit(_ jobs: [NewJob]) async throws -> [SubmitOutcome] {
-        if jobs.isEmpty { return [] }
+    public func submit(_ job: NewJob) async throws -> SubmitOutcome {
+        try await submit([job]).single
+    }
+
+    /// Submits `jobs` as one unit, all or nothing, and returns what became of it once
+    /// committed: every job's outcome (in order), or the conflict that kept all of them out.
+    /// Throws `Overloaded` when the backlog is full, or the store's error.
+    public func submit(_ jobs: [NewJob]) async throws -> UnitOutcome {
+        if jobs.isEmpty { return .committed([]) }
         return try await withCheckedThrowingContinuation { continuation in
             let batch: [Unit]? = state.withLock { s in
                 let backlog = s.pendingJobs + s.inFlightJobs
@@ -110,12 +118,8 @@ public final class SubmitCommitter: Sendable {
 
     private func commit(_ batch: [Unit]) async {
         do {
-            let outcomes = try await store.submit(batch.flatMap(\.jobs))
-            var offset = 0
-            for unit in batch {
-                unit.continuation.resume(returning: Array(outcomes[offset..<offset + unit.jobs.count]))
-                offset += unit.jobs.count
-            }
+            let outcomes = try await store.submit(units: batch.map(\.jobs))
+            for (unit, outcome) in zip(batch, outcomes) { unit.continuation.resume(returning: outcome) }
         } catch {
             let unavailable = (error as? PostgresError)?.isUnavailable ?? false
             if batch.count == 1 || unavailable {
@@ -123,7 +127,7 @@ public final class SubmitCommitter: Sendable {
                 return
             }
             for unit in batch {
-                do { unit.continuation.resume(returning: try await store.submit(unit.jobs)) } catch {
+                do { unit.continuation.resume(returning: try await store.submit(units: [unit.jobs])[0]) } catch {
                     unit.continuation.resume(throwing: error)
                 }
             }

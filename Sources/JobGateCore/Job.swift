@@ -162,6 +162,25 @@ public enum SubmitOutcome: Sendable, Equatable {
     }
 }
 
+/// What happened to one unit of `JobStore.submit(units:)`: a unit (one client's single job or
+/// whole batch) is stored all or nothing.
+public enum UnitOutcome: Sendable, Equatable {
+    /// Every job of the unit is stored or matched its existing job: one outcome per job, in
+    /// order, none of them `.conflict`.
+    case committed([SubmitOutcome])
+    /// The job at `index` (within the unit) reused an idempotency key for a different request,
+    /// that of job `existingID`: nothing of the unit was stored.
+    case conflict(index: Int, existingID: UUID)
+
+    /// A unit of one job as that job's outcome (a rejected one as `.conflict`).
+    public var single: SubmitOutcome {
+        switch self {
+        case .committed(let outcomes): return outcomes[0]
+        case .conflict(_, let existingID): return .conflict(existingID: existingID)
+        }
+    }
+}
+
 /// What a cancel did.
 public enum CancelOutcome: Sendable, Equatable {
     /// A queued or retrying job is now cancelled.

@@ -67,6 +67,14 @@ enum JobQueries {
         JOIN jobs j ON j.tenant = i.tenant AND j.idempotency_key = i.idempotency_key
         """
 
+    /// Takes back, inside the submitting transaction, the rows a rejected unit had inserted:
+    /// the jobs and their `submitted` events (the only events a job not yet committed can have).
+    /// $1 job ids.
+    static let submitDiscard = """
+        WITH j AS (DELETE FROM jobs WHERE id = ANY($1::uuid[]))
+        DELETE FROM job_events WHERE job_id = ANY($1::uuid[]) AND event = 'submitted'
+        """
+
     // MARK: reads
 
     /// $1 id, $2 tenant (NULL = any).

@@ -19,59 +19,137 @@ public struct JobStore: Sendable {
 
     // MARK: submit
 
-    /// Inserts `jobs` in ONE transaction: a multi-row insert, their `submitted` events and one
-    /// NOTIFY per distinct queue. Outcomes come back in input order. A reused idempotency key
-    /// yields `.existing` (same request) or `.conflict` (different request), never an error,
-    /// so one client's conflict does not fail a group commit of many clients' jobs.
+    /// Inserts `jobs` in ONE transaction, each job on its own (a unit of one): a reused
+    /// idempotency key yields `.existing` (same request) or `.conflict` (different request),
+    /// never an error, and does not keep the other jobs from being stored.
     /// Invalid input (bad JSON payload, priority out of range) fails the whole call.
     public func submit(_ jobs: [NewJob]) async throws -> [SubmitOutcome] {
-        if jobs.isEmpty { return [] }
+        try await submit(units: jobs.map { [$0] }).map(\.single)
+    }
+
+    /// Inserts `units` (each one client's job or whole batch) in ONE transaction: a multi-row
+    /// insert, their `submitted` events and one NOTIFY per distinct queue, in one round trip
+    /// when no idempotency key is reused. A unit is all or nothing: when one of its jobs reuses
+    /// a key for a different request, the rows the unit inserted are deleted again before
+    /// commit and it yields `.conflict`, while the other units are stored as usual. So one
+    /// client's conflict neither fails nor half-applies a group commit of many clients' units.
+    /// Invalid input (bad JSON payload, priority out of range) fails the whole call.
+    ///
+    /// The NOTIFY of a rejected unit's queue may still go out at commit: it is only a hint that
+    /// makes a worker look for claimable jobs, so a spurious one costs an empty claim.
+    public func submit(units: [[NewJob]]) async throws -> [UnitOutcome] {
+        var flat: [NewJob] = [], unitOfJob: [Int] = [], firstJob: [Int] = []
+        flat.reserveCapacity(units.count)
+        unitOfJob.reserveCapacity(units.count)
+        firstJob.reserveCapacity(units.count)
+        for (u, unit) in units.enumerated() {
+            firstJob.append(flat.count)
+            flat.append(contentsOf: unit)
+            unitOfJob.append(contentsOf: repeatElement(u, count: unit.count))
+        }
+        // The jobs in order, each job's unit, and each unit's first job.
+        let (jobs, unitOf, start) = (flat, unitOfJob, firstJob)
+        if jobs.isEmpty { return units.map { _ in .committed([]) } }
+        let waves = Self.waves(units)
         let ids = jobs.map { _ in UUIDv7.make() }
         return try await pool.transaction { conn in
             var outcomes = [SubmitOutcome?](repeating: nil, count: jobs.count)
-            var pending = Array(jobs.indices)
-            var rounds = 0
-            // A skipped key's job is normally found at once; it can only vanish (pruned) between
-            // the insert and the lookup, in which case the insert is simply tried again.
-            while !pending.isEmpty {
-                rounds += 1
-                let batch = pending
-                let rows = try conn.query(JobQueries.submit, [
-                    batch.map { ids[$0] }, batch.map { jobs[$0].tenant }, batch.map { jobs[$0].queue },
-                    batch.map { jobs[$0].type }, batch.map { jobs[$0].payload }, batch.map { jobs[$0].priority },
-                    batch.map { jobs[$0].runAt }, batch.map { jobs[$0].maxAttempts }, batch.map { jobs[$0].timeoutSeconds },
-                    batch.map { jobs[$0].idempotencyKey }, batch.map { jobs[$0].traceId },
-                ])
-                var created: [UUID: Job] = [:]
-                for row in rows {
-                    let job = try JobRowDecoder.job(row, from: 0)
-                    created[job.id] = job
-                }
-                var skipped: [Int] = []
-                for i in batch {
-                    if let job = created[ids[i]] { outcomes[i] = .created(job) } else { skipped.append(i) }
-                }
-                pending = []
-                if skipped.isEmpty { break }
-                let found = try conn.query(JobQueries.submitLookup, [
-                    skipped.map { jobs[$0].tenant }, skipped.map { jobs[$0].idempotencyKey },
-                    skipped.map { jobs[$0].type }, skipped.map { jobs[$0].queue }, skipped.map { jobs[$0].payload },
-                    skipped.map { jobs[$0].priority }, skipped.map { jobs[$0].maxAttempts },
-                    skipped.map { jobs[$0].timeoutSeconds },
-                ])
-                for row in found {
-                    let i = skipped[try row.decode(0, as: Int.self) - 1]
-                    let same = try row.decode(1, as: Bool.self)
-                    let job = try JobRowDecoder.job(row, from: 2)
-                    outcomes[i] = same ? .existing(job) : .conflict(existingID: job.id)
-                }
-                pending = skipped.filter { outcomes[$0] == nil }
-                if rounds >= 3 && !pending.isEmpty {
-                    throw PostgresError(code: .protocolViolation, message: "idempotency key lookup kept missing its job")
+            // Rejected units: the first conflicting index within the unit and the job it clashed with.
+            var rejected: [Int: (index: Int, existingID: UUID)] = [:]
+            // Units sharing a key are in different waves, so a reused key's job is always final
+            // (committed before, an earlier wave's, or the unit's own): rejecting a unit never
+            // invalidates another unit's outcome.
+            for wave in waves {
+                var pending = wave.flatMap { u in start[u]..<start[u] + units[u].count }
+                var rounds = 0
+                // A skipped key's job is normally found at once; it can only vanish (pruned) between
+                // the insert and the lookup, in which case the insert is simply tried again.
+                while !pending.isEmpty {
+                    rounds += 1
+                    let batch = pending
+                    let rows = try conn.query(JobQueries.submit, [
+                        batch.map { ids[$0] }, batch.map { jobs[$0].tenant }, batch.map { jobs[$0].queue },
+                        batch.map { jobs[$0].type }, batch.map { jobs[$0].payload }, batch.map { jobs[$0].priority },
+                        batch.map { jobs[$0].runAt }, batch.map { jobs[$0].maxAttempts }, batch.map { jobs[$0].timeoutSeconds },
+                        batch.map { jobs[$0].idempotencyKey }, batch.map { jobs[$0].traceId },
+                    ])
+                    var created: [UUID: Job] = [:]
+                    for row in rows {
+                        let job = try JobRowDecoder.job(row, from: 0)
+                        created[job.id] = job
+                    }
+                    var skipped: [Int] = []
+                    for i in batch {
+                        if let job = created[ids[i]] { outcomes[i] = .created(job) } else { skipped.append(i) }
+                    }
+                    pending = []
+                    if skipped.isEmpty { break }
+                    let found = try conn.query(JobQueries.submitLookup, [
+                        skipped.map { jobs[$0].tenant }, skipped.map { jobs[$0].idempotencyKey },
+                        skipped.map { jobs[$0].type }, skipped.map { jobs[$0].queue }, skipped.map { jobs[$0].payload },
+                        skipped.map { jobs[$0].priority }, skipped.map { jobs[$0].maxAttempts },
+                        skipped.map { jobs[$0].timeoutSeconds },
+                    ])
+                    var newlyRejected: [Int] = []
+                    for row in found {
+                        let i = skipped[try row.decode(0, as: Int.self) - 1]
+                        let same = try row.decode(1, as: Bool.self)
+                        let job = try JobRowDecoder.job(row, from: 2)
+                        outcomes[i] = same ? .existing(job) : .conflict(existingID: job.id)
+                        if !same {
+                            let u = unitOf[i]
+                            if let r = rejected[u] {
+                                if i - start[u] < r.index { rejected[u] = (i - start[u], job.id) }
+                            } else {
+                                rejected[u] = (i - start[u], job.id)
+                                newlyRejected.append(u)
+                            }
+                        }
+                    }
+                    // Take back what rejected units inserted (this round or earlier ones).
+                    var discard: [UUID] = []
+                    for u in newlyRejected {
+                        for i in start[u]..<start[u] + units[u].count {
+                            if case .created(let j) = outcomes[i] { discard.append(j.id) }
+                        }
+                    }
+                    if !discard.isEmpty { _ = try conn.query(JobQueries.submitDiscard, [discard]) }
+                    pending = skipped.filter { outcomes[$0] == nil && rejected[unitOf[$0]] == nil }
+                    if rounds >= 3 && !pending.isEmpty {
+                        throw PostgresError(code: .protocolViolation, message: "idempotency key lookup kept missing its job")
+                    }
                 }
             }
-            return outcomes.map { $0! }
+            return units.indices.map { u in
+                if let r = rejected[u] { return .conflict(index: r.index, existingID: r.existingID) }
+                return .committed(outcomes[start[u]..<start[u] + units[u].count].map { $0! })
+            }
         }
+    }
+
+    private struct TenantKey: Hashable {
+        var tenant: String
+        var key: String
+    }
+
+    /// Units grouped so that no two units of one wave share an idempotency key (of a tenant),
+    /// each unit as early as it can go and after every earlier unit with one of its keys.
+    /// Without shared keys (the usual case) this is one wave of all units, in order.
+    static func waves(_ units: [[NewJob]]) -> [[Int]] {
+        var waves: [[Int]] = [[]]
+        var lastWave: [TenantKey: Int] = [:]
+        for (u, unit) in units.enumerated() {
+            var w = 0
+            for job in unit {
+                if let key = job.idempotencyKey, let last = lastWave[TenantKey(tenant: job.tenant, key: key)] { w = max(w, last + 1) }
+            }
+            for job in unit {
+                if let key = job.idempotencyKey { lastWave[TenantKey(tenant: job.tenant, key: key)] = w }
+            }
+            if w == waves.count { waves.append([]) }
+            waves[w].append(u)
+        }
+        return waves
     }
 
     // MARK: reads

@@ -1,6 +1,7 @@
 import Foundation
-import JobGateAPI
+@testable import JobGateAPI
 import JobGateCore
+import JobGatePostgres
 import JobGateTestSupport
 import Testing
 
@@ -26,6 +27,81 @@ import Testing
         // Fewer transactions than jobs: xmin groups rows by the transaction that inserted them.
         let transactions = try await f.count("SELECT count(DISTINCT xmin::text) FROM jobs")
         #expect(transactions < 200)
+    }
+
+    /// A batch with an idempotency conflict stores nothing, while single submits gathered into
+    /// the same group commit still commit.
+    @Test func aConflictingBatchStoresNothingAndDoesNotFailItsCommitNeighbours() async throws {
+        let f = try await APIFixture.make("batchconflict") { $0.submit.maxConcurrentCommits = 1 }
+        defer { Task { await f.stop() } }
+        let c = try f.client(try await f.token())
+        let first = try await c.send("POST", "/v1/jobs", json: ["type": "noop", "payload": ["n": 1], "idempotencyKey": "k1", "delaySeconds": 600])
+        #expect(first.status == 202)
+        let k1 = try #require(first.string("jobId"))
+        let committer = f.server.service.committer
+
+        // Hold the only commit slot: an open transaction owns key "blocker", so the commit of a
+        // submit with that key waits for it, and everything after queues up behind it.
+        let blocker = try PostgresConnection(configuration: APIServer.databaseConfiguration(url: f.db.url))
+        defer { blocker.close() }
+        _ = try blocker.query("BEGIN")
+        _ = try blocker.query("INSERT INTO jobgate.jobs (id, tenant, type, idempotency_key) VALUES ($1, 'acme', 'noop', 'blocker')", [UUID()])
+        let held = Task { try await c.send("POST", "/v1/jobs", json: ["type": "noop", "idempotencyKey": "blocker", "delaySeconds": 600]) }
+        try await Self.waitFor { committer.backlog == 1 }
+
+        let batch = Task {
+            try await c.send("POST", "/v1/jobs/batch", json: ["jobs": [
+                ["type": "noop", "payload": ["batch": 0], "delaySeconds": 600],
+                ["type": "noop", "payload": ["n": 2], "idempotencyKey": "k1", "delaySeconds": 600],
+                ["type": "noop", "payload": ["batch": 2], "idempotencyKey": "b2", "delaySeconds": 600],
+            ]])
+        }
+        let singles = (0..<3).map { i in
+            Task { try await c.send("POST", "/v1/jobs", json: ["type": "noop", "payload": ["single": i], "delaySeconds": 600]) }
+        }
+        // All of them wait for the next commit, which takes them together.
+        try await Self.waitFor { committer.backlog == 1 + 3 + 3 }
+        _ = try blocker.query("ROLLBACK")
+
+        #expect(try await held.value.status == 202)
+        let refused = try await batch.value
+        #expect(refused.status == 409)
+        #expect(refused.errorCode == "idempotency_conflict")
+        #expect(refused.errorField == "jobs[1].idempotencyKey")
+        for s in singles { #expect(try await s.value.status == 202) }
+
+        // None of the batch exists; the singles are stored, in one transaction.
+        #expect(try await f.count("SELECT count(*) FROM jobs WHERE payload ? 'batch' OR idempotency_key = 'b2'") == 0)
+        #expect(try await f.count("SELECT count(*) FROM jobs WHERE payload ? 'single'") == 3)
+        #expect(try await f.count("SELECT count(DISTINCT xmin::text) FROM jobs WHERE payload ? 'single'") == 1)
+        #expect(try await f.count("SELECT count(*) FROM jobs") == 5)
+        #expect(try await f.count("SELECT count(*) FROM job_events") == 5)
+        #expect(try await f.count("SELECT count(*) FROM job_events e WHERE NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id = e.job_id)") == 0)
+        #expect(try await f.count("SELECT count(*) FROM jobs WHERE id = $1::uuid AND payload = '{\"n\": 1}'", [k1]) == 1)
+
+        // The same batch again with k1 for the same request: 202, that entry is the existing job.
+        let ok = try await c.send("POST", "/v1/jobs/batch", json: ["jobs": [
+            ["type": "noop", "payload": ["batch": 0], "delaySeconds": 600],
+            ["type": "noop", "payload": ["n": 1], "idempotencyKey": "k1", "delaySeconds": 600],
+            ["type": "noop", "payload": ["batch": 2], "idempotencyKey": "b2", "delaySeconds": 600],
+        ]])
+        #expect(ok.status == 202)
+        let entries = try #require(ok.object?["jobs"] as? [[String: Any]])
+        #expect(entries.count == 3)
+        #expect(entries[1]["jobId"] as? String == k1)
+        #expect(Set(entries.compactMap { $0["jobId"] as? String }).count == 3)
+        #expect(try await f.count("SELECT count(*) FROM jobs") == 7)
+        #expect(try await f.count("SELECT count(*) FROM job_events") == 7)
+    }
+
+    /// Polls `condition` until it holds (or fails the test after 10 s).
+    static func waitFor(_ condition: @Sendable () -> Bool) async throws {
+        for _ in 0..<1000 {
+            if condition() { return }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        Issue.record("condition never held")
+        throw CancellationError()
     }
 
     @Test func backlogOverTheCapIs429WithRetryAfter() async throws {

@@ -118,6 +118,58 @@ import Testing
         #expect(try await f.events(id) == ["submitted"])
     }
 
+    /// One transaction of many units (as a group commit makes): a unit with a conflict stores
+    /// nothing, the others commit; units sharing a key see each other's final rows.
+    @Test func aUnitWithAConflictStoresNothingAndItsNeighboursCommit() async throws {
+        let f = try await EngineFixture.make("units")
+        defer { f.pool.shutdown() }
+        let first = try await f.store.submit([NewJob(tenant: "t", type: "weather", payload: #"{"n": 1}"#, idempotencyKey: "k1")])
+        let id1 = try #require(first[0].createdJob?.id)
+        let out = try await f.store.submit(units: [
+            // A batch of 3 whose 2nd reuses k1 for a different request.
+            [NewJob(tenant: "t", type: "noop", payload: #"{"a": 0}"#),
+             NewJob(tenant: "t", type: "weather", payload: #"{"n": 2}"#, idempotencyKey: "k1"),
+             NewJob(tenant: "t", type: "noop", payload: #"{"a": 2}"#, idempotencyKey: "ka")],
+            // A single without a key.
+            [NewJob(tenant: "t", type: "noop", payload: #"{"s": 1}"#)],
+            // A batch whose key matches the same request: the existing job for that entry.
+            [NewJob(tenant: "t", type: "weather", payload: #"{"n":1}"#, idempotencyKey: "k1"),
+             NewJob(tenant: "t", type: "noop", payload: #"{"c": 1}"#)],
+            // Reuses the rejected batch's key "ka" for another request: that row was taken back, so it is new.
+            [NewJob(tenant: "t", type: "noop", payload: #"{"d": 1}"#, idempotencyKey: "ka")],
+            // A single conflicting with the stored job: 409 for it alone.
+            [NewJob(tenant: "t", type: "noop", idempotencyKey: "k1")],
+            // Units sharing a key "kf" within the commit: the first creates, the same request
+            // matches it, a different one conflicts with it.
+            [NewJob(tenant: "t", type: "noop", payload: #"{"f": 1}"#, idempotencyKey: "kf")],
+            [NewJob(tenant: "t", type: "noop", payload: #"{"f": 1}"#, idempotencyKey: "kf")],
+            [NewJob(tenant: "t", type: "noop", payload: #"{"f": 2}"#, idempotencyKey: "kf")],
+        ])
+        try #require(out.count == 8)
+        #expect(out[0] == .conflict(index: 1, existingID: id1))
+        guard case .committed(let b) = out[1], case .committed(let c) = out[2], case .committed(let d) = out[3],
+              case .committed(let kf) = out[5], case .committed(let kfAgain) = out[6] else {
+            Issue.record("not committed: \(out)"); return
+        }
+        #expect(b[0].createdJob != nil && c[1].createdJob != nil && d[0].createdJob != nil && kf[0].createdJob != nil)
+        #expect(c[0] == .existing(first[0].createdJob!))
+        #expect(out[4] == .conflict(index: 0, existingID: id1))
+        #expect(kfAgain[0].jobID == kf[0].jobID && kfAgain[0].createdJob == nil)
+        #expect(out[7] == .conflict(index: 0, existingID: kf[0].jobID))
+        // Stored: the first job, the single, the 2nd batch's new job, "ka" and "kf" — nothing of the rejected batch.
+        let n = try await f.pool.query("SELECT count(*), (SELECT count(*) FROM job_events) FROM jobs").first!
+        #expect(try n.decode(0, as: Int.self) == 5 && n.decode(1, as: Int.self) == 5)
+        #expect(try await f.pool.query("SELECT count(*) FROM jobs WHERE payload ? 'a'").first!.decode(0, as: Int.self) == 0)
+        let ka = try await f.pool.query("SELECT payload::text FROM jobs WHERE idempotency_key = 'ka'").first!.decode(0, as: String.self)
+        #expect(ka == #"{"d": 1}"#)
+        // Every stored job has exactly its submitted event; none is left for a taken-back job.
+        let orphans = try await f.pool.query("SELECT count(*) FROM job_events e WHERE NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id = e.job_id)")
+        #expect(try orphans.first!.decode(0, as: Int.self) == 0)
+        // The per-job form keeps its semantics: each job on its own.
+        let perJob = try await f.store.submit([NewJob(tenant: "t", type: "noop", idempotencyKey: "k1"), NewJob(tenant: "t", type: "noop")])
+        #expect(perJob[0] == .conflict(existingID: id1) && perJob[1].createdJob != nil)
+    }
+
     @Test func sixteenConcurrentSubmittersOneKeyMakeExactlyOneJob() async throws {
         let f = try await EngineFixture.make("idem16", maxConnections: 16)
         defer { f.pool.shutdown() }
