@@ -48,7 +48,7 @@ extension APIService {
     func dashboardLogout() -> HTTPResponse {
         var headers = HTTPHeaders()
         headers.add("Location", "/dashboard")
-        headers.add("Set-Cookie", DashboardSession(secret: [0]).clearCookieHeader(secure: configuration.secureCookies))
+        headers.add("Set-Cookie", DashboardSession.clearCookieHeader(secure: configuration.secureCookies))
         return HTTPResponse(status: 303, headers: headers, body: .bytes([]))
     }
 

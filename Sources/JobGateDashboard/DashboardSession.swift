@@ -28,7 +28,7 @@ import JobGateCrypto
 ///   `Set-Cookie: session.setCookieHeader(value: session.issue(tenant:scopes:ttl:now:), ttl:, secure:)`.
 ///   Otherwise 200 (or 401) with `loginPage(error: "That token is not valid or lacks jobs:read.")`.
 ///   Never log the body.
-/// - `POST /dashboard/logout` (optional): 303 to `/dashboard` with `session.clearCookieHeader(secure:)`.
+/// - `POST /dashboard/logout` (optional): 303 to `/dashboard` with `DashboardSession.clearCookieHeader(secure:)`.
 ///
 /// Pass `secure: true` when the API is served over HTTPS (directly or behind a TLS proxy).
 public struct DashboardSession: Sendable {
@@ -86,7 +86,7 @@ public struct DashboardSession: Sendable {
     }
 
     /// The `Set-Cookie` value that removes the session cookie.
-    public func clearCookieHeader(secure: Bool) -> String {
+    public static func clearCookieHeader(secure: Bool) -> String {
         "\(Self.cookieName)=; Max-Age=0; Path=/dashboard; HttpOnly; SameSite=Strict" + (secure ? "; Secure" : "")
     }
 

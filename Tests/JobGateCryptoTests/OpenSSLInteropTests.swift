@@ -24,13 +24,15 @@ struct OpenSSLInteropTests {
 
     /// Runs openssl with `arguments` in the scratch directory; its stdout.
     @discardableResult
-    func openssl(_ arguments: String...) throws -> Data {
+    func openssl(_ arguments: String...) async throws -> Data {
         // posix_spawn + waitpid (JobGateCore.Spawn), not Foundation's Process: its exit
         // notification was seen to miss exits here and hang a cooperative thread for good.
         let quoted = ([try #require(opensslPath)] + arguments).map { "'" + $0 + "'" }.joined(separator: " ")
         let out = directory.appendingPathComponent("stdout-\(UUID().uuidString.prefix(8))").path
         let pid = try Spawn.start(["/bin/sh", "-c", "cd '\(directory.path)' && exec \(quoted) 2>/dev/null"], outputPath: out)
-        let status = Spawn.wait(pid)
+        // Waited for on a thread of its own: RSA key generation under load can take seconds,
+        // and blocking one of the cooperative pool's two threads would stall other suites.
+        let status = await withCheckedContinuation { c in Thread { c.resume(returning: Spawn.wait(pid)) }.start() }
         try #require(status == 0, "openssl \(arguments.joined(separator: " ")) failed")
         defer { unlink(out) }
         return try Data(contentsOf: URL(fileURLWithPath: out))
@@ -50,13 +52,13 @@ struct OpenSSLInteropTests {
         return Base64URL.encode(header) + "." + Base64URL.encode(payload)
     }
 
-    @Test func rs256TokenSignedByOpenSSLVerifies() throws {
+    @Test func rs256TokenSignedByOpenSSLVerifies() async throws {
         defer { try? FileManager.default.removeItem(at: directory) }
-        try openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", "key.pem")
+        try await openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", "key.pem")
         // n from `-modulus` (hex), e from the text dump, e.g. "publicExponent: 65537 (0x10001)".
-        let modulusLine = String(decoding: try openssl("rsa", "-in", "key.pem", "-noout", "-modulus"), as: UTF8.self)
+        let modulusLine = String(decoding: try await openssl("rsa", "-in", "key.pem", "-noout", "-modulus"), as: UTF8.self)
         let modulus = try #require(Hex.decode(modulusLine.trimmingCharacters(in: .whitespacesAndNewlines).dropFirst("Modulus=".count)))
-        let text = String(decoding: try openssl("rsa", "-in", "key.pem", "-noout", "-text"), as: UTF8.self)
+        let text = String(decoding: try await openssl("rsa", "-in", "key.pem", "-noout", "-text"), as: UTF8.self)
         let exponentLine = try #require(text.split(separator: "\n").first { $0.hasPrefix("publicExponent:") })
         let exponentField = try #require(exponentLine.split(separator: " ").dropFirst().first)
         let exponentDecimal = try #require(UInt64(exponentField))
@@ -65,7 +67,7 @@ struct OpenSSLInteropTests {
 
         let input = signingInput(alg: "RS256", kid: "cli-rsa")
         try write("input.txt", input.utf8)
-        try openssl("dgst", "-sha256", "-sign", "key.pem", "-out", "sig.bin", "input.txt")
+        try await openssl("dgst", "-sha256", "-sign", "key.pem", "-out", "sig.bin", "input.txt")
         let token = input + "." + Base64URL.encode(try read("sig.bin"))
 
         let jwks = try JWKS(json: #"{"keys":[{"kty":"RSA","kid":"cli-rsa","n":"\#(Base64URL.encode(modulus))","e":"\#(Base64URL.encode(exponent))"}]}"#)
@@ -80,11 +82,11 @@ struct OpenSSLInteropTests {
         #expect(signer.publicJWK["e"] == Base64URL.encode(exponent))
     }
 
-    @Test func es256TokenSignedByOpenSSLVerifies() throws {
+    @Test func es256TokenSignedByOpenSSLVerifies() async throws {
         defer { try? FileManager.default.removeItem(at: directory) }
-        try openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "key.pem")
+        try await openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "key.pem")
         // A P-256 SubjectPublicKeyInfo ends with the 65-byte point 04||x||y.
-        let spki = [UInt8](try openssl("pkey", "-in", "key.pem", "-pubout", "-outform", "DER"))
+        let spki = [UInt8](try await openssl("pkey", "-in", "key.pem", "-pubout", "-outform", "DER"))
         let point = Array(spki.suffix(65))
         #expect(point.first == 0x04)
         let x = Array(point[1..<33])
@@ -93,7 +95,7 @@ struct OpenSSLInteropTests {
         let input = signingInput(alg: "ES256", kid: "cli-ec")
         try write("input.txt", input.utf8)
         // openssl emits DER; JWS wants r||s.
-        try openssl("dgst", "-sha256", "-sign", "key.pem", "-out", "sig.der", "input.txt")
+        try await openssl("dgst", "-sha256", "-sign", "key.pem", "-out", "sig.der", "input.txt")
         let raw = try ecdsaDERToRaw(try read("sig.der"))
         let token = input + "." + Base64URL.encode(raw)
 
@@ -105,11 +107,11 @@ struct OpenSSLInteropTests {
     }
 
     @Test(arguments: JWTAlgorithm.allCases)
-    func openSSLVerifiesJWTSignerSignatures(algorithm: JWTAlgorithm) throws {
+    func openSSLVerifiesJWTSignerSignatures(algorithm: JWTAlgorithm) async throws {
         defer { try? FileManager.default.removeItem(at: directory) }
         let signer = try JWTSigner(generating: algorithm)
         try write("key.pem", try signer.privateKeyPEM().utf8)
-        try openssl("pkey", "-in", "key.pem", "-pubout", "-out", "pub.pem")
+        try await openssl("pkey", "-in", "key.pem", "-pubout", "-out", "pub.pem")
         let token = try signer.sign(validClaims())
         let parts = token.split(separator: ".")
         try write("input.txt", "\(parts[0]).\(parts[1])".utf8)
@@ -118,7 +120,7 @@ struct OpenSSLInteropTests {
             signature = try #require(ecdsaRawToDER(signature))
         }
         try write("sig.bin", signature)
-        let result = try openssl("dgst", "-sha256", "-verify", "pub.pem", "-signature", "sig.bin", "input.txt")
+        let result = try await openssl("dgst", "-sha256", "-verify", "pub.pem", "-signature", "sig.bin", "input.txt")
         #expect(String(decoding: result, as: UTF8.self).contains("Verified OK"))
     }
 }

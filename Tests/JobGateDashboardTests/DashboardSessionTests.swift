@@ -39,7 +39,7 @@ struct DashboardSessionTests {
         let h = session.setCookieHeader(value: "v.s", ttl: 3600, secure: false)
         #expect(h == "jobgate_session=v.s; Max-Age=3600; Path=/dashboard; HttpOnly; SameSite=Strict")
         #expect(session.setCookieHeader(value: "v.s", ttl: 60, secure: true).hasSuffix("; Secure"))
-        #expect(session.clearCookieHeader(secure: false).hasPrefix("jobgate_session=; Max-Age=0;"))
+        #expect(DashboardSession.clearCookieHeader(secure: false).hasPrefix("jobgate_session=; Max-Age=0;"))
     }
 
     @Test func cookieAndFormParsing() {

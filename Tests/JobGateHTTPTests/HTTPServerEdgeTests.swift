@@ -17,7 +17,7 @@ enum Outcome: Equatable, CustomStringConvertible {
 }
 
 /// Sends raw bytes and reports the status answered, or that the server just closed.
-func outcome(port: Int, _ bytes: [UInt8], timeoutSeconds: Double = 5) async throws -> Outcome {
+func outcome(port: Int, _ bytes: [UInt8], timeoutSeconds: Double = 30) async throws -> Outcome {
     try await onThread {
         let client = try TestClient(port: port, timeoutSeconds: timeoutSeconds)
         try? client.send(bytes)
@@ -108,7 +108,7 @@ func expectDrained(_ server: HTTPServer, sourceLocation: SourceLocation = #_sour
         let start = clock.now
         let stalled = Task {
             try await onThread { () -> Bool in
-                let client = try TestClient(port: port, timeoutSeconds: 5)
+                let client = try TestClient(port: port, timeoutSeconds: 20)
                 try client.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\nhalf a bo")
                 var received: [UInt8] = []
                 return client.waitForClose(received: &received)
@@ -120,7 +120,7 @@ func expectDrained(_ server: HTTPServer, sourceLocation: SourceLocation = #_sour
         let closed = try await stalled.value
         let elapsed = clock.now - start
         #expect(closed, "the stalled connection was not closed")
-        #expect(elapsed < .seconds(5), "closed only after \(elapsed)")
+        #expect(elapsed < .seconds(15), "closed only after \(elapsed)")  // 1 s timeout; loose for a loaded CI
         #expect(elapsed >= .milliseconds(900), "closed too early: \(elapsed)")
         #expect(recorder.count == 1)  // only the healthy request
         try await expectHealthy(server)
@@ -252,7 +252,7 @@ func expectDrained(_ server: HTTPServer, sourceLocation: SourceLocation = #_sour
         let server = try startServer({ $0.maxBodyBytes = 1000 }, recorder: recorder)
         let port = server.port
         let closed = try await onThread { () -> Bool in
-            let client = try TestClient(port: port, timeoutSeconds: 5)
+            let client = try TestClient(port: port, timeoutSeconds: 30)
             try client.send("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n")
             let chunk = "4000\r\n" + String(repeating: "q", count: 0x4000) + "\r\n"
             for _ in 0..<64 {  // 1 MiB, far past cap + drain budget

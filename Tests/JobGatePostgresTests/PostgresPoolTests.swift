@@ -86,7 +86,8 @@ import Testing
             #expect(e.code == .connectionFailed)
             #expect(e.isUnavailable)
         }
-        #expect(ContinuousClock.now - start < .seconds(5))
+        // Refused at once: far below any hang, with room for a loaded CI machine.
+        #expect(ContinuousClock.now - start < .seconds(15))
     }
 }
 
