@@ -108,7 +108,7 @@ extension APIService {
 
     func getJob(_ idText: String, _ principal: Principal) async throws -> HTTPResponse {
         let id = try jobID(idText)
-        guard let job = try await store.job(id: id, tenant: principal.tenant) else { throw APIError.jobNotFound(idText) }
+        guard let job = try await readJob(id, tenant: principal.tenant) else { throw APIError.jobNotFound(idText) }
         return json(JobJSON.job(job, output: try await signedOutput(job)))
     }
 

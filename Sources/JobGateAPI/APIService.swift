@@ -15,6 +15,8 @@ public final class APIService: Sendable {
     let store: JobStore
     let authenticator: Authenticator
     let committer: SubmitCommitter
+    /// Status reads of all connections coalesced into one `id = ANY(…)` query per batch.
+    let reader: Coalescer<UUID, Job?>
     let signer: OutputSigner
     let validator: JobRequestValidator
     let metrics: APIMetrics
@@ -29,6 +31,12 @@ public final class APIService: Sendable {
         self.store = JobStore(pool: pool)
         self.authenticator = Authenticator(tokens: TokenStore(pool: pool), jwt: configuration.jwt, cacheTTL: configuration.tokenCacheTTL)
         self.committer = SubmitCommitter(store: store, configuration: configuration.submit)
+        let store = self.store
+        self.reader = Coalescer(maxBatch: 500, maxInFlight: 2) { ids in
+            let found = try await store.jobs(ids: Array(Set(ids)))
+            let byID = Dictionary(found.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+            return ids.map { byID[$0] }
+        }
         self.signer = OutputSigner(pool: pool, lifetimeSeconds: configuration.outputURLLifetimeSeconds)
         self.validator = JobRequestValidator(jobTypes: configuration.jobTypes, maxPayloadBytes: configuration.maxPayloadBytes)
         self.metrics = APIMetrics(configuration.metrics)
@@ -126,6 +134,13 @@ public final class APIService: Sendable {
     func jobID(_ text: String) throws(APIError) -> UUID {
         guard let id = UUID(uuidString: text) else { throw APIError.jobNotFound(text) }
         return id
+    }
+
+    /// The job `id` if it exists and belongs to `tenant` (another tenant's job is not found),
+    /// read through the coalescer.
+    func readJob(_ id: UUID, tenant: String) async throws -> Job? {
+        guard let job = try await reader.submit(id), job.tenant == tenant else { return nil }
+        return job
     }
 
     /// A signed output link for a completed job with an output.

@@ -19,8 +19,10 @@ public final class SubmitCommitter: Sendable {
     public struct Configuration: Sendable {
         /// Most jobs in one commit (a single larger unit still goes alone).
         public var maxBatchJobs: Int = 1000
-        /// Commits running at once (each holds one pooled connection).
-        public var maxConcurrentCommits: Int = 4
+        /// Commits running at once (each holds one pooled connection). One is fastest on a
+        /// small machine (measured: 12.8k submits/s with 1, 10k with 2, 8k with 4 on 2 cores):
+        /// fewer, larger commits cost PostgreSQL less per job; batches grow with load.
+        public var maxConcurrentCommits: Int = 1
         /// Most jobs waiting or committing; more are refused with 429.
         public var maxBacklogJobs: Int = 50_000
 

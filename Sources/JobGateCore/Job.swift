@@ -65,6 +65,18 @@ public struct Job: Sendable, Equatable {
     }
 }
 
+extension Job {
+    /// The job just inserted for `new`: the server supplies only `createdAt` and `runAt`, so the
+    /// submit statement returns three columns instead of whole rows (a hot path). The payload
+    /// is the submitted text (the server stores it as jsonb, which may normalise spacing).
+    init(submitted new: NewJob, id: UUID, createdAt: Date, runAt: Date) {
+        self.init(id: id, tenant: new.tenant, queue: new.queue, type: new.type, payload: new.payload, priority: new.priority,
+                  status: .queued, attempt: 0, maxAttempts: new.maxAttempts, runAt: runAt, createdAt: createdAt,
+                  startedAt: nil, finishedAt: nil, timeoutSeconds: new.timeoutSeconds, leaseExpiresAt: nil, lockedBy: nil,
+                  cancelRequestedAt: nil, idempotencyKey: new.idempotencyKey, lastError: nil, traceId: new.traceId, output: nil)
+    }
+}
+
 /// Where a completed job's output is kept.
 public enum OutputLocation: String, Sendable, Equatable {
     /// `bytea` in `job_outputs`.

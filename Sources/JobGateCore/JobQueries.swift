@@ -55,7 +55,7 @@ enum JobQueries {
         ), notify AS (
             SELECT pg_notify('\(channel)', q.queue) FROM (SELECT DISTINCT queue FROM ins) q
         )
-        SELECT \(jobColumns("j")) FROM ins j, (SELECT count(*) FROM notify) n
+        SELECT j.id, j.created_at, j.run_at FROM ins j, (SELECT count(*) FROM notify) n
         """
 
     /// The existing jobs for keys that were skipped, and whether each request matches.
@@ -79,6 +79,9 @@ enum JobQueries {
 
     /// $1 id, $2 tenant (NULL = any).
     static let job = "SELECT \(jobColumns("j")) FROM jobs j WHERE j.id = $1 AND ($2::text IS NULL OR j.tenant = $2)"
+
+    /// Many jobs by id at once (coalesced status reads). $1 ids.
+    static let jobsByID = "SELECT \(jobColumns("j")) FROM jobs j WHERE j.id = ANY($1::uuid[])"
 
     /// Newest first, keyset on id. $1 tenant, $2 status, $3 type, $4 queue, $5 after (exclusive), $6 limit; NULL = any.
     /// Sent unprepared so each call is planned with its values (the optional filters would defeat a generic plan).

@@ -50,8 +50,23 @@ public struct JobStore: Sendable {
         // The jobs in order, each job's unit, and each unit's first job.
         let (jobs, unitOf, start) = (flat, unitOfJob, firstJob)
         if jobs.isEmpty { return units.map { _ in .committed([]) } }
-        let waves = Self.waves(units)
         let ids = jobs.map { _ in UUIDv7.make() }
+        if jobs.allSatisfy({ $0.idempotencyKey == nil }) {
+            // Nothing can conflict: the insert, its events and the NOTIFY are one statement,
+            // atomic on its own, so it commits without BEGIN/COMMIT round trips.
+            let rows = try await pool.withConnection { conn in try conn.query(JobQueries.submit, Self.submitParameters(jobs, ids: ids)) }
+            let index = Dictionary(uniqueKeysWithValues: ids.enumerated().map { ($1, $0) })
+            var created = [Job?](repeating: nil, count: jobs.count)
+            for row in rows {
+                guard let i = index[try row.decode(0, as: UUID.self)] else { continue }
+                created[i] = Job(submitted: jobs[i], id: ids[i], createdAt: try row.decode(1), runAt: try row.decode(2))
+            }
+            guard created.allSatisfy({ $0 != nil }) else {
+                throw PostgresError(code: .protocolViolation, message: "the submit statement did not return every job")
+            }
+            return units.indices.map { u in .committed((start[u]..<start[u] + units[u].count).map { .created(created[$0]!) }) }
+        }
+        let waves = Self.waves(units)
         return try await pool.transaction { conn in
             var outcomes = [SubmitOutcome?](repeating: nil, count: jobs.count)
             // Rejected units: the first conflicting index within the unit and the job it clashed with.
@@ -67,20 +82,16 @@ public struct JobStore: Sendable {
                 while !pending.isEmpty {
                     rounds += 1
                     let batch = pending
-                    let rows = try conn.query(JobQueries.submit, [
-                        batch.map { ids[$0] }, batch.map { jobs[$0].tenant }, batch.map { jobs[$0].queue },
-                        batch.map { jobs[$0].type }, batch.map { jobs[$0].payload }, batch.map { jobs[$0].priority },
-                        batch.map { jobs[$0].runAt }, batch.map { jobs[$0].maxAttempts }, batch.map { jobs[$0].timeoutSeconds },
-                        batch.map { jobs[$0].idempotencyKey }, batch.map { jobs[$0].traceId },
-                    ])
-                    var created: [UUID: Job] = [:]
-                    for row in rows {
-                        let job = try JobRowDecoder.job(row, from: 0)
-                        created[job.id] = job
-                    }
+                    let rows = try conn.query(JobQueries.submit, Self.submitParameters(batch.map { jobs[$0] }, ids: batch.map { ids[$0] }))
+                    var inserted: [UUID: (Date, Date)] = [:]
+                    for row in rows { inserted[try row.decode(0, as: UUID.self)] = (try row.decode(1), try row.decode(2)) }
                     var skipped: [Int] = []
                     for i in batch {
-                        if let job = created[ids[i]] { outcomes[i] = .created(job) } else { skipped.append(i) }
+                        if let (createdAt, runAt) = inserted[ids[i]] {
+                            outcomes[i] = .created(Job(submitted: jobs[i], id: ids[i], createdAt: createdAt, runAt: runAt))
+                        } else {
+                            skipped.append(i)
+                        }
                     }
                     pending = []
                     if skipped.isEmpty { break }
@@ -152,12 +163,25 @@ public struct JobStore: Sendable {
         return waves
     }
 
+    /// The submit statement's array parameters for `jobs` with their new `ids`.
+    static func submitParameters(_ jobs: [NewJob], ids: [UUID]) -> [any PostgresBindable] {
+        [ids, jobs.map(\.tenant), jobs.map(\.queue), jobs.map(\.type), jobs.map(\.payload), jobs.map(\.priority),
+         jobs.map(\.runAt), jobs.map(\.maxAttempts), jobs.map(\.timeoutSeconds), jobs.map(\.idempotencyKey), jobs.map(\.traceId)]
+    }
+
     // MARK: reads
 
     /// One job; `tenant` nil reads any tenant's (admin).
     public func job(id: UUID, tenant: String?) async throws -> Job? {
         let rows = try await pool.query(JobQueries.job, [id, tenant])
         return try rows.first.map { try JobRowDecoder.job($0, from: 0) }
+    }
+
+    /// The jobs with these ids that exist, in no particular order (any tenant: callers filter).
+    public func jobs(ids: [UUID]) async throws -> [Job] {
+        if ids.isEmpty { return [] }
+        let rows = try await pool.query(JobQueries.jobsByID, [ids])
+        return try rows.map { try JobRowDecoder.job($0, from: 0) }
     }
 
     /// Jobs newest first, filtered by whatever is not nil; pass the last id of a page as `after`

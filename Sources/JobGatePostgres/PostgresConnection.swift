@@ -182,30 +182,31 @@ public final class PostgresConnection {
             if let statementName { return PQexecPrepared(conn, statementName, 0, nil, nil, nil, 0) }
             return PQexecParams(conn, sql, 0, nil, nil, nil, nil, 0)
         }
-        // Keep every parameter's bytes alive until the call returns.
-        var storage: [[UInt8]] = []
-        storage.reserveCapacity(n)
+        // Every parameter's bytes in one buffer (text NUL-terminated), alive until the call returns.
+        var storage: [UInt8] = []
+        var offsets = [Int](repeating: -1, count: n)
         var lengths = [Int32](repeating: 0, count: n)
         var formats = [Int32](repeating: 0, count: n)
-        var isNull = [Bool](repeating: false, count: n)
         for (i, p) in params.enumerated() {
             switch p {
             case .null:
-                storage.append([0])
-                isNull[i] = true
+                break
             case .text(let s):
-                var b = Array(s.utf8)
-                b.append(0)
-                storage.append(b)
-                lengths[i] = Int32(b.count - 1)
+                offsets[i] = storage.count
+                storage.append(contentsOf: s.utf8)
+                lengths[i] = Int32(storage.count - offsets[i])
+                storage.append(0)
             case .binary(let b):
-                storage.append(b.isEmpty ? [0] : b)
+                offsets[i] = storage.count
+                storage.append(contentsOf: b)
                 lengths[i] = Int32(b.count)
                 formats[i] = 1
             }
         }
-        return withBufferPointers(storage) { pointers in
-            var values: [UnsafePointer<CChar>?] = pointers.enumerated().map { isNull[$0.offset] ? nil : $0.element }
+        if storage.isEmpty { storage.append(0) }
+        return storage.withUnsafeBufferPointer { buffer in
+            let base = UnsafeRawPointer(buffer.baseAddress!).assumingMemoryBound(to: CChar.self)
+            var values: [UnsafePointer<CChar>?] = offsets.map { $0 < 0 ? nil : base + $0 }
             return values.withUnsafeMutableBufferPointer { vp in
                 if let statementName {
                     return PQexecPrepared(conn, statementName, Int32(n), vp.baseAddress, lengths, formats, 0)
@@ -261,20 +262,6 @@ func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<C
     }
     _ = storage.count
     defer { storage.removeAll() }
-    return recurse(0)
-}
-
-/// Calls `body` with stable pointers to each buffer's bytes.
-func withBufferPointers<R>(_ buffers: [[UInt8]], _ body: ([UnsafePointer<CChar>]) -> R) -> R {
-    var pointers: [UnsafePointer<CChar>] = []
-    pointers.reserveCapacity(buffers.count)
-    func recurse(_ i: Int) -> R {
-        if i == buffers.count { return body(pointers) }
-        return buffers[i].withUnsafeBufferPointer { p in
-            pointers.append(UnsafeRawPointer(p.baseAddress!).assumingMemoryBound(to: CChar.self))
-            return recurse(i + 1)
-        }
-    }
     return recurse(0)
 }
 

@@ -49,7 +49,9 @@ extension SubmitOutcome {
         #expect(out.count == 2)
         let job = try #require(out[0].createdJob)
         #expect(job.status == .queued && job.attempt == 0 && job.tenant == "acme" && job.traceId == "tr-1")
-        #expect(job.payload == #"{"a": [1, 2], "b": 1}"#)
+        // The outcome carries the submitted text; the database keeps it as jsonb (normalised).
+        #expect(job.payload == #"{"b": 1,  "a": [1,2]}"#)
+        #expect(try await f.store.job(id: job.id, tenant: "acme")?.payload == #"{"a": [1, 2], "b": 1}"#)
         let claimed = try await f.store.claim(queues: ["default"], limit: 10, worker: "w1", leaseSeconds: 30)
         #expect(claimed.map(\.id) == [job.id])
         #expect(claimed[0].attempt == 1)

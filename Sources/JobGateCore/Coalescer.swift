@@ -1,0 +1,70 @@
+import Synchronization
+
+/// Gathers concurrent requests into batches served by one call each: while a batch is in
+/// flight, new requests wait; when it ends, everything waiting goes into the next one.
+/// Under light load a request is served at once (a batch of one); under heavy load batches
+/// grow by themselves, so per-call overhead (a round trip, a statement, a commit) is shared.
+///
+/// `serve` gets the batch's inputs in arrival order and returns one result per input.
+public final class Coalescer<Input: Sendable, Output: Sendable>: Sendable {
+    private struct Waiter {
+        var input: Input
+        var continuation: CheckedContinuation<Output, any Error>
+    }
+
+    private struct State {
+        var waiting: [Waiter] = []
+        var inFlight = 0
+    }
+
+    private let state = Mutex(State())
+    private let maxBatch: Int
+    private let maxInFlight: Int
+    private let serve: @Sendable ([Input]) async throws -> [Output]
+
+    /// A coalescer running at most `maxInFlight` batches of at most `maxBatch` inputs at once.
+    public init(maxBatch: Int = 500, maxInFlight: Int = 1, serve: @escaping @Sendable ([Input]) async throws -> [Output]) {
+        self.maxBatch = max(1, maxBatch)
+        self.maxInFlight = max(1, maxInFlight)
+        self.serve = serve
+    }
+
+    /// Serves `input` in the next batch and returns its result (or the batch's error).
+    public func submit(_ input: Input) async throws -> Output {
+        try await withCheckedThrowingContinuation { continuation in
+            let batch: [Waiter]? = state.withLock { s in
+                s.waiting.append(Waiter(input: input, continuation: continuation))
+                return take(&s)
+            }
+            if let batch { Task { await self.run(batch) } }
+        }
+    }
+
+    private func take(_ s: inout State) -> [Waiter]? {
+        guard !s.waiting.isEmpty, s.inFlight < maxInFlight else { return nil }
+        let n = min(maxBatch, s.waiting.count)
+        let batch = Array(s.waiting[..<n])
+        s.waiting.removeFirst(n)
+        s.inFlight += 1
+        return batch
+    }
+
+    private func run(_ first: [Waiter]) async {
+        var batch = first
+        while true {
+            do {
+                let outputs = try await serve(batch.map(\.input))
+                precondition(outputs.count == batch.count, "a coalesced batch must return one result per input")
+                for (w, o) in zip(batch, outputs) { w.continuation.resume(returning: o) }
+            } catch {
+                for w in batch { w.continuation.resume(throwing: error) }
+            }
+            let next: [Waiter]? = state.withLock { s in
+                s.inFlight -= 1
+                return take(&s)
+            }
+            guard let next else { return }
+            batch = next
+        }
+    }
+}
