@@ -1,0 +1,56 @@
+import Foundation
+import JobGateAPI
+import JobGateCore
+import JobGatePostgres
+import JobGateTestSupport
+import Testing
+
+/// A real `jobgate serve` process: its stderr holds one JSON access-log line per request,
+/// and never a token, a signature or a payload.
+@Suite struct AccessLogTests {
+    @Test func accessLogLinesNameTheRouteAndNeverHoldSecrets() async throws {
+        let db = try await TestDatabase.create("accesslog")
+        let pool = PostgresPool(configuration: Database.configuration(url: db.url))
+        defer { pool.shutdown() }
+        try await Migrator(pool: pool).migrate()
+        let secret = try await TokenStore(pool: pool).create(tenant: "acme", scopes: [.admin]).secret
+        let port = Int.random(in: 40_000..<60_000)
+        let server = try TestProcess([try JobGateBinary.path(), "serve", "--listen", "127.0.0.1:\(port)"],
+                                     environment: ["JOBGATE_DATABASE_URL": db.processURL, "JOBGATE_LOG_LEVEL": "info"])
+        defer { server.signal(SIGKILL) }
+        var bearer = try APIClient(baseURL: "http://127.0.0.1:\(port)", token: secret)
+        let up = try await eventually(timeout: .seconds(20)) { (try? await bearer.send("GET", "/healthz"))?.status == 200 }
+        #expect(up, "serve did not come up: \(server.output.suffix(1000))")
+
+        let payloadMarker = "payload-marker-\(UUID().uuidString.prefix(6))"
+        let submitted = try await bearer.send("POST", "/v1/jobs", json: ["type": "noop", "payload": ["secret": payloadMarker]])
+        #expect(submitted.status == 202)
+        let id = try #require(submitted.object?["jobId"] as? String)
+        #expect(try await bearer.send("GET", "/v1/jobs/\(id)").status == 200)
+        // The reference routes take the raw token, without "Bearer".
+        let raw = try await bearer.send("GET", "/job-status/\(id)", body: nil, contentType: nil, headers: [("Authorization", secret)])
+        #expect(raw.status == 401 || raw.status == 200)
+        bearer = try APIClient(baseURL: "http://127.0.0.1:\(port)", token: "jg_wrong_\(secret.suffix(12))")
+        #expect(try await bearer.send("GET", "/v1/jobs/\(id)").status == 401)
+        let anonymous = try APIClient(baseURL: "http://127.0.0.1:\(port)")
+        _ = try await anonymous.send("POST", "/dashboard/login", body: Array("token=\(secret)".utf8),
+                                     contentType: "application/x-www-form-urlencoded")
+        _ = try await anonymous.send("GET", "/v1/outputs/\(id)?expires=1&kid=k&sig=signature-marker", body: nil, contentType: nil)
+
+        server.signal(SIGTERM)
+        #expect(await server.wait() == 0)
+        let log = server.output
+        let access = log.split(separator: "\n").filter { $0.contains("\"msg\":\"request\"") }
+        #expect(access.count >= 6, "expected an access line per request:\n\(log.suffix(2000))")
+        #expect(access.contains { $0.contains("\"http.route\":\"/v1/jobs/{id}\"") && $0.contains("\"http.status\":200") })
+        #expect(access.contains { $0.contains("\"http.route\":\"/v1/jobs\"") && $0.contains("\"tenant\":\"acme\"") })
+        #expect(access.allSatisfy { $0.contains("\"request.id\":\"") && $0.contains("\"duration_ms\":") })
+        for forbidden in [secret, String(secret.suffix(20)), "signature-marker", payloadMarker] {
+            #expect(!log.contains(forbidden), "the log holds a secret or payload: \(forbidden.prefix(8))…")
+        }
+        // Every line is one JSON object.
+        for line in log.split(separator: "\n") where line.hasPrefix("{") {
+            #expect((try? JSONSerialization.jsonObject(with: Data(line.utf8))) is [String: Any], "not JSON: \(line)")
+        }
+    }
+}
