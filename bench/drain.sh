@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 JOBS=${1:-200000}; CONC=${2:-1000}; SECS=${3:-10}; CLIENTS=${4:-4}
 jobgate_install_deps
 swift build -c release --product jobgate >/dev/null
+export JOBGATE_PG_EXTRA_OPTS="-c max_wal_size=16GB -c checkpoint_timeout=30min"  # as bench/run
 jobgate_start_throwaway_pg
 trap jobgate_stop_throwaway_pg EXIT
 psql -qX -c "CREATE DATABASE bench" >/dev/null

@@ -37,6 +37,7 @@ jobgate_as_pg() {
 }
 
 # Starts a throwaway cluster in a new temp dir; exports PG* for libpq and JOBGATE_TEST_* for tests.
+# JOBGATE_PG_EXTRA_OPTS adds server options (bench/run sets checkpoint spacing).
 jobgate_start_throwaway_pg() {
   local bindir dir port
   bindir=$(jobgate_pg_bindir)
@@ -47,7 +48,7 @@ jobgate_start_throwaway_pg() {
   jobgate_as_pg "$bindir/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --no-locale >"$dir/initdb.log" 2>&1 \
     || { cat "$dir/initdb.log" >&2; return 1; }
   jobgate_as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-    -o "-k $dir -p $port -c listen_addresses=127.0.0.1 -c max_connections=400 -c shared_buffers=256MB" start >/dev/null \
+    -o "-k $dir -p $port -c listen_addresses=127.0.0.1 -c max_connections=400 -c shared_buffers=256MB ${JOBGATE_PG_EXTRA_OPTS:-}" start >/dev/null \
     || { cat "$dir/server.log" >&2; return 1; }
   export PGHOST="$dir" PGPORT="$port" PGUSER=postgres PGDATABASE=postgres
   export JOBGATE_TEST_PGDATA="$dir/data" JOBGATE_TEST_PGBIN="$bindir"
