@@ -30,11 +30,6 @@ public enum DrainBenchmark {
             left -= n
         }
         let submitSeconds = seconds(ContinuousClock.now - submitStart)
-        // Stands in for autovacuum's analyze, which follows a burst like this within a minute in
-        // production: statistics left by earlier contents of the table (an empty or truncated
-        // one) make the planner pick sequential scans for the completion statements (measured:
-        // 4.7k instead of 20k+ jobs/s).
-        try await pool.query("ANALYZE jobgate.jobs, jobgate.job_events")
         var config = WorkerPool.Configuration()
         config.concurrency = concurrency
         config.queues = [queue]
