@@ -154,6 +154,8 @@ extension JobStore {
 
     /// The claim statement and parameters, for `EXPLAIN` in plan-regression tests and for pgbench scripts.
     public static var claimSQL: String { JobQueries.claim }
+    /// The batch completion statement (for plan-regression tests).
+    public static var completeSQL: String { JobQueries.complete }
 
     private static func fenced(_ ids: [UUID], applied rows: PostgresRows) throws -> FencedResult {
         var applied = Set<UUID>(minimumCapacity: rows.count)

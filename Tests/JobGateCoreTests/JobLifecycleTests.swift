@@ -253,6 +253,28 @@ import Testing
         #expect(try counts.decode(0, as: Int.self) == 2 && counts.decode(1, as: Int.self) == 2 && counts.decode(2, as: Int.self) == 12)
     }
 
+    @Test func completionNeverScansTheRunningIndexEvenWhenStatisticsSayNothingRuns() async throws {
+        let f = try await EngineFixture.make("completeplan")
+        defer { f.pool.shutdown() }
+        try await f.pool.query("""
+            INSERT INTO jobs (id, tenant, queue, type, status, attempt, finished_at, created_at)
+            SELECT gen_random_uuid(), 't', 'default', 'noop', 'completed', 1, now(), now() FROM generate_series(1, 100000) g
+            """)
+        // Statistics taken while nothing runs, as autovacuum takes them between bursts.
+        try await f.pool.query("ANALYZE jobs")
+        _ = try await f.store.submit((0..<1000).map { _ in NewJob(tenant: "t", type: "noop") })
+        let claimed = try await f.store.claim(queues: ["default"], limit: 1000, worker: "w", leaseSeconds: 30)
+        #expect(claimed.count == 1000)
+        let nulls = PostgresParameter.text("{" + Array(repeating: "NULL", count: claimed.count).joined(separator: ",") + "}")
+        let params: [any PostgresBindable] = ["w", claimed.map(\.id), claimed.map(\.attempt), nulls, nulls, nulls, nulls, nulls, nulls]
+        let plan = try await f.pool.withConnection { conn in
+            try conn.query("EXPLAIN " + JobStore.completeSQL, params, prepare: false)
+        }.map { try $0.decode(0, as: String.self) }.joined(separator: "\n")
+        // Nested-looping the running-lease index against the batch cost 1000 x 1000 comparisons
+        // (measured: 4.8k instead of 16-20k jobs/s drained).
+        #expect(!plan.contains("jobs_running_lease_idx"), "\(plan)")
+    }
+
     @Test func claimUsesThePartialIndexWithManyFinishedJobs() async throws {
         let f = try await EngineFixture.make("explain")
         defer { f.pool.shutdown() }
