@@ -24,14 +24,25 @@ public final class EmbeddedPostgres: @unchecked Sendable {
 
     /// Locates the PostgreSQL binaries; fails with a one-line error naming the package when absent.
     public init(directory: URL, port: Int = 5432, tcp: Bool = false) throws {
-        self.directory = directory.standardizedFileURL
+        let requested = directory.standardizedFileURL
+        let user = getuid() == 0 ? (ProcessInfo.processInfo.environment["JOBGATE_PG_USER"] ?? "postgres") : nil
+        // As root, the server runs as `user`, which must reach the folder through every parent. A
+        // checkout under /root is not reachable, so such a cluster lives under /var/lib/jobgate.
+        if let user, !Self.reachable(requested, by: user) {
+            let fallback = URL(fileURLWithPath: "/var/lib/jobgate/\(Self.shortHash(requested.path))/pg")
+            Log.info("the embedded PostgreSQL's user cannot reach the data directory; using another",
+                     ["requested": requested.path, "dir": fallback.path, "user": user])
+            self.directory = fallback
+        } else {
+            self.directory = requested
+        }
         self.port = port
         self.tcp = tcp
         guard let bin = Self.findBinDir() else {
             throw RuntimeFailure("PostgreSQL is not installed: install the server with `apt-get install postgresql` (or set JOBGATE_DATABASE_URL)")
         }
         binDir = bin
-        runAsUser = getuid() == 0 ? (ProcessInfo.processInfo.environment["JOBGATE_PG_USER"] ?? "postgres") : nil
+        runAsUser = user
         // A unix socket path is limited to 107 bytes; fall back to a short private folder.
         let socketPath = self.directory.path + "/.s.PGSQL.\(port)"
         if socketPath.utf8.count > 100 {
@@ -119,6 +130,24 @@ public final class EmbeddedPostgres: @unchecked Sendable {
             throw RuntimeFailure("\((argv[0] as NSString).lastPathComponent) failed (exit \(result.status)): \(tail)")
         }
         return text
+    }
+
+    /// Whether `user` can traverse every existing ancestor of `dir` (the folder itself is made
+    /// and handed to the user by `start`).
+    static func reachable(_ dir: URL, by user: String) -> Bool {
+        guard let pw = getpwnam(user) else { return true }  // start() reports the missing user
+        let uid = pw.pointee.pw_uid, gid = pw.pointee.pw_gid
+        var path = dir.deletingLastPathComponent().path
+        while true {
+            var st = stat()
+            if stat(path, &st) == 0 {
+                let mode = st.st_mode
+                let ok = st.st_uid == uid ? mode & 0o100 != 0 : (st.st_gid == gid ? mode & 0o010 != 0 : mode & 0o001 != 0)
+                if !ok { return false }
+            }
+            if path == "/" || path.isEmpty { return true }
+            path = (path as NSString).deletingLastPathComponent
+        }
     }
 
     static func findBinDir() -> String? {
