@@ -102,7 +102,7 @@ extension APIService {
         for (i, job) in jobs.enumerated() {
             body += (i == 0 ? "" : ",") + JobJSON.job(job, output: try await signedOutput(job))
         }
-        let next = jobs.count == limit ? jobs.last.map { "\"\($0.id.uuidString.lowercased())\"" } ?? "null" : "null"
+        let next = jobs.count == limit ? jobs.last.map { "\"\($0.id.lowercasedString)\"" } ?? "null" : "null"
         return json(body + "],\"next\":\(next)}")
     }
 
@@ -147,7 +147,7 @@ extension APIService {
 
     func idempotencyConflict(_ existing: UUID, field: String) -> APIError {
         APIError(status: 409, code: "idempotency_conflict",
-                 message: "This idempotency key was already used for a different request (job \(existing.uuidString.lowercased())).",
+                 message: "This idempotency key was already used for a different request (job \(existing.lowercasedString)).",
                  field: field)
     }
 
@@ -159,8 +159,8 @@ extension APIService {
 
     static func idAndStatus(_ outcome: SubmitOutcome) -> (String, String) {
         switch outcome {
-        case .created(let j), .existing(let j): return (j.id.uuidString.lowercased(), j.status.rawValue)
-        case .conflict(let id): return (id.uuidString.lowercased(), "conflict")
+        case .created(let j), .existing(let j): return (j.id.lowercasedString, j.status.rawValue)
+        case .conflict(let id): return (id.lowercasedString, "conflict")
         }
     }
 }

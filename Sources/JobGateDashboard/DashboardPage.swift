@@ -174,7 +174,7 @@ public enum DashboardPage {
             return "<section><h2>Recent failed jobs</h2><p class=\"note\">No job failed for good in the last 24 hours.</p></section>"
         }
         let rows = data.recentFailures.map { f in
-            "<tr><td>\(HTML.ago(f.failedAt, now: now))</td><td class=\"k\">\(HTML.escape(f.id.uuidString.lowercased()))</td>"
+            "<tr><td>\(HTML.ago(f.failedAt, now: now))</td><td class=\"k\">\(HTML.escape(f.id.lowercasedString))</td>"
                 + "<td>\(HTML.escape(f.type))</td><td>\(HTML.escape(f.queue))</td><td>\(HTML.escape(f.tenant))</td>"
                 + "<td class=\"n\">\(f.attempt)</td><td>\(HTML.escape(f.status))</td>"
                 + "<td><pre class=\"err\">\(HTML.escape(f.lastError))</pre></td></tr>"

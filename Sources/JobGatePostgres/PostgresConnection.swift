@@ -245,24 +245,20 @@ public final class PostgresConnection {
     }
 }
 
-/// Calls `body` with NUL-terminated C strings for `strings` plus a trailing NULL pointer.
+/// Calls `body` with NUL-terminated C strings for `strings` plus a trailing NULL pointer
+/// (libpq's keyword/value arrays), all in one buffer that lives for the call.
 func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
-    var storage = strings.map { Array($0.utf8CString) }
-    var pointers: [UnsafePointer<CChar>?] = []
-    pointers.reserveCapacity(strings.count + 1)
-    func recurse(_ i: Int) -> R {
-        if i == storage.count {
-            pointers.append(nil)
-            return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
-        }
-        return storage[i].withUnsafeBufferPointer { p in
-            pointers.append(p.baseAddress)
-            return recurse(i + 1)
-        }
+    var buffer: [CChar] = []
+    var offsets: [Int] = []
+    for s in strings {
+        offsets.append(buffer.count)
+        buffer.append(contentsOf: s.utf8CString)
     }
-    _ = storage.count
-    defer { storage.removeAll() }
-    return recurse(0)
+    if buffer.isEmpty { buffer.append(0) }
+    return buffer.withUnsafeBufferPointer { b in
+        let pointers: [UnsafePointer<CChar>?] = offsets.map { b.baseAddress! + $0 } + [nil]
+        return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+    }
 }
 
 /// Server notices (and the FATAL text of a terminated session) would otherwise go to stderr

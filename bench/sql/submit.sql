@@ -1,11 +1,11 @@
--- pgbench: the submit statement of JobStore.submit for 100 job(s) per transaction — the
+-- pgbench: the submit statement of JobStore.submit for :n job(s) per transaction — the
 -- multi-row insert, its 'submitted' history rows and the NOTIFY, in one statement, as the
 -- API's group commit sends it. Run with PGOPTIONS='-c search_path=jobgate,public'.
--- jobs/s = tps x 100.
+-- n is the batch size: pgbench -D n=100; jobs/s = tps x n.
 WITH ins AS (
     INSERT INTO jobs (id, tenant, queue, type, payload, priority, run_at, max_attempts, timeout_seconds)
     SELECT gen_random_uuid(), 'bench', 'pgbench-submit', 'noop', '{}'::jsonb, 0, now(), 3, 60
-    FROM generate_series(1, 100)
+    FROM generate_series(1, :n)
     RETURNING id, tenant, queue
 ), ev AS (
     INSERT INTO job_events (job_id, tenant, event, to_status, attempt)

@@ -1,13 +1,14 @@
--- pgbench: the worker's claim statement (1 job) then its batch completion, as two
+-- pgbench: the worker's claim statement (:n jobs) then its batch completion, as two
 -- autocommit statements with history rows, exactly like JobStore.claim + JobStore.complete.
--- Run with PGOPTIONS='-c search_path=jobgate,public' (see bench/drain.sh); jobs/s = tps x 1.
+-- Run with PGOPTIONS='-c search_path=jobgate,public' (see bench/run);
+-- n is the batch size: pgbench -D n=100; jobs/s = tps x n.
 WITH picked AS (
     SELECT c.id, c.status FROM unnest(ARRAY['pgbench']) AS q(name)
     CROSS JOIN LATERAL (
         SELECT id, status, priority, run_at FROM jobs
         WHERE queue = q.name AND status IN ('queued', 'retrying') AND run_at <= now()
-        ORDER BY priority, run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) c
-    ORDER BY c.priority, c.run_at, c.id LIMIT 1
+        ORDER BY priority, run_at, id LIMIT :n FOR UPDATE SKIP LOCKED) c
+    ORDER BY c.priority, c.run_at, c.id LIMIT :n
 ), claimed AS (
     UPDATE jobs j SET status = 'running', attempt = j.attempt + 1, locked_by = 'pgb' || :client_id,
         lease_expires_at = now() + interval '30 seconds', started_at = now()
