@@ -1,4 +1,5 @@
 import Foundation
+import JobGateAPI
 import JobGateCore
 import Synchronization
 
@@ -48,7 +49,7 @@ struct BenchTarget: Sendable {
     /// Runs `body` on `connections` threads until the deadline; `body` sends one request and
     /// returns (status, jobs accepted, ids) or throws for a transport error.
     private func drive(_ label: String, schedule: (@Sendable (Int, Int) -> ContinuousClock.Instant?)? = nil,
-                       _ body: @escaping @Sendable (LoadClient, Int) throws -> (Int, Int, [String])) async -> BenchResult {
+                       _ body: @escaping @Sendable (HTTPClientConnection, Int) throws -> (Int, Int, [String])) async -> BenchResult {
         let start = ContinuousClock.now
         let deadline = start + duration
         let samples = Mutex<[Sample]>([])
@@ -57,7 +58,7 @@ struct BenchTarget: Sendable {
             let remaining = Atomic<Int>(connections)
             for c in 0..<connections {
                 let thread = Thread {
-                    let client = LoadClient(host: host, port: port)
+                    let client = HTTPClientConnection(host: host, port: port)
                     var s = Sample()
                     var i = 0
                     while true {
@@ -107,7 +108,7 @@ struct BenchTarget: Sendable {
     }
 
     func submit() async throws -> BenchResult {
-        let request = LoadClient.request("POST", "/v1/jobs", host: host, token: token, body: jobBody)
+        let request = HTTPClientConnection.request("POST", "/v1/jobs", host: host, port: port, token: token, body: jobBody)
         return await drive("submit") { client, _ in
             let r = try client.send(request)
             return (r.status, r.status == 202 ? 1 : 0, [])
@@ -117,7 +118,7 @@ struct BenchTarget: Sendable {
     func batch() async throws -> BenchResult {
         let one = String(decoding: jobBody, as: UTF8.self)
         let body = Array("{\"jobs\":[\(Array(repeating: one, count: batchSize).joined(separator: ","))]}".utf8)
-        let request = LoadClient.request("POST", "/v1/jobs/batch", host: host, token: token, body: body)
+        let request = HTTPClientConnection.request("POST", "/v1/jobs/batch", host: host, port: port, token: token, body: body)
         let n = batchSize
         return await drive("batch") { client, _ in
             let r = try client.send(request)
@@ -128,7 +129,7 @@ struct BenchTarget: Sendable {
     func status() async throws -> BenchResult {
         let ids = try createJobs(prefill)
         guard !ids.isEmpty else { throw RuntimeFailure("could not create jobs to read") }
-        let requests = ids.map { LoadClient.request("GET", "/v1/jobs/\($0)", host: host, token: token) }
+        let requests = ids.map { HTTPClientConnection.request("GET", "/v1/jobs/\($0)", host: host, port: port, token: token) }
         var result = await drive("status") { client, i in
             let r = try client.send(requests[i % requests.count])
             return (r.status, 0, [])
@@ -138,13 +139,13 @@ struct BenchTarget: Sendable {
     }
 
     func healthz() async throws -> BenchResult {
-        let request = LoadClient.request("GET", "/healthz", host: host, token: nil)
+        let request = HTTPClientConnection.request("GET", "/healthz", host: host, port: port, token: nil)
         return await drive("healthz") { client, _ in (try client.send(request).status, 0, []) }
     }
 
     /// Submits at a fixed offered rate, then reads each job's timestamps for submit→start and submit→complete.
     func endToEnd() async throws -> BenchResult {
-        let request = LoadClient.request("POST", "/v1/jobs", host: host, token: token, body: jobBody)
+        let request = HTTPClientConnection.request("POST", "/v1/jobs", host: host, port: port, token: token, body: jobBody)
         let t0 = ContinuousClock.now + .milliseconds(100)
         let total = Int(Double(rate) * Double(duration.components.seconds))
         let (rate, connections) = (self.rate, self.connections)
@@ -168,14 +169,14 @@ struct BenchTarget: Sendable {
     /// Waits for jobs to finish (up to 60 s) and returns their server-side latencies.
     private func timings(_ ids: [String]) async throws -> ([Double], [Double], Int) {
         let (host, port, connections, token) = (self.host, self.port, min(self.connections, 16), self.token)
-        let requests = ids.filter { !$0.isEmpty }.map { LoadClient.request("GET", "/v1/jobs/\($0)", host: host, token: token) }
+        let requests = ids.filter { !$0.isEmpty }.map { HTTPClientConnection.request("GET", "/v1/jobs/\($0)", host: host, port: port, token: token) }
         let deadline = ContinuousClock.now + .seconds(60)
         return await withCheckedContinuation { (done: CheckedContinuation<([Double], [Double], Int), Never>) in
             let out = Mutex<([Double], [Double], Int)>(([], [], 0))
             let remaining = Atomic<Int>(connections)
             for c in 0..<connections {
                 Thread {
-                    let client = LoadClient(host: host, port: port)
+                    let client = HTTPClientConnection(host: host, port: port)
                     var i = c
                     while i < requests.count {
                         guard let r = try? client.send(requests[i]),
@@ -201,13 +202,13 @@ struct BenchTarget: Sendable {
     }
 
     private func createJobs(_ n: Int) throws -> [String] {
-        let client = LoadClient(host: host, port: port)
+        let client = HTTPClientConnection(host: host, port: port)
         var ids: [String] = []
         let one = String(decoding: jobBody, as: UTF8.self)
         while ids.count < n {
             let k = min(1000, n - ids.count)
             let body = Array("{\"jobs\":[\(Array(repeating: one, count: k).joined(separator: ","))]}".utf8)
-            let r = try client.send(LoadClient.request("POST", "/v1/jobs/batch", host: host, token: token, body: body))
+            let r = try client.send(HTTPClientConnection.request("POST", "/v1/jobs/batch", host: host, port: port, token: token, body: body))
             guard r.status == 202, let obj = try JSONSerialization.jsonObject(with: Data(r.body)) as? [String: Any],
                   let jobs = obj["jobs"] as? [[String: Any]] else {
                 throw RuntimeFailure("batch submit answered \(r.status): \(String(decoding: r.body.prefix(200), as: UTF8.self))")
