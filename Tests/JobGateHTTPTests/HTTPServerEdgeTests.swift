@@ -129,9 +129,11 @@ func expectDrained(_ server: HTTPServer, sourceLocation: SourceLocation = #_sour
     }
 
     @Test func perIPConnectionLimitRefusesTheThirdConnection() async throws {
-        let server = try startServer({ $0.perIPConnectionLimit = 2 })
+        // The second connection waits idle while the first is served; on a loaded machine
+        // that took longer than the tests' usual 5 s connection timeout, which closed it.
+        let server = try startServer({ $0.perIPConnectionLimit = 2; $0.connectionTimeoutSeconds = 120 })
         let port = server.port
-        let third = try await onThread { () -> Bool in
+        let (third, firstAfter) = try await onThread { () -> (Bool, Int) in
             let first = try TestClient(port: port)
             let second = try TestClient(port: port)
             // Make sure both are accepted before the third arrives.
@@ -142,11 +144,13 @@ func expectDrained(_ server: HTTPServer, sourceLocation: SourceLocation = #_sour
             let third = try TestClient(port: port, timeoutSeconds: 2)
             try? third.send("GET /c HTTP/1.1\r\nHost: t\r\n\r\n")
             var received: [UInt8] = []
-            return third.waitForClose(received: &received) && received.isEmpty
+            let refused = third.waitForClose(received: &received) && received.isEmpty
+            // The refusal touches only the third connection.
+            try first.send("GET /a HTTP/1.1\r\nHost: t\r\n\r\n")
+            return (refused, try first.readResponse().status)
         }
         #expect(third, "a third connection from the same IP was served")
-        // Not asserted: that the first keep-alive connection survives the refusal. Under load,
-        // libmicrohttpd 0.9.75 with a thread pool sometimes closed it (about 1 run in 10).
+        #expect(firstAfter == 200)
         // Once the others are gone (the server notices their close asynchronously), new
         // connections are accepted again.
         var healthy = false
@@ -214,7 +218,9 @@ func expectDrained(_ server: HTTPServer, sourceLocation: SourceLocation = #_sour
         let slow = Task { try await exchange(port: port, "GET /slow HTTP/1.1\r\nHost: t\r\n\r\n") }
         while server.inFlightRequests == 0 { try await Task.sleep(for: .milliseconds(10)) }
         let start = clock.now
-        let shutdown = Task { await server.shutdown(gracePeriod: .seconds(5)) }
+        // A long grace period: shutdown must return when the request is done, well before it
+        // (a loaded CI machine can delay the 1 s handler and the drain polling by seconds).
+        let shutdown = Task { await server.shutdown(gracePeriod: .seconds(30)) }
         try await Task.sleep(for: .milliseconds(200))
         #expect(server.inFlightRequests == 1)
         let refusedWhileDraining = try await onThread { !canConnect(port: port) }
@@ -225,7 +231,7 @@ func expectDrained(_ server: HTTPServer, sourceLocation: SourceLocation = #_sour
         #expect(response.status == 200)
         #expect(response.text == "slow")
         #expect(response.header("Connection")?.lowercased() == "close")
-        #expect(took < .seconds(3), "shutdown took \(took)")
+        #expect(took < .seconds(20), "shutdown waited for its grace period: \(took)")
         #expect(!canConnect(port: port), "the port still accepts connections")
     }
 

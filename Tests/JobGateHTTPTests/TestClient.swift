@@ -36,7 +36,7 @@ func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async thr
 
 /// A blocking TCP client with receive timeouts, for talking raw HTTP to the server.
 final class TestClient {
-    let fd: Int32
+    private(set) var fd: Int32 = -1
     private var buffer: [UInt8] = []
 
     // Generous: a loaded 2-core CI machine can starve the handlers for seconds; the tests
@@ -58,12 +58,14 @@ final class TestClient {
         }
         guard result == 0 else {
             let code = errno
-            Glibc.close(fd)
+            // deinit still runs when an initializer throws after every property is set,
+            // so the descriptor is closed there, once: closing it here too would close
+            // whatever another thread opened under the same number meanwhile.
             throw ClientError(description: "connect failed: errno \(code)")
         }
     }
 
-    deinit { Glibc.close(fd) }
+    deinit { if fd >= 0 { Glibc.close(fd) } }
 
     func send(_ text: String) throws { try send(Array(text.utf8)) }
 
