@@ -1,12 +1,13 @@
 import Foundation
 import JobGateCore
 import JobGateHTTP
+import JobGatePostgres
 
 /// `/v1/jobs…`: submit (group-committed), batch, list, read, events, cancel, retry.
 extension APIService {
     func submitJob(_ request: HTTPRequest, _ principal: Principal) async throws -> HTTPResponse {
-        let object = try JSONBody.object(request)
-        let job = try validator.newJob(object, tenant: principal.tenant, headerKey: try JobRequestValidator.headerKey(request),
+        let fields = try JSONBody.object(request)
+        let job = try validator.newJob(fields, tenant: principal.tenant, headerKey: try JobRequestValidator.headerKey(request),
                                        traceID: JobRequestValidator.traceID(request))
         let outcome = try await committer.submit(job)
         let status: Int
@@ -26,13 +27,13 @@ extension APIService {
     }
 
     func submitBatch(_ request: HTTPRequest, _ principal: Principal) async throws -> HTTPResponse {
-        let object = try JSONBody.object(request)
-        try JSONFields(object).rejectUnknown(["jobs"])
+        let fields = try JSONBody.object(request)
+        try fields.rejectUnknown(["jobs"])
         guard request.headers["Idempotency-Key"] == nil else {
             throw APIError(status: 400, code: "invalid_header",
                            message: "A batch takes no Idempotency-Key header; give each job an idempotencyKey.", field: "Idempotency-Key")
         }
-        guard let items = object["jobs"] as? [Any] else {
+        guard case .array(let items) = fields.value("jobs") else {
             throw APIError.invalidField("jobs", "jobs must be an array of job requests.")
         }
         guard (1...configuration.maxBatchJobs).contains(items.count) else {
@@ -42,20 +43,22 @@ extension APIService {
         let now = Date()
         var jobs: [NewJob] = []
         jobs.reserveCapacity(items.count)
-        var keys: [String: (index: Int, job: NewJob)] = [:]
+        var keys: [String: (index: Int, job: NewJob, payload: JSONValue?)] = [:]
         for (i, item) in items.enumerated() {
-            guard let o = item as? [String: Any] else {
+            guard let o = fields.fields(of: item, prefix: "jobs[\(i)].") else {
                 throw APIError.invalidField("jobs[\(i)]", "jobs[\(i)] must be a JSON object.")
             }
-            let job = try validator.newJob(o, tenant: principal.tenant, prefix: "jobs[\(i)].", traceID: trace, now: now)
+            let job = try validator.newJob(o, tenant: principal.tenant, traceID: trace, now: now)
             if let key = job.idempotencyKey {
                 // The same key twice is fine for the same request (both get one job); for a
-                // different request it is refused before anything is stored.
-                if let first = keys[key], !Self.sameRequest(first.job, job) {
+                // different request it is refused before anything is stored. Payloads are
+                // compared as JSON values (as the database compares them), not as text.
+                let payload = o.object["payload"]?.value
+                if let first = keys[key], !(Self.sameRequest(first.job, job) && first.payload == payload) {
                     throw APIError.invalidField("jobs[\(i)].idempotencyKey",
                                                 "jobs[\(i)] reuses the idempotencyKey of jobs[\(first.index)] for a different request.")
                 }
-                if keys[key] == nil { keys[key] = (i, job) }
+                if keys[key] == nil { keys[key] = (i, job, payload) }
             }
             jobs.append(job)
         }
@@ -92,7 +95,7 @@ extension APIService {
         }
         var after: UUID?
         if let a = request.query("after") {
-            guard let id = UUID(uuidString: a) else { throw APIError.invalidField("after", "after must be the next cursor of a previous page.") }
+            guard let id = UUIDText.parse(a) else { throw APIError.invalidField("after", "after must be the next cursor of a previous page.") }
             after = id
         }
         let type = request.query("type").flatMap { $0.isEmpty ? nil : $0 }
@@ -151,10 +154,11 @@ extension APIService {
                  field: field)
     }
 
-    /// Whether two submissions are the same request for idempotency (`runAt` aside, as in `JobStore`).
+    /// Whether two submissions agree on everything idempotency compares except the payload,
+    /// which callers compare as JSON (`runAt` aside, as in `JobStore`).
     static func sameRequest(_ a: NewJob, _ b: NewJob) -> Bool {
         a.type == b.type && a.queue == b.queue && a.priority == b.priority && a.maxAttempts == b.maxAttempts
-            && a.timeoutSeconds == b.timeoutSeconds && a.payload == b.payload
+            && a.timeoutSeconds == b.timeoutSeconds
     }
 
     static func idAndStatus(_ outcome: SubmitOutcome) -> (String, String) {

@@ -31,7 +31,7 @@ extension APIService {
     }
 
     func referenceStatus(_ request: HTTPRequest, id idText: String, _ principal: Principal) async throws -> HTTPResponse {
-        guard let id = UUID(uuidString: idText), let job = try await readJob(id, tenant: principal.tenant) else {
+        guard let id = UUIDText.parse(idText), let job = try await readJob(id, tenant: principal.tenant) else {
             return json("{\"Error Message\":\(JSONText.quote("No Job data found for Job Id : \(idText)"))}", status: 404)
         }
         let jobID = job.id.lowercasedString
@@ -60,7 +60,7 @@ extension APIService {
 
     func output(_ request: HTTPRequest, id idText: String) async throws -> HTTPResponse {
         try await signer.verify(path: request.path, expires: request.query("expires"), kid: request.query("kid"), sig: request.query("sig"))
-        guard let id = UUID(uuidString: idText), let stored = try await store.output(id: id) else {
+        guard let id = UUIDText.parse(idText), let stored = try await store.output(id: id) else {
             throw APIError(status: 404, code: "not_found", message: "This job has no output.")
         }
         let meta = stored.metadata

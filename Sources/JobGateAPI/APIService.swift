@@ -132,7 +132,7 @@ public final class APIService: Sendable {
 
     /// The job id in a path, or 404 (an id that cannot exist is simply not found).
     func jobID(_ text: String) throws(APIError) -> UUID {
-        guard let id = UUID(uuidString: text) else { throw APIError.jobNotFound(text) }
+        guard let id = UUIDText.parse(text) else { throw APIError.jobNotFound(text) }
         return id
     }
 

@@ -1,4 +1,3 @@
-import Foundation
 import JobGateHTTP
 
 /// Reading JSON request bodies: media type check (415), parsing (400 for malformed JSON)
@@ -13,46 +12,40 @@ enum JSONBody {
         throw APIError.unsupportedMediaType
     }
 
-    /// Parses any JSON value (`NSNull` for null).
-    static func parse(_ bytes: [UInt8]) throws(APIError) -> Any {
+    /// Parses any JSON value.
+    static func parse(_ bytes: [UInt8]) throws(APIError) -> JSONValue {
         do {
-            return try JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])
+            return try JSONValue.parse(bytes)
         } catch {
-            let detail = (error as NSError).userInfo["NSDebugDescription"] as? String ?? "parse error"
-            throw APIError.malformedJSON(detail)
+            throw APIError.malformedJSON(error.description)
         }
     }
 
     /// The body as a JSON object; an empty body is `{}` when `emptyIsObject`.
-    static func object(_ request: HTTPRequest, emptyIsObject: Bool = false) throws(APIError) -> [String: Any] {
+    static func object(_ request: HTTPRequest, emptyIsObject: Bool = false) throws(APIError) -> JSONFields {
         try checkContentType(request)
         if request.body.isEmpty {
-            if emptyIsObject { return [:] }
+            if emptyIsObject { return JSONFields(JSONObject(members: []), source: []) }
             throw APIError(status: 400, code: "missing_body", message: "The request needs a JSON object body.")
         }
-        guard let object = try parse(request.body) as? [String: Any] else {
+        guard case .object(let object) = try parse(request.body) else {
             throw APIError(status: 400, code: "invalid_body", message: "The request body must be a JSON object.")
         }
-        return object
-    }
-
-    /// Re-encodes a parsed value as compact JSON text.
-    static func encode(_ value: Any) -> String {
-        guard let data = try? JSONSerialization.data(withJSONObject: value, options: [.fragmentsAllowed, .withoutEscapingSlashes]) else {
-            return "null"
-        }
-        return String(decoding: data, as: UTF8.self)
+        return JSONFields(object, source: request.body)
     }
 }
 
 /// Typed access to the members of one JSON object; errors name the field with `prefix`
 /// (e.g. `jobs[3].`).
 struct JSONFields {
-    let object: [String: Any]
+    let object: JSONObject
+    /// The text the object was parsed from (member ranges point into it).
+    let source: [UInt8]
     let prefix: String
 
-    init(_ object: [String: Any], prefix: String = "") {
+    init(_ object: JSONObject, source: [UInt8], prefix: String = "") {
         self.object = object
+        self.source = source
         self.prefix = prefix
     }
 
@@ -60,20 +53,33 @@ struct JSONFields {
 
     /// Refuses members outside `known` (catches typos such as `delay_seconds`).
     func rejectUnknown(_ known: Set<String>) throws(APIError) {
-        if let extra = object.keys.sorted().first(where: { !known.contains($0) }) {
+        guard object.members.contains(where: { !known.contains($0.key) }) else { return }
+        if let extra = object.members.map(\.key).sorted().first(where: { !known.contains($0) }) {
             throw APIError(status: 400, code: "unknown_field", message: "Unknown field \"\(extra)\".", field: name(extra))
         }
     }
 
     /// The member, treating JSON null as absent.
-    func value(_ key: String) -> Any? {
-        guard let v = object[key], !(v is NSNull) else { return nil }
-        return v
+    func value(_ key: String) -> JSONValue? {
+        guard let m = object[key], m.value != .null else { return nil }
+        return m.value
+    }
+
+    /// The member's text exactly as sent (JSON null included), or nil when absent.
+    func rawText(_ key: String) -> String? {
+        guard let m = object[key] else { return nil }
+        return String(decoding: source[m.range], as: UTF8.self)
+    }
+
+    /// The fields of a nested object, or nil when `value` is not one.
+    func fields(of value: JSONValue, prefix: String) -> JSONFields? {
+        guard case .object(let o) = value else { return nil }
+        return JSONFields(o, source: source, prefix: prefix)
     }
 
     func string(_ key: String, maxLength: Int = 256, allowEmpty: Bool = false) throws(APIError) -> String? {
         guard let v = value(key) else { return nil }
-        guard let s = v as? String, !Self.isNumber(v) else { throw APIError.invalidField(name(key), "\(name(key)) must be a string.") }
+        guard case .string(let s) = v else { throw APIError.invalidField(name(key), "\(name(key)) must be a string.") }
         if !allowEmpty && s.isEmpty { throw APIError.invalidField(name(key), "\(name(key)) must not be empty.") }
         if s.utf8.count > maxLength { throw APIError.invalidField(name(key), "\(name(key)) is longer than \(maxLength) bytes.") }
         return s
@@ -81,7 +87,7 @@ struct JSONFields {
 
     func int(_ key: String, in range: ClosedRange<Int>) throws(APIError) -> Int? {
         guard let v = value(key) else { return nil }
-        guard Self.isNumber(v), let n = v as? NSNumber, let d = Optional(n.doubleValue), d.isFinite, d.rounded() == d else {
+        guard case .number(let n) = v, case let d = n.double, d.isFinite, d.rounded() == d else {
             throw APIError.invalidField(name(key), "\(name(key)) must be an integer.")
         }
         guard d >= Double(range.lowerBound), d <= Double(range.upperBound) else {
@@ -92,18 +98,12 @@ struct JSONFields {
 
     func double(_ key: String, in range: ClosedRange<Double>) throws(APIError) -> Double? {
         guard let v = value(key) else { return nil }
-        guard Self.isNumber(v), let n = v as? NSNumber, n.doubleValue.isFinite else {
+        guard case .number(let n) = v, n.double.isFinite else {
             throw APIError.invalidField(name(key), "\(name(key)) must be a number.")
         }
-        guard range.contains(n.doubleValue) else {
+        guard range.contains(n.double) else {
             throw APIError.invalidField(name(key), "\(name(key)) must be between \(range.lowerBound) and \(range.upperBound).")
         }
-        return n.doubleValue
-    }
-
-    /// True for JSON numbers (not booleans, which Foundation also boxes as NSNumber).
-    static func isNumber(_ v: Any) -> Bool {
-        guard let n = v as? NSNumber, !(v is String) else { return false }
-        return String(cString: n.objCType) != "c"
+        return n.double
     }
 }

@@ -30,9 +30,8 @@ public struct JobRequestValidator: Sendable {
 
     /// Validates one job request. `prefix` names fields in errors (`jobs[2].`);
     /// `headerKey` is the `Idempotency-Key` header, which must agree with the field if both are given.
-    func newJob(_ object: [String: Any], tenant: String, prefix: String = "", headerKey: String? = nil,
+    func newJob(_ f: JSONFields, tenant: String, headerKey: String? = nil,
                 traceID: String? = nil, now: Date = Date()) throws(APIError) -> NewJob {
-        let f = JSONFields(object, prefix: prefix)
         try f.rejectUnknown(Self.fields)
         guard let type = try f.string("type", maxLength: 128) else {
             throw APIError(status: 400, code: "missing_field", message: "\(f.name("type")) is required.", field: f.name("type"))
@@ -43,11 +42,8 @@ public struct JobRequestValidator: Sendable {
                            field: f.name("type"))
         }
         var job = NewJob(tenant: tenant, type: type, maxAttempts: settings.maxAttempts, timeoutSeconds: settings.timeoutSeconds)
-        if let payload = f.value("payload") {
-            job.payload = JSONBody.encode(payload)
-        } else if object["payload"] is NSNull {
-            job.payload = "null"
-        }
+        // Stored as sent: the text was validated as JSON, and jsonb normalises it.
+        if let payload = f.rawText("payload") { job.payload = payload }
         try checkPayloadSize(job.payload.utf8.count, field: f.name("payload"))
         if let queue = try f.string("queue", maxLength: 128) {
             guard Self.isValidQueueName(queue) else {

@@ -5,29 +5,50 @@ import Synchronization
 /// creation time and inserts stay at the right edge of the primary-key index.
 /// Ids made by one process are strictly increasing (a counter fills the sub-millisecond part).
 public enum UUIDv7 {
-    private static let state = Mutex<(ms: UInt64, seq: UInt16)>((0, 0))
+    private struct State {
+        var ms: UInt64 = 0
+        var seq: UInt16 = 0
+        /// Random words read 64 at a time from the kernel's CSPRNG (a getrandom(2) call per
+        /// id showed in profiles of batch submits).
+        var random: [UInt64] = []
+        mutating func nextRandom() -> UInt64 {
+            if random.isEmpty {
+                random = [UInt64](repeating: 0, count: 64)
+                let filled = random.withUnsafeMutableBytes { buffer in
+                    UUIDv7.urandom >= 0 && read(UUIDv7.urandom, buffer.baseAddress, buffer.count) == buffer.count
+                }
+                if !filled {
+                    var g = SystemRandomNumberGenerator()
+                    random = (0..<64).map { _ in g.next() }
+                }
+            }
+            return random.removeLast()
+        }
+    }
+    private static let state = Mutex(State())
+    private static let urandom = open("/dev/urandom", O_RDONLY | O_CLOEXEC)
 
     /// A new id.
     public static func make(now: Date = Date()) -> UUID {
         var ms = UInt64(max(0, now.timeIntervalSince1970 * 1000))
-        let seq: UInt16 = state.withLock { s in
+        let (seq, rand): (UInt16, UInt64) = state.withLock { s in
             if ms <= s.ms {
                 ms = s.ms
                 if s.seq >= 0x0FFF { ms += 1; s.seq = 0 } else { s.seq += 1 }
             } else {
-                s.seq = UInt16.random(in: 0..<0x0400)  // leave headroom for the counter
+                s.seq = UInt16(truncatingIfNeeded: s.nextRandom()) & 0x03FF  // leave headroom for the counter
             }
             s.ms = ms
-            return s.seq
+            return (s.seq, s.nextRandom())
         }
-        var g = SystemRandomNumberGenerator()
-        let rand = g.next() as UInt64
-        var b = [UInt8](repeating: 0, count: 16)
-        for i in 0..<6 { b[i] = UInt8(truncatingIfNeeded: ms >> (40 - 8 * UInt64(i))) }
-        b[6] = 0x70 | UInt8(seq >> 8 & 0x0F)
-        b[7] = UInt8(truncatingIfNeeded: seq)
-        b[8] = 0x80 | UInt8(truncatingIfNeeded: rand >> 56) & 0x3F
-        for i in 9..<16 { b[i] = UInt8(truncatingIfNeeded: rand >> (8 * UInt64(15 - i))) }
-        return UUID(uuid: (b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]))
+        var b: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &b) { b in
+            for i in 0..<6 { b[i] = UInt8(truncatingIfNeeded: ms >> (40 - 8 * UInt64(i))) }
+            b[6] = 0x70 | UInt8(seq >> 8 & 0x0F)
+            b[7] = UInt8(truncatingIfNeeded: seq)
+            b[8] = 0x80 | UInt8(truncatingIfNeeded: rand >> 56) & 0x3F
+            for i in 9..<16 { b[i] = UInt8(truncatingIfNeeded: rand >> (8 * UInt64(15 - i))) }
+        }
+        return UUID(uuid: b)
     }
 }

@@ -53,19 +53,31 @@ extension Bool: PostgresBindable {
 }
 
 extension UUID: PostgresBindable {
-    public var postgresParameter: PostgresParameter { .text(uuidString) }  // the server accepts either case
+    public var postgresParameter: PostgresParameter { .text(UUIDText.lowercased(self)) }
 }
 
 extension Date: PostgresBindable {
     public var postgresParameter: PostgresParameter { .text(PostgresTimestamp.format(self)) }
 }
 
-/// Bytes go in binary format: no escaping, no hex doubling.
+/// Bytes go in binary format: no escaping, no hex doubling. Other arrays go as one text
+/// array literal, written straight into bytes (this runs for every group commit, on the
+/// committing connection's thread, so it is kept free of per-element strings).
 extension Array: PostgresBindable where Element: PostgresArrayElement {
     public var postgresParameter: PostgresParameter {
         // Check the element type, not a cast: an empty [String] would cast to [UInt8].
         if Element.self == UInt8.self, let bytes = self as? [UInt8] { return .binary(bytes) }
-        return .text(PostgresArrayLiteral.encode(self.map { $0.postgresArrayText }))
+        var out: [UInt8] = []
+        out.reserveCapacity(count * 24 + 2)
+        out.append(UInt8(ascii: "{"))
+        // An index loop: this runs unspecialised (through `any PostgresBindable`), where
+        // `enumerated()` cost a generic metadata lookup per element.
+        for i in 0..<count {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            self[i].appendPostgresArrayItem(to: &out)
+        }
+        out.append(UInt8(ascii: "}"))
+        return .text(String(decoding: out, as: UTF8.self))
     }
 }
 
@@ -82,6 +94,19 @@ extension Optional: PostgresBindable where Wrapped: PostgresBindable {
 public protocol PostgresArrayElement: Sendable {
     /// The element's text form, or nil for NULL.
     var postgresArrayText: String? { get }
+    /// Appends the element as an item of an array literal: `NULL`, or its text in double
+    /// quotes with `"` and `\` escaped. The default goes through `postgresArrayText`.
+    func appendPostgresArrayItem(to out: inout [UInt8])
+}
+
+extension PostgresArrayElement {
+    public func appendPostgresArrayItem(to out: inout [UInt8]) {
+        guard let text = postgresArrayText else {
+            out.append(contentsOf: "NULL".utf8)
+            return
+        }
+        PostgresArrayLiteral.appendQuoted(text, to: &out)
+    }
 }
 
 extension UInt8: PostgresArrayElement {
@@ -89,18 +114,23 @@ extension UInt8: PostgresArrayElement {
 }
 extension String: PostgresArrayElement {
     public var postgresArrayText: String? { self }
+    public func appendPostgresArrayItem(to out: inout [UInt8]) { PostgresArrayLiteral.appendQuoted(self, to: &out) }
 }
 extension Int: PostgresArrayElement {
     public var postgresArrayText: String? { String(self) }
+    public func appendPostgresArrayItem(to out: inout [UInt8]) { PostgresArrayLiteral.appendDecimal(Int64(self), to: &out) }
 }
 extension Int64: PostgresArrayElement {
     public var postgresArrayText: String? { String(self) }
+    public func appendPostgresArrayItem(to out: inout [UInt8]) { PostgresArrayLiteral.appendDecimal(self, to: &out) }
 }
 extension Int32: PostgresArrayElement {
     public var postgresArrayText: String? { String(self) }
+    public func appendPostgresArrayItem(to out: inout [UInt8]) { PostgresArrayLiteral.appendDecimal(Int64(self), to: &out) }
 }
 extension Int16: PostgresArrayElement {
     public var postgresArrayText: String? { String(self) }
+    public func appendPostgresArrayItem(to out: inout [UInt8]) { PostgresArrayLiteral.appendDecimal(Int64(self), to: &out) }
 }
 extension Double: PostgresArrayElement {
     public var postgresArrayText: String? { String(self) }
@@ -110,31 +140,56 @@ extension Bool: PostgresArrayElement {
 }
 extension UUID: PostgresArrayElement {
     public var postgresArrayText: String? { uuidString }
+    public func appendPostgresArrayItem(to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        UUIDText.append(self, to: &out)
+        out.append(UInt8(ascii: "\""))
+    }
 }
 extension Date: PostgresArrayElement {
     public var postgresArrayText: String? { PostgresTimestamp.format(self) }
 }
 extension Optional: PostgresArrayElement where Wrapped: PostgresArrayElement {
     public var postgresArrayText: String? { self?.postgresArrayText }
+    public func appendPostgresArrayItem(to out: inout [UInt8]) {
+        if let self { self.appendPostgresArrayItem(to: &out) } else { out.append(contentsOf: "NULL".utf8) }
+    }
 }
 
-/// PostgreSQL's array literal syntax (`{"a","b",NULL}`), with every element quoted.
+/// Pieces of PostgreSQL's array literal syntax (`{"a","b",NULL}`).
 enum PostgresArrayLiteral {
-    static func encode(_ elements: [String?]) -> String {
-        var out = "{"
-        out.reserveCapacity(elements.count * 16 + 2)
-        for (i, e) in elements.enumerated() {
-            if i > 0 { out.append(",") }
-            guard let e else { out.append("NULL"); continue }
-            out.append("\"")
-            for ch in e.unicodeScalars {
-                if ch == "\"" || ch == "\\" { out.append("\\") }
-                out.unicodeScalars.append(ch)
+    /// `"text"` with `"` and `\` escaped.
+    static func appendQuoted(_ text: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        var text = text
+        text.withUTF8 { bytes in
+            var runStart = 0
+            for (i, b) in bytes.enumerated() where b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") {
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<i]))
+                out.append(UInt8(ascii: "\\"))
+                runStart = i
             }
-            out.append("\"")
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart...]))
         }
-        out.append("}")
-        return out
+        out.append(UInt8(ascii: "\""))
+    }
+
+    /// A decimal integer (needs no quotes).
+    static func appendDecimal(_ value: Int64, to out: inout [UInt8]) {
+        if value < 0 { out.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var n = 0
+        withUnsafeMutableBytes(of: &digits) { d in
+            repeat {
+                d[n] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+                n += 1
+            } while magnitude > 0
+            for i in stride(from: n - 1, through: 0, by: -1) { out.append(d[i]) }
+        }
     }
 }
 

@@ -105,7 +105,10 @@ extension Bool: PostgresTextDecodable {
     }
 }
 extension UUID: PostgresTextDecodable {
-    public init?(postgresText: String) { self.init(uuidString: postgresText) }
+    public init?(postgresText: String) {
+        guard let u = UUIDText.parse(postgresText) else { return nil }
+        self = u
+    }
 }
 extension Date: PostgresTextDecodable {
     public init?(postgresText: String) {

@@ -183,6 +183,43 @@ import Testing
         #expect(try await f.count("SELECT count(*) FROM jobs") == 2)
     }
 
+    @Test func payloadsAreStoredAsSentAndWhatJsonbRefusesIsA400() async throws {
+        let f = try await APIFixture.make("payloads")
+        defer { Task { await f.stop() } }
+        let c = try f.client(try await f.token())
+        func post(_ path: String, _ body: String) async throws -> APIClient.Response {
+            try await c.send("POST", path, body: Array(body.utf8))
+        }
+        func stored(_ id: String?) async throws -> String {
+            try await f.pool.query("SELECT payload::text FROM jobs WHERE id = $1::uuid", [id ?? ""]).first!.decode(0, as: String.self)
+        }
+        // Numbers keep their precision and strings their characters (nothing goes through a Double).
+        let exact = try await post("/v1/jobs", #"{"type":"noop","payload":{"big": 123456789012345678901234567890.5, "s": "\u00e9\ud83d\ude00", "n": null}}"#)
+        #expect(exact.status == 202)
+        #expect(try await stored(exact.string("jobId")) == #"{"n": null, "s": "é😀", "big": 123456789012345678901234567890.5}"#)
+        let null = try await post("/v1/jobs", #"{"type":"noop","payload":null}"#)
+        #expect(try await stored(null.string("jobId")) == "null")
+        let none = try await post("/v1/jobs", #"{"type":"noop"}"#)
+        #expect(try await stored(none.string("jobId")) == "{}")
+        // jsonb cannot hold \u0000 or a lone surrogate: refused up front, nothing stored.
+        let before = try await f.count("SELECT count(*) FROM jobs")
+        for body in [#"{"type":"noop","payload":"a\u0000b"}"#, #"{"type":"noop","payload":"\ud800"}"#] {
+            let r = try await post("/v1/jobs", body)
+            #expect(r.status == 400 && r.errorCode == "malformed_json", "\(body)")
+        }
+        #expect(try await post("/v1/jobs/batch", #"{"jobs":[{"type":"noop"},{"type":"noop","payload":"\u0000"}]}"#).status == 400)
+        #expect(try await f.count("SELECT count(*) FROM jobs") == before)
+        // In a batch, one key twice with the same payload written differently is one request.
+        let batch = try await post("/v1/jobs/batch", #"{"jobs":[{"type":"noop","idempotencyKey":"same","payload":{"a":1,"b":[2]}},"# +
+                                   #"{"type":"noop","idempotencyKey":"same","payload":{ "b" : [ 2 ], "a" : 1 }}]}"#)
+        #expect(batch.status == 202)
+        let ids = (batch.object?["jobs"] as? [[String: Any]])?.compactMap { $0["jobId"] as? String }
+        #expect(ids?.count == 2 && ids?[0] == ids?[1])
+        let different = try await post("/v1/jobs/batch", #"{"jobs":[{"type":"noop","idempotencyKey":"other","payload":{"a":1}},"# +
+                                       #"{"type":"noop","idempotencyKey":"other","payload":{"a":2}}]}"#)
+        #expect(different.status == 400 && different.errorField == "jobs[1].idempotencyKey")
+    }
+
     @Test func unknownRouteWrongMethodAndOperationalRoutes() async throws {
         let f = try await APIFixture.make("ops")
         defer { Task { await f.stop() } }

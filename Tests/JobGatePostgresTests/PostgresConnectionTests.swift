@@ -54,6 +54,18 @@ import Testing
         let values = ["a", "b c", "qu\"ote", "back\\slash", "{brace}", "NULL"]
         let rows = try await pool.query("SELECT x FROM unnest($1::text[]) AS x", [values])
         #expect(try rows.map { try $0.decode(0, as: String.self) } == values)
+        let optional: [String?] = ["é😀", nil, "", "NULL", "a\\\"b"]
+        let o = try await pool.query("SELECT x FROM unnest($1::text[]) AS x", [optional])
+        #expect(try o.map { try $0.decode(0, as: String?.self) } == optional)
+        let ints = [0, -1, 42, Int.max, Int.min]
+        let i = try await pool.query("SELECT x FROM unnest($1::int8[]) AS x", [ints])
+        #expect(try i.map { try $0.decode(0, as: Int.self) } == ints)
+        let small: [Int32?] = [Int32.min, nil, 7]
+        let si = try await pool.query("SELECT x::text FROM unnest($1::int4[]) AS x", [small])
+        #expect(try si.map { try $0.decode(0, as: String?.self) } == small.map { $0.map(String.init) })
+        let ids = [UUID(), UUID(), UUID(uuidString: "00000000-0000-0000-0000-0000000000FF")!]
+        let u = try await pool.query("SELECT x::text FROM unnest($1::uuid[]) AS x", [ids])
+        #expect(try u.map { try $0.decode(0, as: String.self) } == ids.map { $0.uuidString.lowercased() })
         let arr = try await pool.query("SELECT $1::text[] AS a", [["x", "y,z"]])
         #expect(try arr.first?.decode(0, as: PostgresTextArray.self).elements == ["x", "y,z"])
         let now = Date(timeIntervalSince1970: 1_790_000_000.123456)

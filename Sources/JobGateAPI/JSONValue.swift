@@ -1,0 +1,305 @@
+/// A JSON value parsed from a request body (RFC 8259), without Foundation.
+///
+/// Request bodies are read on the hot path of every submit; `JSONSerialization` cost more
+/// than a third of the server's time per request there (parsing, bridging to `NSDictionary`,
+/// dynamic casts, and re-encoding the payload). This parser builds plain Swift values and
+/// remembers where each object member's value starts and ends in the body, so a payload is
+/// stored as the exact text the client sent (PostgreSQL's jsonb normalises it).
+///
+/// It accepts what PostgreSQL's jsonb accepts and refuses, with a message naming the byte
+/// offset, what jsonb would refuse later: invalid UTF-8, `\u0000`, unpaired surrogates.
+public indirect enum JSONValue: Sendable, Equatable {
+    case null
+    case bool(Bool)
+    /// A number, kept as its text (precision beyond `Double` is preserved in the payload).
+    case number(JSONNumber)
+    case string(String)
+    case array([JSONValue])
+    case object(JSONObject)
+
+    /// Parses a complete JSON text (any value; whitespace around it is allowed).
+    public static func parse(_ bytes: [UInt8], maxDepth: Int = 256) throws(JSONParseError) -> JSONValue {
+        try bytes.withUnsafeBufferPointer { buffer throws(JSONParseError) in
+            var parser = JSONParser(buffer, maxDepth: maxDepth)
+            parser.skipWhitespace()
+            let value = try parser.value(depth: 0)
+            parser.skipWhitespace()
+            guard parser.at == buffer.count else { throw parser.error("unexpected data after the JSON value") }
+            return value
+        }
+    }
+
+    /// Equality as the stored request hash sees it (jsonb's text form): object members in any
+    /// order, the last of duplicate keys counting. Numbers compare as written (jsonb keeps a
+    /// number's scale, so 1 and 1.0 differ there too); 1e2 and 100, which jsonb would print
+    /// alike, count as different here.
+    public static func == (a: JSONValue, b: JSONValue) -> Bool {
+        switch (a, b) {
+        case (.null, .null): return true
+        case (.bool(let x), .bool(let y)): return x == y
+        case (.number(let x), .number(let y)): return x.text == y.text
+        case (.string(let x), .string(let y)): return x == y
+        case (.array(let x), .array(let y)): return x == y
+        case (.object(let x), .object(let y)): return x.dictionary == y.dictionary
+        default: return false
+        }
+    }
+}
+
+/// A JSON number as written.
+public struct JSONNumber: Sendable {
+    /// The number's text, e.g. `-12.5e3`.
+    public let text: String
+    /// Its value as a `Double` (finite: the grammar has no NaN or infinity; huge values round to infinity).
+    public var double: Double { Double(text) ?? .nan }
+}
+
+/// A JSON object: its members in order, each with the byte range of its value in the parsed text.
+public struct JSONObject: Sendable {
+    /// One member.
+    public struct Member: Sendable {
+        public let key: String
+        public let value: JSONValue
+        /// Where the value's text is in the parsed bytes.
+        public let range: Range<Int>
+    }
+
+    /// Members in the order written (duplicates included).
+    public let members: [Member]
+
+    /// The last member named `key` (as jsonb and most parsers resolve duplicates).
+    public subscript(key: String) -> Member? {
+        members.last { $0.key == key }
+    }
+
+    /// Member names and values, duplicates resolved.
+    var dictionary: [String: JSONValue] {
+        var d: [String: JSONValue] = [:]
+        for m in members { d[m.key] = m.value }
+        return d
+    }
+}
+
+/// Why a text is not JSON, with the byte offset where parsing stopped.
+public struct JSONParseError: Error, Sendable, CustomStringConvertible {
+    public let offset: Int
+    public let reason: String
+    public var description: String { "\(reason) at byte \(offset)" }
+}
+
+private struct JSONParser {
+    let bytes: UnsafeBufferPointer<UInt8>
+    let maxDepth: Int
+    var at = 0
+
+    init(_ bytes: UnsafeBufferPointer<UInt8>, maxDepth: Int) {
+        self.bytes = bytes
+        self.maxDepth = maxDepth
+    }
+
+    func error(_ reason: String) -> JSONParseError { JSONParseError(offset: at, reason: reason) }
+
+    mutating func skipWhitespace() {
+        while at < bytes.count {
+            switch bytes[at] {
+            case 0x20, 0x0A, 0x0D, 0x09: at += 1
+            default: return
+            }
+        }
+    }
+
+    mutating func value(depth: Int) throws(JSONParseError) -> JSONValue {
+        guard at < bytes.count else { throw error("unexpected end of JSON") }
+        switch bytes[at] {
+        case UInt8(ascii: "{"): return .object(try object(depth: depth + 1))
+        case UInt8(ascii: "["): return .array(try array(depth: depth + 1))
+        case UInt8(ascii: "\""): return .string(try string())
+        case UInt8(ascii: "t"): try literal("true"); return .bool(true)
+        case UInt8(ascii: "f"): try literal("false"); return .bool(false)
+        case UInt8(ascii: "n"): try literal("null"); return .null
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number(try number())
+        default: throw error("unexpected character")
+        }
+    }
+
+    mutating func literal(_ word: StaticString) throws(JSONParseError) {
+        let n = word.utf8CodeUnitCount
+        guard at + n <= bytes.count else { throw error("unexpected end of JSON") }
+        for i in 0..<n where bytes[at + i] != word.utf8Start[i] { throw error("invalid literal") }
+        at += n
+    }
+
+    mutating func object(depth: Int) throws(JSONParseError) -> JSONObject {
+        guard depth <= maxDepth else { throw error("JSON nested deeper than \(maxDepth) levels") }
+        at += 1  // {
+        var members: [JSONObject.Member] = []
+        skipWhitespace()
+        if at < bytes.count, bytes[at] == UInt8(ascii: "}") { at += 1; return JSONObject(members: members) }
+        while true {
+            skipWhitespace()
+            guard at < bytes.count, bytes[at] == UInt8(ascii: "\"") else { throw error("expected a member name in quotes") }
+            let key = try string()
+            skipWhitespace()
+            guard at < bytes.count, bytes[at] == UInt8(ascii: ":") else { throw error("expected ':' after a member name") }
+            at += 1
+            skipWhitespace()
+            let start = at
+            let v = try value(depth: depth)
+            members.append(JSONObject.Member(key: key, value: v, range: start..<at))
+            skipWhitespace()
+            guard at < bytes.count else { throw error("unexpected end of JSON") }
+            if bytes[at] == UInt8(ascii: ",") { at += 1; continue }
+            if bytes[at] == UInt8(ascii: "}") { at += 1; return JSONObject(members: members) }
+            throw error("expected ',' or '}' in an object")
+        }
+    }
+
+    mutating func array(depth: Int) throws(JSONParseError) -> [JSONValue] {
+        guard depth <= maxDepth else { throw error("JSON nested deeper than \(maxDepth) levels") }
+        at += 1  // [
+        var items: [JSONValue] = []
+        skipWhitespace()
+        if at < bytes.count, bytes[at] == UInt8(ascii: "]") { at += 1; return items }
+        while true {
+            skipWhitespace()
+            items.append(try value(depth: depth))
+            skipWhitespace()
+            guard at < bytes.count else { throw error("unexpected end of JSON") }
+            if bytes[at] == UInt8(ascii: ",") { at += 1; continue }
+            if bytes[at] == UInt8(ascii: "]") { at += 1; return items }
+            throw error("expected ',' or ']' in an array")
+        }
+    }
+
+    mutating func number() throws(JSONParseError) -> JSONNumber {
+        let start = at
+        if bytes[at] == UInt8(ascii: "-") { at += 1 }
+        guard at < bytes.count, isDigit(bytes[at]) else { throw error("invalid number") }
+        if bytes[at] == UInt8(ascii: "0") {
+            at += 1
+        } else {
+            while at < bytes.count, isDigit(bytes[at]) { at += 1 }
+        }
+        if at < bytes.count, bytes[at] == UInt8(ascii: ".") {
+            at += 1
+            guard at < bytes.count, isDigit(bytes[at]) else { throw error("invalid number: digits must follow '.'") }
+            while at < bytes.count, isDigit(bytes[at]) { at += 1 }
+        }
+        if at < bytes.count, bytes[at] == UInt8(ascii: "e") || bytes[at] == UInt8(ascii: "E") {
+            at += 1
+            if at < bytes.count, bytes[at] == UInt8(ascii: "+") || bytes[at] == UInt8(ascii: "-") { at += 1 }
+            guard at < bytes.count, isDigit(bytes[at]) else { throw error("invalid number: digits must follow the exponent") }
+            while at < bytes.count, isDigit(bytes[at]) { at += 1 }
+        }
+        if at < bytes.count, isDigit(bytes[at]) { throw error("invalid number: leading zero") }
+        return JSONNumber(text: String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<at]), as: UTF8.self))
+    }
+
+    func isDigit(_ b: UInt8) -> Bool { b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") }
+
+    /// A string starting at the opening quote. Unescaped ASCII runs are copied as they are;
+    /// other bytes must be valid UTF-8.
+    mutating func string() throws(JSONParseError) -> String {
+        at += 1  // "
+        let start = at
+        var ascii = true
+        // Fast path: no escapes.
+        while at < bytes.count {
+            let b = bytes[at]
+            if b == UInt8(ascii: "\"") {
+                let raw = UnsafeBufferPointer(rebasing: bytes[start..<at])
+                at += 1
+                if ascii { return String(decoding: raw, as: UTF8.self) }
+                guard let s = String(validating: raw, as: UTF8.self) else {
+                    at = start
+                    throw error("invalid UTF-8 in a string")
+                }
+                return s
+            }
+            if b == UInt8(ascii: "\\") { break }
+            if b < 0x20 { throw error("unescaped control character in a string") }
+            if b >= 0x80 { ascii = false }
+            at += 1
+        }
+        guard at < bytes.count else { throw error("unterminated string") }
+        // Slow path: unescape into a byte buffer.
+        var out: [UInt8] = Array(UnsafeBufferPointer(rebasing: bytes[start..<at]))
+        while at < bytes.count {
+            let b = bytes[at]
+            if b == UInt8(ascii: "\"") {
+                at += 1
+                guard let s = String(validating: out, as: UTF8.self) else {
+                    at = start
+                    throw error("invalid UTF-8 in a string")
+                }
+                return s
+            }
+            if b < 0x20 { throw error("unescaped control character in a string") }
+            if b != UInt8(ascii: "\\") { out.append(b); at += 1; continue }
+            at += 1
+            guard at < bytes.count else { break }
+            let e = bytes[at]
+            at += 1
+            switch e {
+            case UInt8(ascii: "\""): out.append(0x22)
+            case UInt8(ascii: "\\"): out.append(0x5C)
+            case UInt8(ascii: "/"): out.append(0x2F)
+            case UInt8(ascii: "b"): out.append(0x08)
+            case UInt8(ascii: "f"): out.append(0x0C)
+            case UInt8(ascii: "n"): out.append(0x0A)
+            case UInt8(ascii: "r"): out.append(0x0D)
+            case UInt8(ascii: "t"): out.append(0x09)
+            case UInt8(ascii: "u"):
+                var scalar = try hex4()
+                if scalar == 0 { throw error("\\u0000 is not allowed (PostgreSQL cannot store it)") }
+                if (0xDC00...0xDFFF).contains(scalar) { throw error("unpaired surrogate in a \\u escape") }
+                if (0xD800...0xDBFF).contains(scalar) {
+                    guard at + 1 < bytes.count, bytes[at] == UInt8(ascii: "\\"), bytes[at + 1] == UInt8(ascii: "u") else {
+                        throw error("unpaired surrogate in a \\u escape")
+                    }
+                    at += 2
+                    let low = try hex4()
+                    guard (0xDC00...0xDFFF).contains(low) else { throw error("unpaired surrogate in a \\u escape") }
+                    scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                }
+                appendUTF8(scalar, to: &out)
+            default:
+                at -= 1
+                throw error("invalid escape in a string")
+            }
+        }
+        throw error("unterminated string")
+    }
+
+    mutating func hex4() throws(JSONParseError) -> UInt32 {
+        guard at + 4 <= bytes.count else { throw error("unexpected end of JSON in a \\u escape") }
+        var v: UInt32 = 0
+        for _ in 0..<4 {
+            let b = bytes[at]
+            let d: UInt8
+            switch b {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): d = b - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): d = b - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): d = b - UInt8(ascii: "A") + 10
+            default: throw error("invalid \\u escape")
+            }
+            v = v << 4 | UInt32(d)
+            at += 1
+        }
+        return v
+    }
+
+    func appendUTF8(_ scalar: UInt32, to out: inout [UInt8]) {
+        switch scalar {
+        case 0..<0x80:
+            out.append(UInt8(scalar))
+        case 0x80..<0x800:
+            out.append(UInt8(0xC0 | scalar >> 6)); out.append(UInt8(0x80 | scalar & 0x3F))
+        case 0x800..<0x10000:
+            out.append(UInt8(0xE0 | scalar >> 12)); out.append(UInt8(0x80 | scalar >> 6 & 0x3F)); out.append(UInt8(0x80 | scalar & 0x3F))
+        default:
+            out.append(UInt8(0xF0 | scalar >> 18)); out.append(UInt8(0x80 | scalar >> 12 & 0x3F))
+            out.append(UInt8(0x80 | scalar >> 6 & 0x3F)); out.append(UInt8(0x80 | scalar & 0x3F))
+        }
+    }
+}
