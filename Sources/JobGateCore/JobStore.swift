@@ -38,6 +38,12 @@ public struct JobStore: Sendable {
     /// The NOTIFY of a rejected unit's queue may still go out at commit: it is only a hint that
     /// makes a worker look for claimable jobs, so a spurious one costs an empty claim.
     public func submit(units: [[NewJob]]) async throws -> [UnitOutcome] {
+        try await pool.withConnection { conn in try Self.submit(units: units, on: conn) }
+    }
+
+    /// `submit(units:)` on a connection the caller holds, on the connection's thread: for a
+    /// group committer that commits batch after batch without leaving that thread.
+    public static func submit(units: [[NewJob]], on conn: PostgresConnection) throws -> [UnitOutcome] {
         var flat: [NewJob] = [], unitOfJob: [Int] = [], firstJob: [Int] = []
         flat.reserveCapacity(units.count)
         unitOfJob.reserveCapacity(units.count)
@@ -54,7 +60,7 @@ public struct JobStore: Sendable {
         if jobs.allSatisfy({ $0.idempotencyKey == nil }) {
             // Nothing can conflict: the insert, its events and the NOTIFY are one statement,
             // atomic on its own, so it commits without BEGIN/COMMIT round trips.
-            let rows = try await pool.withConnection { conn in try conn.query(JobQueries.submit, Self.submitParameters(jobs, ids: ids)) }
+            let rows = try conn.query(JobQueries.submit, Self.submitParameters(jobs, ids: ids))
             let index = Dictionary(uniqueKeysWithValues: ids.enumerated().map { ($1, $0) })
             var created = [Job?](repeating: nil, count: jobs.count)
             for row in rows {
@@ -67,7 +73,7 @@ public struct JobStore: Sendable {
             return units.indices.map { u in .committed((start[u]..<start[u] + units[u].count).map { .created(created[$0]!) }) }
         }
         let waves = Self.waves(units)
-        return try await pool.transaction { conn in
+        return try conn.transaction { conn in
             var outcomes = [SubmitOutcome?](repeating: nil, count: jobs.count)
             // Rejected units: the first conflicting index within the unit and the job it clashed with.
             var rejected: [Int: (index: Int, existingID: UUID)] = [:]

@@ -94,6 +94,47 @@ import Testing
         #expect(try await f.count("SELECT count(*) FROM job_events") == 7)
     }
 
+    /// A second commit starts only once enough jobs wait: a few singles wait for the one
+    /// commit in flight, a batch that brings the waiting jobs over the threshold commits
+    /// beside it (with the singles), while the first is still held.
+    @Test func aSecondCommitStartsOnlyWhenEnoughJobsWait() async throws {
+        let f = try await APIFixture.make("parallelcommit") { c in
+            c.submit.maxConcurrentCommits = 2
+            c.submit.parallelCommitMinJobs = 6
+        }
+        defer { Task { await f.stop() } }
+        let c = try f.client(try await f.token())
+        let committer = f.server.service.committer
+        let blocker = try PostgresConnection(configuration: APIServer.databaseConfiguration(url: f.db.url))
+        defer { blocker.close() }
+        _ = try blocker.query("BEGIN")
+        _ = try blocker.query("INSERT INTO jobgate.jobs (id, tenant, type, idempotency_key) VALUES ($1, 'acme', 'noop', 'blocker')", [UUID()])
+        let held = Task { try await c.send("POST", "/v1/jobs", json: ["type": "noop", "idempotencyKey": "blocker", "delaySeconds": 600]) }
+        try await Self.waitFor { committer.backlog == 1 }
+
+        let singles = (0..<3).map { i in
+            Task { try await c.send("POST", "/v1/jobs", json: ["type": "noop", "payload": ["single": i], "delaySeconds": 600]) }
+        }
+        try await Self.waitFor { committer.backlog == 4 }
+        // Three waiting jobs are under the threshold: they keep waiting for the held commit.
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(committer.backlog == 4)
+        #expect(try await f.count("SELECT count(*) FROM jobs") == 0)
+
+        let batch = try await c.send("POST", "/v1/jobs/batch", json: ["jobs": (0..<3).map { i in
+            ["type": "noop", "payload": ["batch": i], "delaySeconds": 600] as [String: Any]
+        }])
+        #expect(batch.status == 202)
+        for s in singles { #expect(try await s.value.status == 202) }
+        #expect(committer.backlog == 1, "only the held submit still waits")
+        #expect(try await f.count("SELECT count(*) FROM jobs") == 6)
+        #expect(try await f.count("SELECT count(DISTINCT xmin::text) FROM jobs") == 1, "singles and batch in one commit")
+
+        _ = try blocker.query("ROLLBACK")
+        #expect(try await held.value.status == 202)
+        #expect(try await f.count("SELECT count(*) FROM jobs") == 7)
+    }
+
     /// Polls `condition` until it holds (or fails the test after 10 s).
     static func waitFor(_ condition: @Sendable () -> Bool) async throws {
         for _ in 0..<1000 {
