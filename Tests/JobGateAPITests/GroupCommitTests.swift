@@ -40,14 +40,9 @@ import Testing
         let k1 = try #require(first.string("jobId"))
         let committer = f.server.service.committer
 
-        // Hold the only commit slot: an open transaction owns key "blocker", so the commit of a
-        // submit with that key waits for it, and everything after queues up behind it.
-        let blocker = try PostgresConnection(configuration: APIServer.databaseConfiguration(url: f.db.url))
+        // Hold the only commit slot: everything after queues up behind it.
+        let (blocker, held) = try await Self.holdCommit(f, c)
         defer { blocker.close() }
-        _ = try blocker.query("BEGIN")
-        _ = try blocker.query("INSERT INTO jobgate.jobs (id, tenant, type, idempotency_key) VALUES ($1, 'acme', 'noop', 'blocker')", [UUID()])
-        let held = Task { try await c.send("POST", "/v1/jobs", json: ["type": "noop", "idempotencyKey": "blocker", "delaySeconds": 600]) }
-        try await Self.waitFor { committer.backlog == 1 }
 
         let batch = Task {
             try await c.send("POST", "/v1/jobs/batch", json: ["jobs": [
@@ -105,12 +100,8 @@ import Testing
         defer { Task { await f.stop() } }
         let c = try f.client(try await f.token())
         let committer = f.server.service.committer
-        let blocker = try PostgresConnection(configuration: APIServer.databaseConfiguration(url: f.db.url))
+        let (blocker, held) = try await Self.holdCommit(f, c)
         defer { blocker.close() }
-        _ = try blocker.query("BEGIN")
-        _ = try blocker.query("INSERT INTO jobgate.jobs (id, tenant, type, idempotency_key) VALUES ($1, 'acme', 'noop', 'blocker')", [UUID()])
-        let held = Task { try await c.send("POST", "/v1/jobs", json: ["type": "noop", "idempotencyKey": "blocker", "delaySeconds": 600]) }
-        try await Self.waitFor { committer.backlog == 1 }
 
         let singles = (0..<3).map { i in
             Task { try await c.send("POST", "/v1/jobs", json: ["type": "noop", "payload": ["single": i], "delaySeconds": 600]) }
@@ -133,6 +124,18 @@ import Testing
         _ = try blocker.query("ROLLBACK")
         #expect(try await held.value.status == 202)
         #expect(try await f.count("SELECT count(*) FROM jobs") == 7)
+    }
+
+    /// Holds a commit: an open transaction owns key "blocker", so the commit of a submit with
+    /// that key (`held`) waits for it until `blocker` rolls back.
+    static func holdCommit(_ f: APIFixture, _ c: APIClient) async throws -> (PostgresConnection, Task<APIClient.Response, any Error>) {
+        let blocker = try PostgresConnection(configuration: APIServer.databaseConfiguration(url: f.db.url))
+        _ = try blocker.query("BEGIN")
+        _ = try blocker.query("INSERT INTO jobgate.jobs (id, tenant, type, idempotency_key) VALUES ($1, 'acme', 'noop', 'blocker')", [UUID()])
+        let held = Task { try await c.send("POST", "/v1/jobs", json: ["type": "noop", "idempotencyKey": "blocker", "delaySeconds": 600]) }
+        let committer = f.server.service.committer
+        try await waitFor { committer.backlog == 1 }
+        return (blocker, held)
     }
 
     /// Polls `condition` until it holds (or fails the test after 10 s).
