@@ -32,8 +32,11 @@ enum JobJSON {
 
     /// RFC 3339 in UTC with milliseconds, e.g. `2025-01-02T03:04:05.678Z`.
     static func timestamp(_ d: Date) -> String {
-        let ms = Int64((d.timeIntervalSince1970 * 1000).rounded(.down))
-        // Floor division, so instants before 1970 keep a non-negative millisecond part.
+        // To whole microseconds first (PostgreSQL's precision; a Date read back from
+        // `…57.354000` can be 57.35399999…), then down to milliseconds. Floor division, so
+        // instants before 1970 keep a non-negative millisecond part.
+        let us = Int64((d.timeIntervalSince1970 * 1_000_000).rounded())
+        let ms = us >= 0 ? us / 1000 : -((-us + 999) / 1000)
         let seconds = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000)
         var t = time_t(seconds)
         let frac = Int32(ms - seconds * 1000)
@@ -43,10 +46,13 @@ enum JobJSON {
         var out = [UInt8]()
         out.reserveCapacity(24)
         func put(_ v: Int32, _ width: Int) {
-            var digits = [UInt8](repeating: 48, count: width)
-            var x = max(0, v)
-            for k in stride(from: width - 1, through: 0, by: -1) { digits[k] = UInt8(48 + x % 10); x /= 10 }
-            out += digits
+            let x = max(0, v)
+            var div: Int32 = 1
+            for _ in 1..<width { div *= 10 }
+            for _ in 0..<width {
+                out.append(UInt8(48 + (x / div) % 10))
+                div /= 10
+            }
         }
         put(parts.tm_year + 1900, 4); out.append(45); put(parts.tm_mon + 1, 2); out.append(45); put(parts.tm_mday, 2)
         out.append(84); put(parts.tm_hour, 2); out.append(58); put(parts.tm_min, 2); out.append(58); put(parts.tm_sec, 2)

@@ -17,7 +17,8 @@ public struct Route: Sendable, Equatable {
     /// The scope a caller needs, or nil for routes without authentication.
     public var scope: Scope?
 
-    let segments: [Substring]
+    /// The template's segments as bytes, with `nil` for a `{parameter}`.
+    let segments: [[UInt8]?]
 
     /// A route.
     public init(_ method: String, _ template: String, _ id: RouteID, scope: Scope?) {
@@ -25,7 +26,9 @@ public struct Route: Sendable, Equatable {
         self.template = template
         self.id = id
         self.scope = scope
-        self.segments = template.split(separator: "/", omittingEmptySubsequences: false)
+        self.segments = template.split(separator: "/", omittingEmptySubsequences: false).map { t in
+            t.first == "{" && t.last == "}" ? nil : Array(t.utf8)
+        }
     }
 
     public static func == (a: Route, b: Route) -> Bool {
@@ -79,36 +82,53 @@ public struct Router: Sendable {
     /// templates matching the path count (most literal segments), so `/v1/jobs/batch` is its own
     /// resource and not also `/v1/jobs/{id}`.
     public func match(method: String, path: String) -> Match {
-        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
-        var candidates: [(Route, [String], Int)] = []
+        // Runs for every request: one pass over the routes on the path's bytes, without
+        // allocating per route.
+        let bytes = Array(path.utf8)
+        var parts: [Range<Int>] = []
+        var from = 0
+        for (i, b) in bytes.enumerated() where b == UInt8(ascii: "/") {
+            parts.append(from..<i)
+            from = i + 1
+        }
+        parts.append(from..<bytes.count)
+        var most = -1
+        var hit: Route?
+        var specific: [Route] = []
         for route in routes {
-            if let (params, literals) = Self.bind(route.segments, parts) { candidates.append((route, params, literals)) }
+            guard let literals = Self.literalCount(route.segments, bytes, parts) else { continue }
+            if literals > most {
+                most = literals
+                hit = nil
+                specific.removeAll(keepingCapacity: true)
+            }
+            guard literals == most else { continue }
+            specific.append(route)
+            if hit == nil, route.method == method || (method == "HEAD" && route.method == "GET") { hit = route }
         }
-        guard let most = candidates.map(\.2).max() else { return .notFound }
-        let specific = candidates.filter { $0.2 == most }
-        if let hit = specific.first(where: { $0.0.method == method || (method == "HEAD" && $0.0.method == "GET") }) {
-            return .found(hit.0, parameters: hit.1)
+        if let hit {
+            let parameters = hit.segments.indices.filter { hit.segments[$0] == nil }.map { String(decoding: bytes[parts[$0]], as: UTF8.self) }
+            return .found(hit, parameters: parameters)
         }
+        if specific.isEmpty { return .notFound }
         var allowed: [String] = []
-        for (route, _, _) in specific where !allowed.contains(route.method) { allowed.append(route.method) }
+        for route in specific where !allowed.contains(route.method) { allowed.append(route.method) }
         if allowed.contains("GET") { allowed.append("HEAD") }
         return .methodNotAllowed(allowed: allowed)
     }
 
-    private static func bind(_ template: [Substring], _ parts: [Substring]) -> ([String], Int)? {
+    /// How many literal segments match, or nil when the path does not fit the template.
+    private static func literalCount(_ template: [[UInt8]?], _ bytes: [UInt8], _ parts: [Range<Int>]) -> Int? {
         guard template.count == parts.count else { return nil }
-        var params: [String] = []
         var literals = 0
-        for (t, p) in zip(template, parts) {
-            if t.first == "{" && t.last == "}" {
-                if p.isEmpty { return nil }
-                params.append(String(p))
-            } else if t == p {
+        for i in template.indices {
+            if let literal = template[i] {
+                guard bytes[parts[i]].elementsEqual(literal) else { return nil }
                 literals += 1
-            } else {
+            } else if parts[i].isEmpty {
                 return nil
             }
         }
-        return (params, literals)
+        return literals
     }
 }

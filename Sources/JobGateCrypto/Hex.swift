@@ -1,17 +1,21 @@
 /// Lowercase hexadecimal, the form SHA-256 digests take in JSON, ETags and
 /// signed URLs.
 public enum Hex {
-    private static let digits = Array("0123456789abcdef".utf8)
+    /// `bytes` as lowercase hex, two characters per byte.
+    public static func encode(_ bytes: [UInt8]) -> String {
+        // The array case on its own: the generic one below runs unspecialised across modules.
+        let digits: StaticString = "0123456789abcdef"
+        var out = [UInt8](repeating: 0, count: bytes.count * 2)
+        for i in bytes.indices {
+            out[2 * i] = digits.utf8Start[Int(bytes[i] >> 4)]
+            out[2 * i + 1] = digits.utf8Start[Int(bytes[i] & 0x0f)]
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
 
     /// `bytes` as lowercase hex, two characters per byte.
     public static func encode(_ bytes: some Sequence<UInt8>) -> String {
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.underestimatedCount * 2)
-        for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0f)])
-        }
-        return String(decoding: out, as: UTF8.self)
+        encode(Array(bytes))
     }
 
     /// The bytes of a hex string (either case), or nil if it has an odd

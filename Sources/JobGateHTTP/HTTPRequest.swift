@@ -1,3 +1,4 @@
+import Synchronization
 /// One HTTP request as the handler sees it: fully read, body included.
 public struct HTTPRequest: Sendable {
     /// The request method as sent, e.g. `GET`.
@@ -120,16 +121,35 @@ extension HTTPRequest {
         return sane ? candidate : nil
     }
 
-    /// A new random request id: 32 lowercase hex digits (128 bits).
+    /// A new request id: 32 lowercase hex digits. A random per-process key and a counter
+    /// through splitmix64 (a bijection), so ids never repeat within a process and differ
+    /// between processes, without a getrandom(2) call per request as before.
     static func generateRequestID() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let high = generator.next() as UInt64
-        let low = generator.next() as UInt64
-        return hex(high) + hex(low)
+        let n = requestCounter.add(1, ordering: .relaxed).newValue
+        var out: [UInt8] = []
+        out.reserveCapacity(32)
+        appendHex(mix(n ^ requestKey.0), to: &out)
+        appendHex(mix(n &+ requestKey.1), to: &out)
+        return String(decoding: out, as: UTF8.self)
     }
 
-    private static func hex(_ value: UInt64) -> String {
-        let digits = String(value, radix: 16)
-        return String(repeating: "0", count: 16 - digits.count) + digits
+    private static let requestCounter = Atomic<UInt64>(0)
+    private static let requestKey: (UInt64, UInt64) = {
+        var g = SystemRandomNumberGenerator()
+        return (g.next(), g.next())
+    }()
+
+    private static func mix(_ x: UInt64) -> UInt64 {
+        var z = x &+ 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    private static func appendHex(_ value: UInt64, to out: inout [UInt8]) {
+        let digits: StaticString = "0123456789abcdef"
+        for shift in stride(from: 60, through: 0, by: -4) {
+            out.append(digits.utf8Start[Int((value >> UInt64(shift)) & 0xF)])
+        }
     }
 }
