@@ -31,9 +31,8 @@ public final class APIService: Sendable {
         self.store = JobStore(pool: pool)
         self.authenticator = Authenticator(tokens: TokenStore(pool: pool), jwt: configuration.jwt, cacheTTL: configuration.tokenCacheTTL)
         self.committer = SubmitCommitter(store: store, configuration: configuration.submit)
-        let store = self.store
-        self.reader = Coalescer(maxBatch: 500, maxInFlight: 2) { ids in
-            let found = try await store.jobs(ids: Array(Set(ids)))
+        self.reader = Coalescer(pool: pool, maxBatch: 500, maxInFlight: 2) { conn, ids in
+            let found = try JobStore.jobs(ids: Array(Set(ids)), on: conn)
             let byID = Dictionary(found.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
             return ids.map { byID[$0] }
         }

@@ -108,34 +108,12 @@ public final class SubmitCommitter: Sendable {
     }
 
     /// Commits `first`, then whatever waits, batch after batch, on one pooled connection's own
-    /// thread: between two commits nothing has to be scheduled on the cooperative pool, which
-    /// is busy parsing the requests that make up the next batch (measured: the hop back to it
-    /// and out again cost about as long as the commit itself under load). The connection goes
-    /// back to the pool as soon as nothing waits, or is replaced when it broke.
+    /// thread (`PostgresPool.runBatches`).
     private func run(_ first: [Unit]) async {
-        var batch = first
-        while true {
-            let current = batch
-            let next: [Unit]?
-            do {
-                next = try await store.pool.withConnection { conn in
-                    var b = current
-                    while true {
-                        self.commit(b, on: conn)
-                        guard let n = self.finished(b) else { return nil }
-                        guard conn.isHealthy else { return n }
-                        b = n
-                    }
-                }
-            } catch {
-                // No connection could be had (database down, pool exhausted or shut down); the
-                // closure never ran, so this batch is still unanswered.
-                for unit in current { unit.continuation.resume(throwing: error) }
-                next = finished(current)
-            }
-            guard let next else { return }
-            batch = next
-        }
+        await store.pool.runBatches(first: first,
+                                    work: { batch, conn in self.commit(batch, on: conn) },
+                                    fail: { batch, error in for unit in batch { unit.continuation.resume(throwing: error) } },
+                                    next: { batch in self.finished(batch) })
     }
 
     /// Books `batch` as done and takes the next one if units wait.

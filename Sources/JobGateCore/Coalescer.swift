@@ -1,3 +1,4 @@
+import JobGatePostgres
 import Synchronization
 
 /// Gathers concurrent requests into batches served by one call each: while a batch is in
@@ -5,9 +6,11 @@ import Synchronization
 /// Under light load a request is served at once (a batch of one); under heavy load batches
 /// grow by themselves, so per-call overhead (a round trip, a statement, a commit) is shared.
 ///
-/// `serve` gets the batch's inputs in arrival order and returns one result per input.
+/// `serve` gets the batch's inputs in arrival order and returns one result per input; it runs
+/// on a pooled connection's own thread, batch after batch while requests wait
+/// (`PostgresPool.runBatches`).
 public final class Coalescer<Input: Sendable, Output: Sendable>: Sendable {
-    private struct Waiter {
+    private struct Waiter: Sendable {
         var input: Input
         var continuation: CheckedContinuation<Output, any Error>
     }
@@ -18,12 +21,15 @@ public final class Coalescer<Input: Sendable, Output: Sendable>: Sendable {
     }
 
     private let state = Mutex(State())
+    private let pool: PostgresPool
     private let maxBatch: Int
     private let maxInFlight: Int
-    private let serve: @Sendable ([Input]) async throws -> [Output]
+    private let serve: @Sendable (PostgresConnection, [Input]) throws -> [Output]
 
-    /// A coalescer running at most `maxInFlight` batches of at most `maxBatch` inputs at once.
-    public init(maxBatch: Int = 500, maxInFlight: Int = 1, serve: @escaping @Sendable ([Input]) async throws -> [Output]) {
+    /// A coalescer running at most `maxInFlight` batches of at most `maxBatch` inputs at once on `pool`.
+    public init(pool: PostgresPool, maxBatch: Int = 500, maxInFlight: Int = 1,
+                serve: @escaping @Sendable (PostgresConnection, [Input]) throws -> [Output]) {
+        self.pool = pool
         self.maxBatch = max(1, maxBatch)
         self.maxInFlight = max(1, maxInFlight)
         self.serve = serve
@@ -50,21 +56,21 @@ public final class Coalescer<Input: Sendable, Output: Sendable>: Sendable {
     }
 
     private func run(_ first: [Waiter]) async {
-        var batch = first
-        while true {
+        await pool.runBatches(first: first, work: { batch, conn in
             do {
-                let outputs = try await serve(batch.map(\.input))
+                let outputs = try self.serve(conn, batch.map(\.input))
                 precondition(outputs.count == batch.count, "a coalesced batch must return one result per input")
                 for (w, o) in zip(batch, outputs) { w.continuation.resume(returning: o) }
             } catch {
                 for w in batch { w.continuation.resume(throwing: error) }
             }
-            let next: [Waiter]? = state.withLock { s in
+        }, fail: { batch, error in
+            for w in batch { w.continuation.resume(throwing: error) }
+        }, next: { _ in
+            self.state.withLock { s in
                 s.inFlight -= 1
-                return take(&s)
+                return self.take(&s)
             }
-            guard let next else { return }
-            batch = next
-        }
+        })
     }
 }

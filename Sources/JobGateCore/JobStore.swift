@@ -186,8 +186,13 @@ public struct JobStore: Sendable {
     /// The jobs with these ids that exist, in no particular order (any tenant: callers filter).
     public func jobs(ids: [UUID]) async throws -> [Job] {
         if ids.isEmpty { return [] }
-        let rows = try await pool.query(JobQueries.jobsByID, [ids])
-        return try rows.map { try JobRowDecoder.job($0, from: 0) }
+        return try await pool.withConnection { conn in try Self.jobs(ids: ids, on: conn) }
+    }
+
+    /// `jobs(ids:)` on a connection the caller holds (a coalesced read on the connection's thread).
+    public static func jobs(ids: [UUID], on conn: PostgresConnection) throws -> [Job] {
+        if ids.isEmpty { return [] }
+        return try conn.query(JobQueries.jobsByID, [ids]).map { try JobRowDecoder.job($0, from: 0) }
     }
 
     /// Jobs newest first, filtered by whatever is not nil; pass the last id of a page as `after`
