@@ -152,7 +152,10 @@ final class ServerCore: Sendable {
             return answerNow
         }
         let handler = self.handler
-        Task {
+        // Started on this libmicrohttpd thread and run here until its first real suspension
+        // (a database call): routing, authentication from the cache and parsing need no hop
+        // to the cooperative pool, and a handler that never suspends answers from here.
+        Task.immediate {
             let response = await handler(request)
             self.finish(context, with: response)
         }
