@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.2
 // JobGate: a PostgreSQL-backed durable job platform. No Swift package
 // dependencies: C libraries come from the system through tiny system-library
 // targets, everything else is the toolchain's own modules.

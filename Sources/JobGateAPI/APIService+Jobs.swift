@@ -43,7 +43,7 @@ extension APIService {
         let now = Date()
         var jobs: [NewJob] = []
         jobs.reserveCapacity(items.count)
-        var keys: [String: (index: Int, job: NewJob, payload: JSONValue?)] = [:]
+        var keys: [String: (index: Int, job: NewJob, payload: [UInt8])] = [:]
         for (i, item) in items.enumerated() {
             guard let o = fields.fields(of: item, prefix: "jobs[\(i)].") else {
                 throw APIError.invalidField("jobs[\(i)]", "jobs[\(i)] must be a JSON object.")
@@ -52,8 +52,9 @@ extension APIService {
             if let key = job.idempotencyKey {
                 // The same key twice is fine for the same request (both get one job); for a
                 // different request it is refused before anything is stored. Payloads are
-                // compared as JSON values (as the database compares them), not as text.
-                let payload = o.object["payload"]?.value
+                // compared in a canonical form (as the database's request hash compares them),
+                // worked out once per job so the check stays linear in the body; none is {}.
+                let payload = (o.object["payload"]?.value ?? .object(JSONObject(members: []))).canonical
                 if let first = keys[key], !(Self.sameRequest(first.job, job) && first.payload == payload) {
                     throw APIError.invalidField("jobs[\(i)].idempotencyKey",
                                                 "jobs[\(i)] reuses the idempotencyKey of jobs[\(first.index)] for a different request.")

@@ -59,6 +59,10 @@ public final class APIService: Sendable {
             response = e.response
         } catch is SubmitCommitter.Overloaded {
             response = APIError.overloaded(retryAfter: configuration.overloadRetryAfterSeconds).response
+        } catch let e as PostgresError where e.code == .server && e.sqlState?.hasPrefix("22") == true {
+            // A data exception: the database refused a value of this request (validation should
+            // have caught it first). The client's mistake, so 400, never 500.
+            response = APIError(status: 400, code: "invalid_value", message: "The database refused a value of the request: \(e.message)").response
         } catch let e as PostgresError where e.isUnavailable {
             if unavailableLog.shouldLog() {
                 Log.warn("database unavailable; answering 503", ["request.id": request.requestID, "error": e.description])

@@ -29,21 +29,65 @@ public indirect enum JSONValue: Sendable, Equatable {
         }
     }
 
-    /// Equality as the stored request hash sees it (jsonb's text form): object members in any
-    /// order, the last of duplicate keys counting. Numbers compare as written (jsonb keeps a
-    /// number's scale, so 1 and 1.0 differ there too); 1e2 and 100, which jsonb would print
-    /// alike, count as different here.
+    /// Equality of the canonical forms (`canonical`).
     public static func == (a: JSONValue, b: JSONValue) -> Bool {
-        switch (a, b) {
-        case (.null, .null): return true
-        case (.bool(let x), .bool(let y)): return x == y
-        case (.number(let x), .number(let y)): return x.text == y.text
-        case (.string(let x), .string(let y)): return x == y
-        case (.array(let x), .array(let y)): return x == y
-        case (.object(let x), .object(let y)): return x.dictionary == y.dictionary
-        default: return false
+        a.canonical == b.canonical
+    }
+
+    /// A canonical text of the value for comparing requests, close to how jsonb stores it:
+    /// object members sorted by key bytes with the last of duplicate keys kept, no whitespace,
+    /// strings compared by their UTF-8 bytes (not Unicode equivalence, as jsonb does). Numbers
+    /// stay as written: jsonb keeps a number's scale (1 and 1.0 differ there too), and 1e2 and
+    /// 100, which jsonb prints alike, differ here. Linear in the size of the value (after sorting).
+    public var canonical: [UInt8] {
+        var out: [UInt8] = []
+        appendCanonical(to: &out)
+        return out
+    }
+
+    func appendCanonical(to out: inout [UInt8]) {
+        switch self {
+        case .null: out += Array("null".utf8)
+        case .bool(let b): out += Array((b ? "true" : "false").utf8)
+        case .number(let n): out += Array(n.text.utf8)
+        case .string(let s): JSONValue.appendQuoted(s, to: &out)
+        case .array(let items):
+            out.append(UInt8(ascii: "["))
+            for (i, item) in items.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                item.appendCanonical(to: &out)
+            }
+            out.append(UInt8(ascii: "]"))
+        case .object(let o):
+            // Last of each key, sorted by the key's bytes.
+            var last: [[UInt8]: Int] = [:]
+            for (i, m) in o.members.enumerated() { last[Array(m.key.utf8)] = i }
+            let keys = last.keys.sorted { $0.lexicographicallyPrecedes($1) }
+            out.append(UInt8(ascii: "{"))
+            for (i, key) in keys.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                JSONValue.appendQuoted(o.members[last[key]!].key, to: &out)
+                out.append(UInt8(ascii: ":"))
+                o.members[last[key]!].value.appendCanonical(to: &out)
+            }
+            out.append(UInt8(ascii: "}"))
         }
     }
+
+    /// A string's bytes in quotes, `"` and `\\` and control characters escaped.
+    static func appendQuoted(_ s: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        for b in s.utf8 {
+            switch b {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\")); out.append(b)
+            case 0..<0x20: out += Array("\\u00".utf8); out.append(hexDigit(b >> 4)); out.append(hexDigit(b & 0xF))
+            default: out.append(b)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+
+    private static func hexDigit(_ v: UInt8) -> UInt8 { v < 10 ? UInt8(ascii: "0") + v : UInt8(ascii: "a") + v - 10 }
 }
 
 /// A JSON number as written.
@@ -70,13 +114,6 @@ public struct JSONObject: Sendable {
     /// The last member named `key` (as jsonb and most parsers resolve duplicates).
     public subscript(key: String) -> Member? {
         members.last { $0.key == key }
-    }
-
-    /// Member names and values, duplicates resolved.
-    var dictionary: [String: JSONValue] {
-        var d: [String: JSONValue] = [:]
-        for m in members { d[m.key] = m.value }
-        return d
     }
 }
 
@@ -175,24 +212,59 @@ private struct JSONParser {
         let start = at
         if bytes[at] == UInt8(ascii: "-") { at += 1 }
         guard at < bytes.count, isDigit(bytes[at]) else { throw error("invalid number") }
+        let intStart = at
         if bytes[at] == UInt8(ascii: "0") {
             at += 1
         } else {
             while at < bytes.count, isDigit(bytes[at]) { at += 1 }
         }
+        let intEnd = at
+        var fracStart = at, fracEnd = at
         if at < bytes.count, bytes[at] == UInt8(ascii: ".") {
             at += 1
             guard at < bytes.count, isDigit(bytes[at]) else { throw error("invalid number: digits must follow '.'") }
+            fracStart = at
             while at < bytes.count, isDigit(bytes[at]) { at += 1 }
+            fracEnd = at
         }
+        var exponent = 0
         if at < bytes.count, bytes[at] == UInt8(ascii: "e") || bytes[at] == UInt8(ascii: "E") {
             at += 1
-            if at < bytes.count, bytes[at] == UInt8(ascii: "+") || bytes[at] == UInt8(ascii: "-") { at += 1 }
+            var negative = false
+            if at < bytes.count, bytes[at] == UInt8(ascii: "+") || bytes[at] == UInt8(ascii: "-") {
+                negative = bytes[at] == UInt8(ascii: "-")
+                at += 1
+            }
             guard at < bytes.count, isDigit(bytes[at]) else { throw error("invalid number: digits must follow the exponent") }
-            while at < bytes.count, isDigit(bytes[at]) { at += 1 }
+            while at < bytes.count, isDigit(bytes[at]) {
+                exponent = min(exponent * 10 + Int(bytes[at] - UInt8(ascii: "0")), 10_000_000)  // saturates
+                at += 1
+            }
+            if negative { exponent = -exponent }
         }
         if at < bytes.count, isDigit(bytes[at]) { throw error("invalid number: leading zero") }
+        try checkNumericRange(intStart..<intEnd, fracStart..<fracEnd, exponent: exponent)
         return JSONNumber(text: String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<at]), as: UTF8.self))
+    }
+
+    /// PostgreSQL's numeric (what jsonb stores numbers as) holds at most 131072 digits before
+    /// the decimal point and 16383 after it, zero included (`0e-20000` is refused); past that
+    /// the insert would fail the whole group commit, so such numbers are refused here.
+    func checkNumericRange(_ int: Range<Int>, _ frac: Range<Int>, exponent: Int) throws(JSONParseError) {
+        if frac.count - exponent > 16383 {
+            throw error("number out of range: PostgreSQL keeps at most 16383 digits after the decimal point")
+        }
+        let weight: Int
+        if let first = int.first(where: { bytes[$0] != UInt8(ascii: "0") }) {
+            weight = int.upperBound - first + exponent
+        } else if let first = frac.first(where: { bytes[$0] != UInt8(ascii: "0") }) {
+            weight = exponent - (first - frac.lowerBound)
+        } else {
+            return  // zero: any exponent is fine
+        }
+        if weight > 131072 {
+            throw error("number out of range: PostgreSQL keeps at most 131072 digits before the decimal point")
+        }
     }
 
     func isDigit(_ b: UInt8) -> Bool { b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") }

@@ -132,8 +132,11 @@ public final class SubmitCommitter: Sendable {
             let outcomes = try JobStore.submit(units: batch.map(\.jobs), on: conn)
             for (unit, outcome) in zip(batch, outcomes) { unit.continuation.resume(returning: outcome) }
         } catch {
-            let unavailable = (error as? PostgresError)?.isUnavailable ?? false
-            if batch.count == 1 || unavailable || !conn.isHealthy {
+            // Only a statement the server refused is known to have stored nothing: a broken
+            // connection, or a failure after the statement ran (e.g. reading its result), could
+            // have committed the batch, and trying again would store its jobs twice.
+            let refused = (error as? PostgresError).map { $0.code == .server && !$0.isUnavailable } ?? false
+            if batch.count == 1 || !refused || !conn.isHealthy {
                 for unit in batch { unit.continuation.resume(throwing: error) }
                 return
             }

@@ -121,30 +121,24 @@ extension HTTPRequest {
         return sane ? candidate : nil
     }
 
-    /// A new request id: 32 lowercase hex digits. A random per-process key and a counter
-    /// through splitmix64 (a bijection), so ids never repeat within a process and differ
-    /// between processes, without a getrandom(2) call per request as before.
+    /// A new request id: 32 lowercase hex digits, a counter through SipHash with this
+    /// process's random key (Swift's `Hasher`): 128 bits that do not repeat in practice and do not
+    /// reveal how many requests were served between two of them (a plain counter or an
+    /// invertible mix would), without a getrandom(2) call per request.
     static func generateRequestID() -> String {
         let n = requestCounter.add(1, ordering: .relaxed).newValue
         var out: [UInt8] = []
         out.reserveCapacity(32)
-        appendHex(mix(n ^ requestKey.0), to: &out)
-        appendHex(mix(n &+ requestKey.1), to: &out)
+        for half in 0..<2 {
+            var h = Hasher()
+            h.combine(n)
+            h.combine(half)
+            appendHex(UInt64(bitPattern: Int64(h.finalize())), to: &out)
+        }
         return String(decoding: out, as: UTF8.self)
     }
 
     private static let requestCounter = Atomic<UInt64>(0)
-    private static let requestKey: (UInt64, UInt64) = {
-        var g = SystemRandomNumberGenerator()
-        return (g.next(), g.next())
-    }()
-
-    private static func mix(_ x: UInt64) -> UInt64 {
-        var z = x &+ 0x9E37_79B9_7F4A_7C15
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 
     private static func appendHex(_ value: UInt64, to out: inout [UInt8]) {
         let digits: StaticString = "0123456789abcdef"

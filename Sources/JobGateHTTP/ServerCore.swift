@@ -112,6 +112,9 @@ final class ServerCore: Sendable {
 
     // MARK: Requests
 
+    /// Bodies up to this size are handled from the polling thread until their first suspension.
+    static let immediateBodyLimit = 16 * 1024
+
     static let unavailable = HTTPResponse.error(status: 503, code: "shutting_down", message: "The server is shutting down.")
 
     /// Called for a new request (its URI just arrived).
@@ -152,12 +155,19 @@ final class ServerCore: Sendable {
             return answerNow
         }
         let handler = self.handler
-        // Started on this libmicrohttpd thread and run here until its first real suspension
-        // (a database call): routing, authentication from the cache and parsing need no hop
-        // to the cooperative pool, and a handler that never suspends answers from here.
-        Task.immediate {
+        let run: @Sendable () async -> Void = {
             let response = await handler(request)
             self.finish(context, with: response)
+        }
+        if request.body.count <= ServerCore.immediateBodyLimit {
+            // Started on this libmicrohttpd thread and run here until its first real suspension
+            // (a database call): routing, authentication from the cache and parsing need no hop
+            // to the cooperative pool, and a handler that never suspends answers from here.
+            Task.immediate(operation: run)
+        } else {
+            // A large body (a batch of up to 1 MiB takes milliseconds to parse) is handled on
+            // the cooperative pool, so it never holds one of the polling threads that long.
+            Task(operation: run)
         }
         return nil
     }

@@ -5,7 +5,8 @@ extension PostgresPool {
     /// the connection goes back to the pool. Between two batches nothing is scheduled on the
     /// cooperative pool (busy with the requests that make up the next batch): under load
     /// that hop cost as much as the statement. A connection that broke is replaced before
-    /// the next batch; when none can be had, `fail` answers the batch with the error.
+    /// the next batch, and the connection is handed back while other callers wait for one;
+    /// when none can be had, `fail` answers the batch with the error.
     public func runBatches<Batch: Sendable>(first: Batch,
                                             work: @escaping @Sendable (Batch, PostgresConnection) -> Void,
                                             fail: @escaping @Sendable (Batch, any Error) -> Void,
@@ -20,7 +21,10 @@ extension PostgresPool {
                     while true {
                         work(b, conn)
                         guard let n = next(b) else { return nil }
-                        guard conn.isHealthy else { return n }
+                        // Back to the pool when the connection broke or was left in a transaction
+                        // (the pool thread replaces or cleans it), and when other callers wait
+                        // for a connection: they go first, this loop queues up behind them.
+                        guard conn.isHealthy, !conn.inTransaction, self.statistics.waiting == 0 else { return n }
                         b = n
                     }
                 }

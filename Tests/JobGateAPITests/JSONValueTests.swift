@@ -45,6 +45,27 @@ import Testing
         #expect(error?.description.contains("at byte 6") == true)
     }
 
+    @Test func numbersOutsidePostgresNumericAreRefused() throws {
+        for text in ["1e131072", "123456e-16384", "1e-16384", "0e-20000", "-0.0e-99999", "1e99999999999999999999",
+                     "1" + String(repeating: "0", count: 131072)] {
+            #expect(bytesParse(Array(text.utf8))?.reason.contains("out of range") == true, "accepted \(text.prefix(30))")
+        }
+        for text in ["1e131071", "9.5e131071", "0.0001e131075", "10000000000e-16380", "1e-16383", "0e200000", "0.000e999999", "-1.5E+3"] {
+            _ = try parse(text)
+        }
+    }
+
+    @Test func canonicalFormsCompareRequestsLinearlyAndByBytes() throws {
+        // Duplicate keys collapse to the last; order and whitespace do not matter.
+        let many = "{" + Array(repeating: "\"a\":0", count: 40_000).joined(separator: ",") + "}"
+        #expect(try parse(many).canonical == Array(#"{"a":0}"#.utf8))
+        #expect(try parse(#"{ "b" : [1, {"y":null,"x":"\u0001\""}], "a":true }"#).canonical == Array(#"{"a":true,"b":[1,{"x":"\u0001\"","y":null}]}"#.utf8))
+        // Canonically equivalent Unicode is still different text (as jsonb compares it).
+        #expect(try parse(#""\u00e9""#) != parse(#""e\u0301""#))
+        #expect(try parse("\"\u{e9}\"") != parse("\"e\u{301}\""))
+        #expect(try parse(#"{"\u00e9":1}"#) != parse(#"{"e\u0301":1}"#))
+    }
+
     @Test func nestingIsBounded() throws {
         #expect(bytesParse(Array((String(repeating: "[", count: 300) + String(repeating: "]", count: 300)).utf8)) != nil)
         _ = try parse(String(repeating: "[", count: 200) + String(repeating: "]", count: 200))
@@ -52,7 +73,7 @@ import Testing
         #expect(bytesParse(Array(deep.utf8))?.reason.contains("nested deeper") == true)
     }
 
-    @Test func equalityIsJsonbs() throws {
+    @Test func equalityIsOfCanonicalForms() throws {
         #expect(try parse(#"{"a": 1, "b": [true, null]}"#) == parse(#"{"b":[true,null],"a":1}"#))
         #expect(try parse(#"{"a": 1}"#) != parse(#"{"a": 1.0}"#))
         #expect(try parse(#"{"a": 1, "a": 2}"#) == parse(#"{"a": 2}"#))

@@ -218,6 +218,28 @@ import Testing
         let different = try await post("/v1/jobs/batch", #"{"jobs":[{"type":"noop","idempotencyKey":"other","payload":{"a":1}},"# +
                                        #"{"type":"noop","idempotencyKey":"other","payload":{"a":2}}]}"#)
         #expect(different.status == 400 && different.errorField == "jobs[1].idempotencyKey")
+        // A missing payload is {}; duplicate keys collapse as jsonb collapses them.
+        let absent = try await post("/v1/jobs/batch", #"{"jobs":[{"type":"noop","idempotencyKey":"n"},{"type":"noop","idempotencyKey":"n","payload":{}},"# +
+                                  #"{"type":"noop","idempotencyKey":"n","payload":{"a":1,"a":{}}}]}"#)
+        #expect(absent.status == 400 && absent.errorField == "jobs[2].idempotencyKey")
+        let same = try await post("/v1/jobs/batch", #"{"jobs":[{"type":"noop","idempotencyKey":"m"},{"type":"noop","idempotencyKey":"m","payload":{}}]}"#)
+        #expect(same.status == 202)
+        // The same text in two Unicode normal forms is two requests, as the database sees it.
+        let nfd = try await post("/v1/jobs/batch", "{\"jobs\":[{\"type\":\"noop\",\"idempotencyKey\":\"u\",\"payload\":\"\u{e9}\"}," +
+                                 "{\"type\":\"noop\",\"idempotencyKey\":\"u\",\"payload\":\"e\u{301}\"}]}")
+        #expect(nfd.status == 400 && nfd.errorField == "jobs[1].idempotencyKey")
+
+        // The parser refuses exactly the numbers PostgreSQL's jsonb refuses (else a 500 and a
+        // failed group commit): checked against the server itself.
+        let numbers = ["1e131071", "1e131072", "1e-16383", "1e-16384", "0e-20000", "0e200000", "0.0001e131075",
+                       "123456e-16384", "10000000000e-16380", "-2.5E+10"]
+        for n in numbers {
+            let ours = (try? JSONValue.parse(Array(n.utf8))) != nil
+            let theirs = (try? await f.pool.query("SELECT $1::jsonb", [n])) != nil
+            #expect(ours == theirs, "\(n): parser \(ours), jsonb \(theirs)")
+        }
+        let huge = try await post("/v1/jobs", #"{"type":"noop","payload":{"x":1e200000}}"#)
+        #expect(huge.status == 400 && huge.errorCode == "malformed_json")
     }
 
     @Test func unknownRouteWrongMethodAndOperationalRoutes() async throws {

@@ -1,14 +1,19 @@
 import Foundation
 import JobGatePostgres
 import JobGateTestSupport
+import Synchronization
 import Testing
 
 @Suite struct PostgresPoolTests {
+    /// A pool of `connections` on a fresh database, waiting at most `acquireTimeout` for one.
+    static func pool(_ prefix: String, connections: Int, acquireTimeout: Duration) async throws -> PostgresPool {
+        var config = try await TestDatabase.create(prefix).configuration(maxConnections: connections)
+        config.acquireTimeout = acquireTimeout
+        return PostgresPool(configuration: config)
+    }
+
     @Test func exhaustedPoolFailsWithinItsBound() async throws {
-        let db = try await TestDatabase.create("exhaust")
-        var config = db.configuration(maxConnections: 2)
-        config.acquireTimeout = .milliseconds(300)
-        let pool = PostgresPool(configuration: config)
+        let pool = try await Self.pool("exhaust", connections: 2, acquireTimeout: .milliseconds(300))
         defer { pool.shutdown() }
         // Occupy both connections.
         let holders = (0..<2).map { _ in Task { try await pool.query("SELECT pg_sleep(3)") } }
@@ -25,6 +30,22 @@ import Testing
         #expect(waited >= .milliseconds(250))
         #expect(waited < .seconds(2))
         for h in holders { h.cancel() }
+    }
+
+    /// A batch loop holding the only connection hands it back when another caller waits.
+    @Test func batchLoopsHandTheConnectionBackWhenOthersWait() async throws {
+        let pool = try await Self.pool("batchfair", connections: 1, acquireTimeout: .seconds(5))
+        defer { pool.shutdown() }
+        let remaining = Atomic<Int>(400)
+        let loop = Task {
+            await pool.runBatches(first: 0, work: { _, conn in _ = try? conn.query("SELECT pg_sleep(0.005)") },
+                                  fail: { _, _ in }, next: { _ in remaining.subtract(1, ordering: .relaxed).newValue > 0 ? 0 : nil })
+        }
+        while remaining.load(ordering: .relaxed) > 390 { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(try await pool.query("SELECT 1").count == 1)
+        #expect(remaining.load(ordering: .relaxed) > 0, "the other caller waited for the whole loop")
+        await loop.value
+        #expect(remaining.load(ordering: .relaxed) == 0)
     }
 
     @Test func reconnectsAfterBackendsAreTerminated() async throws {
