@@ -12,8 +12,8 @@ import Synchronization
 ///
 /// A unit is all or nothing: a batch unit's jobs share its fate. A unit with an idempotency
 /// conflict is rejected on its own inside the shared transaction (`JobStore.submit(units:)`)
-/// and its neighbours still commit. A commit that fails for a reason other than the database
-/// being unreachable is retried unit by unit, so one bad unit cannot fail its neighbours.
+/// and its neighbours still commit. A commit whose statement the server refused (so nothing
+/// of it was stored) is retried unit by unit, so one bad unit cannot fail its neighbours.
 public final class SubmitCommitter: Sendable {
     /// Batching and backpressure limits.
     public struct Configuration: Sendable {
