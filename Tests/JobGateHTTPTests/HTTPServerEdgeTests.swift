@@ -212,19 +212,26 @@ func expectDrained(_ server: HTTPServer, sourceLocation: SourceLocation = #_sour
     }
 
     @Test func gracefulShutdownFinishesInFlightRequestsThenStopsListening() async throws {
-        let server = try startServer()
+        // The handler is held until the test lets it go, so no timing decides what is in flight.
+        let (gate, open) = AsyncStream<Void>.makeStream()
+        let server = try startServer(handler: { request in
+            guard request.path == "/held" else { return await testRoutes(request) }
+            for await _ in gate { break }
+            return .text("slow")
+        })
         let port = server.port
         let clock = ContinuousClock()
-        let slow = Task { try await exchange(port: port, "GET /slow HTTP/1.1\r\nHost: t\r\n\r\n") }
+        let slow = Task { try await exchange(port: port, "GET /held HTTP/1.1\r\nHost: t\r\n\r\n") }
         while server.inFlightRequests == 0 { try await Task.sleep(for: .milliseconds(10)) }
         let start = clock.now
-        // A long grace period: shutdown must return when the request is done, well before it
-        // (a loaded CI machine can delay the 1 s handler and the drain polling by seconds).
+        // A long grace period: shutdown must return when the request is done, well before it.
         let shutdown = Task { await server.shutdown(gracePeriod: .seconds(30)) }
         try await Task.sleep(for: .milliseconds(200))
         #expect(server.inFlightRequests == 1)
         let refusedWhileDraining = try await onThread { !canConnect(port: port) }
         #expect(refusedWhileDraining, "new connections are accepted while draining")
+        open.yield()
+        open.finish()
         await shutdown.value
         let took = clock.now - start
         let response = try await slow.value
@@ -236,8 +243,11 @@ func expectDrained(_ server: HTTPServer, sourceLocation: SourceLocation = #_sour
     }
 
     @Test func shutdownAnswersLeftoversWith503AfterTheGracePeriod() async throws {
+        // Held until after the grace period, however slow the machine.
+        let (gate, open) = AsyncStream<Void>.makeStream()
+        defer { open.finish() }
         let server = try startServer(handler: { request in
-            try? await Task.sleep(for: .seconds(3))
+            for await _ in gate { break }
             return .text("too late")
         })
         let port = server.port
