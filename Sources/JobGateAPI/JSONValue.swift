@@ -1,3 +1,5 @@
+import JobGateCore
+
 /// A JSON value parsed from a request body (RFC 8259), without Foundation.
 ///
 /// Request bodies are read on the hot path of every submit; `JSONSerialization` cost more
@@ -50,7 +52,7 @@ public indirect enum JSONValue: Sendable, Equatable {
         case .null: out += Array("null".utf8)
         case .bool(let b): out += Array((b ? "true" : "false").utf8)
         case .number(let n): out += Array(n.text.utf8)
-        case .string(let s): JSONValue.appendQuoted(s, to: &out)
+        case .string(let s): JSONText.appendQuoted(s, to: &out)
         case .array(let items):
             out.append(UInt8(ascii: "["))
             for (i, item) in items.enumerated() {
@@ -66,28 +68,13 @@ public indirect enum JSONValue: Sendable, Equatable {
             out.append(UInt8(ascii: "{"))
             for (i, key) in keys.enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
-                JSONValue.appendQuoted(o.members[last[key]!].key, to: &out)
+                JSONText.appendQuoted(o.members[last[key]!].key, to: &out)
                 out.append(UInt8(ascii: ":"))
                 o.members[last[key]!].value.appendCanonical(to: &out)
             }
             out.append(UInt8(ascii: "}"))
         }
     }
-
-    /// A string's bytes in quotes, `"` and `\\` and control characters escaped.
-    static func appendQuoted(_ s: String, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        for b in s.utf8 {
-            switch b {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\")); out.append(b)
-            case 0..<0x20: out += Array("\\u00".utf8); out.append(hexDigit(b >> 4)); out.append(hexDigit(b & 0xF))
-            default: out.append(b)
-            }
-        }
-        out.append(UInt8(ascii: "\""))
-    }
-
-    private static func hexDigit(_ v: UInt8) -> UInt8 { v < 10 ? UInt8(ascii: "0") + v : UInt8(ascii: "a") + v - 10 }
 }
 
 /// A JSON number as written.

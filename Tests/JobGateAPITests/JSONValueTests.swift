@@ -1,5 +1,6 @@
 import Foundation
 @testable import JobGateAPI
+import JobGateCore
 import Testing
 
 @Suite struct JSONValueTests {
@@ -64,6 +65,17 @@ import Testing
         #expect(try parse(#""\u00e9""#) != parse(#""e\u0301""#))
         #expect(try parse("\"\u{e9}\"") != parse("\"e\u{301}\""))
         #expect(try parse(#"{"\u00e9":1}"#) != parse(#"{"e\u0301":1}"#))
+    }
+
+    /// The writer every response and log line uses: what it writes reads back as the same string.
+    @Test func quotedStringsReadBackUnchanged() throws {
+        let samples = ["", "plain", "quote\" back\\slash", "\n\r\t\u{01}\u{1f}\u{7f}", "é😀 ✓", "</script>"]
+        for s in samples + (0..<200).map { _ in String((0..<12).map { _ in "a\"\\\n\u{0}\u{1b}é😀".randomElement()! }) } {
+            let text = JSONText.quote(s)
+            #expect(try JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed]) as? String == s, "\(text)")
+            #expect(!text.utf8.dropFirst().dropLast().contains { $0 < 0x20 })
+        }
+        #expect(JSONText.quote("a\nb\u{1}") == #""a\nb\u0001""#)
     }
 
     @Test func nestingIsBounded() throws {
