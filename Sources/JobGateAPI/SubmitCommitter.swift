@@ -85,7 +85,7 @@ public final class SubmitCommitter: Sendable {
                 s.pendingJobs += jobs.count
                 return takeBatch(&s)
             }
-            if let batch { Task { await self.run(batch) } }
+            if let batch { run(batch) }
         }
     }
 
@@ -108,12 +108,12 @@ public final class SubmitCommitter: Sendable {
     }
 
     /// Commits `first`, then whatever waits, batch after batch, on one pooled connection's own
-    /// thread (`PostgresPool.runBatches`).
-    private func run(_ first: [Unit]) async {
-        await store.pool.runBatches(first: first,
-                                    work: { batch, conn in self.commit(batch, on: conn) },
-                                    fail: { batch, error in for unit in batch { unit.continuation.resume(throwing: error) } },
-                                    next: { batch in self.finished(batch) })
+    /// thread (`PostgresPool.startBatches`).
+    private func run(_ first: [Unit]) {
+        store.pool.startBatches(first: first,
+                                work: { batch, conn in self.commit(batch, on: conn) },
+                                fail: { batch, error in for unit in batch { unit.continuation.resume(throwing: error) } },
+                                next: { batch in self.finished(batch) })
     }
 
     /// Books `batch` as done and takes the next one if units wait.

@@ -8,7 +8,7 @@ import Synchronization
 ///
 /// `serve` gets the batch's inputs in arrival order and returns one result per input; it runs
 /// on a pooled connection's own thread, batch after batch while requests wait
-/// (`PostgresPool.runBatches`).
+/// (`PostgresPool.startBatches`).
 public final class Coalescer<Input: Sendable, Output: Sendable>: Sendable {
     private struct Waiter: Sendable {
         var input: Input
@@ -42,7 +42,7 @@ public final class Coalescer<Input: Sendable, Output: Sendable>: Sendable {
                 s.waiting.append(Waiter(input: input, continuation: continuation))
                 return take(&s)
             }
-            if let batch { Task { await self.run(batch) } }
+            if let batch { run(batch) }
         }
     }
 
@@ -55,8 +55,8 @@ public final class Coalescer<Input: Sendable, Output: Sendable>: Sendable {
         return batch
     }
 
-    private func run(_ first: [Waiter]) async {
-        await pool.runBatches(first: first, work: { batch, conn in
+    private func run(_ first: [Waiter]) {
+        pool.startBatches(first: first, work: { batch, conn in
             do {
                 let outputs = try self.serve(conn, batch.map(\.input))
                 precondition(outputs.count == batch.count, "a coalesced batch must return one result per input")

@@ -96,7 +96,7 @@ public final class PostgresPool: @unchecked Sendable {
         for item in pending { item.fail?(PostgresError(code: .poolClosed, message: "the pool was shut down")) }
     }
 
-    private func enqueue(_ item: PoolWorkItem) {
+    func enqueue(_ item: PoolWorkItem) {
         condition.lock()
         if closed {
             condition.unlock()
