@@ -102,7 +102,9 @@ public struct DashboardData: Sendable, Equatable {
         }
     }
 
-    /// A worker from the `workers` registry.
+    /// A worker from the `workers` registry: what it registered (`WorkerInfo`, whose fields
+    /// read through, e.g. `worker.host`) and what the registry and its jobs say about it now.
+    @dynamicMemberLookup
     public struct Worker: Sendable, Equatable {
         /// How the worker looks from its registry row.
         public enum State: String, Sendable {
@@ -114,18 +116,8 @@ public struct DashboardData: Sendable, Equatable {
             case stopped
         }
 
-        /// `host:pid:random`.
-        public var id: String
-        /// Host name.
-        public var host: String
-        /// Process id.
-        public var pid: Int
-        /// JobGate version.
-        public var version: String
-        /// Queues it serves; empty means all.
-        public var queues: [String]
-        /// Handler slots.
-        public var concurrency: Int
+        /// Id, host, pid, version, queues (empty means all) and handler slots.
+        public var info: WorkerInfo
         /// When it started.
         public var startedAt: Date
         /// Its last heartbeat.
@@ -138,20 +130,17 @@ public struct DashboardData: Sendable, Equatable {
         public var state: State
 
         /// A row.
-        public init(id: String, host: String, pid: Int, version: String, queues: [String], concurrency: Int,
-                    startedAt: Date, lastHeartbeat: Date, stoppedAt: Date?, running: Int, state: State) {
-            self.id = id
-            self.host = host
-            self.pid = pid
-            self.version = version
-            self.queues = queues
-            self.concurrency = concurrency
+        public init(info: WorkerInfo, startedAt: Date, lastHeartbeat: Date, stoppedAt: Date?, running: Int, state: State) {
+            self.info = info
             self.startedAt = startedAt
             self.lastHeartbeat = lastHeartbeat
             self.stoppedAt = stoppedAt
             self.running = running
             self.state = state
         }
+
+        /// The registered fields (`id`, `host`, `pid`, `version`, `queues`, `concurrency`).
+        public subscript<T>(dynamicMember field: KeyPath<WorkerInfo, T>) -> T { info[keyPath: field] }
     }
 
     /// A job that failed for good.
@@ -308,9 +297,10 @@ public struct DashboardData: Sendable, Equatable {
             let stopped: Date? = try row.decode(8)
             let state: Worker.State = stopped != nil ? .stopped
                 : now.timeIntervalSince(heartbeat) <= liveHeartbeat ? .live : .silent
-            return Worker(id: id, host: try row.decode(1), pid: try row.decode(2), version: try row.decode(3),
-                          queues: try row.decode(4, as: PostgresTextArray.self).elements.compactMap { $0 },
-                          concurrency: try row.decode(5), startedAt: try row.decode(6), lastHeartbeat: heartbeat,
+            let info = WorkerInfo(id: id, host: try row.decode(1), pid: try row.decode(2), version: try row.decode(3),
+                                  queues: try row.decode(4, as: PostgresTextArray.self).elements.compactMap { $0 },
+                                  concurrency: try row.decode(5))
+            return Worker(info: info, startedAt: try row.decode(6), lastHeartbeat: heartbeat,
                           stoppedAt: stopped, running: runningBy[id] ?? 0, state: state)
         }.sorted { ($0.state.rank, $1.startedAt) < ($1.state.rank, $0.startedAt) }
 
