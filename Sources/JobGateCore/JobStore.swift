@@ -183,13 +183,8 @@ public struct JobStore: Sendable {
         return try rows.first.map { try JobRowDecoder.job($0, from: 0) }
     }
 
-    /// The jobs with these ids that exist, in no particular order (any tenant: callers filter).
-    public func jobs(ids: [UUID]) async throws -> [Job] {
-        if ids.isEmpty { return [] }
-        return try await pool.withConnection { conn in try Self.jobs(ids: ids, on: conn) }
-    }
-
-    /// `jobs(ids:)` on a connection the caller holds (a coalesced read on the connection's thread).
+    /// The jobs with these ids that exist, in no particular order (any tenant: callers filter),
+    /// on a connection the caller holds (the API's coalesced status reads, on the connection's thread).
     public static func jobs(ids: [UUID], on conn: PostgresConnection) throws -> [Job] {
         if ids.isEmpty { return [] }
         return try conn.query(JobQueries.jobsByID, [ids]).map { try JobRowDecoder.job($0, from: 0) }
