@@ -107,7 +107,7 @@ extension JobGateCLI {
             printError("jobgate prune: another process is pruning; nothing done")
             return 0
         }
-        OutputWriter.remove(r.outputFiles)
+        await OutputWriter.remove(r.outputFiles)
         printError("jobgate prune: deleted \(r.jobsDeleted) jobs and \(r.eventsDeleted) events")
         return 0
     }

@@ -82,7 +82,7 @@ final class Completer: Sendable {
                 if !fenced.isEmpty {
                     log.warn("results refused by fencing: the worker no longer holds these jobs", ["job.ids": fenced.map(\.uuidString).joined(separator: ","), "worker.id": worker])
                     let files = batch.completions.filter { fenced.contains($0.id) }.compactMap { $0.output?.path }
-                    OutputWriter.remove(files)
+                    await OutputWriter.remove(files)
                 }
                 onFlushed(batch.completions.map(\.id) + batch.failures.map(\.id), fenced)
                 return true

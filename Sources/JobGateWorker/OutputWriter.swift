@@ -40,10 +40,17 @@ public struct OutputWriter: Sendable {
         }
     }
 
-    /// Removes output files (pruned jobs, fenced-out results), ignoring missing ones.
-    public static func remove(_ paths: [String]) {
+    /// Removes output files (pruned jobs, fenced-out results), ignoring missing ones, and
+    /// returns once they are gone: the rows naming them are already deleted, so a process that
+    /// exited before the unlinks ran would leave files nothing points at any more.
+    public static func remove(_ paths: [String]) async {
         guard !paths.isEmpty else { return }
-        io.async { for p in paths { unlink(p) } }
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            io.async {
+                for p in paths { unlink(p) }
+                done.resume()
+            }
+        }
     }
 
     static func fileExtension(_ contentType: String) -> String {

@@ -372,7 +372,7 @@ public final class WorkerPool: Sendable {
         do {
             guard let r = try await store.prune(jobRetention: configuration.jobRetentionSeconds,
                                                 historyRetention: configuration.historyRetentionSeconds) else { return }
-            OutputWriter.remove(r.outputFiles)
+            await OutputWriter.remove(r.outputFiles)
             if r.jobsDeleted + r.eventsDeleted > 0 {
                 log.info("pruned", ["jobs": String(r.jobsDeleted), "events": String(r.eventsDeleted)])
             }
