@@ -150,6 +150,64 @@ import Testing
         let text = String(decoding: output.content ?? [], as: UTF8.self)
         #expect(text.hasPrefix("{\"hello\": 1} job=\(ids[1].uuidString.lowercased()) attempt=1 type=shout"), "\(text)")
     }
+
+    @Test func aSigtermedWorkerProcessHandsBackItsUnfinishedJobsWithoutCountingTheAttempt() async throws {
+        let (db, pool) = try await migrated("sigterm")
+        defer { pool.shutdown() }
+        let store = JobStore(pool: pool)
+        let slow = try await store.submit((0..<2).map { _ in
+            NewJob(tenant: "t", type: "weather", payload: "{\"records\":1,\"durationSeconds\":120}", maxAttempts: 1)
+        }).compactMap { if case .created(let j) = $0 { j.id } else { nil } }
+        _ = try await store.submit((0..<3).map { _ in NewJob(tenant: "t", type: "noop") })
+        let bin = try JobGateBinary.path()
+        let worker = try TestProcess([bin, "worker", "--grace-seconds", "1"], environment: ["JOBGATE_DATABASE_URL": db.processURL])
+        let busy = try await eventually(timeout: .seconds(30)) {
+            let done = try await count(pool, "SELECT count(*) FROM jobs WHERE status = 'completed'")
+            let running = try await count(pool, "SELECT count(*) FROM jobs WHERE status = 'running'")
+            return done == 3 && running == 2
+        }
+        #expect(busy)
+        worker.signal(SIGTERM)
+        #expect(await worker.wait() == 0, "worker: \(worker.output.suffix(2000))")
+        // Handed back as they were before the claim: queued, the attempt not counted, no owner;
+        // so even with max_attempts 1 they run again.
+        for id in slow {
+            let job = try #require(try await store.job(id: id, tenant: nil))
+            #expect(job.status == .queued && job.attempt == 0 && job.lockedBy == nil && job.leaseExpiresAt == nil)
+            #expect(try await store.events(jobID: id, tenant: nil).map(\.event) == ["submitted", "started", "requeued"])
+        }
+        #expect(try await count(pool, "SELECT count(*) FROM workers WHERE stopped_at IS NOT NULL") == 1)
+        let again = try await store.claim(queues: ["default"], limit: 5, worker: "next", leaseSeconds: 30)
+        #expect(Set(again.map(\.id)) == Set(slow) && again.allSatisfy { $0.attempt == 1 })
+    }
+
+    @Test func pruneCommandDeletesOldFinishedJobsAndTheirOutputFiles() async throws {
+        let (db, pool) = try await migrated("prunecmd")
+        defer { pool.shutdown() }
+        let store = JobStore(pool: pool)
+        let ids = try await store.submit((0..<2).map { _ in NewJob(tenant: "t", type: "noop") }).map(\.jobID)
+        let claimed = try await store.claim(queues: ["default"], limit: 2, worker: "w", leaseSeconds: 30)
+        let dir = NSTemporaryDirectory() + "jg-prune-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var files: [UUID: String] = [:]
+        for c in claimed {
+            files[c.id] = "\(dir)/\(c.id.lowercasedString).json"
+            try "{}".write(toFile: files[c.id]!, atomically: true, encoding: .utf8)
+        }
+        _ = try await store.complete(claimed.map {
+            AttemptCompletion(id: $0.id, attempt: 1, output: JobOutputMetadata(size: 2, contentType: "application/json",
+                              sha256: [UInt8](repeating: 0, count: 32), location: .file, path: files[$0.id]))
+        }, worker: "w")
+        // Only the first is older than the retention.
+        try await pool.query("UPDATE jobs SET finished_at = now() - interval '8 days' WHERE id = $1", [ids[0]])
+        let prune = try TestProcess([try JobGateBinary.path(), "prune", "--job-retention", "7d"], environment: ["JOBGATE_DATABASE_URL": db.processURL])
+        #expect(await prune.wait() == 0, "prune: \(prune.output)")
+        #expect(prune.output.contains("deleted 1 jobs"), "\(prune.output)")
+        #expect(!FileManager.default.fileExists(atPath: files[ids[0]]!), "the pruned job's output file is left behind")
+        #expect(FileManager.default.fileExists(atPath: files[ids[1]]!))
+        #expect(try await count(pool, "SELECT count(*) FROM jobs") == 1)
+    }
 }
 
 func processGoneOrZombie(_ pid: Int32) -> Bool {

@@ -23,10 +23,12 @@ public final class TestProcess: @unchecked Sendable {
     private let lock = NSLock()
     private var exitStatus: Int32?
 
-    /// Starts `argv` with `environment` added to this process's environment.
-    public init(_ argv: [String], environment: [String: String] = [:]) throws {
+    /// Starts `argv` with `environment` added to this process's environment, and the variables
+    /// named in `removing` taken out of it.
+    public init(_ argv: [String], environment: [String: String] = [:], removing: [String] = []) throws {
         logPath = NSTemporaryDirectory() + "jobgate-test-\(UUID().uuidString.prefix(8)).log"
         var env = ProcessInfo.processInfo.environment
+        for k in removing { env[k] = nil }
         for (k, v) in environment { env[k] = v }
         do {
             pid = try Spawn.start(argv, environment: env, outputPath: logPath)
