@@ -52,6 +52,21 @@ public final class EmbeddedPostgres: @unchecked Sendable {
         }
     }
 
+    /// `start()` on a thread of its own, for async callers: initdb and `pg_ctl -w` take seconds,
+    /// which must not hold one of the cooperative pool's few threads.
+    public func startOffPool() async throws {
+        try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
+            Thread {
+                do {
+                    try self.start()
+                    done.resume()
+                } catch {
+                    done.resume(throwing: error)
+                }
+            }.start()
+        }
+    }
+
     /// Creates the cluster on first use, starts it (or reuses one already running there), and waits until it accepts connections.
     public func start() throws {
         let fm = FileManager.default

@@ -26,7 +26,7 @@ extension JobGateCLI {
             let dir = URL(fileURLWithPath: args.string("data-dir", default: ".jobgate/pg"))
             let port = try args.int("pg-port", default: 0, range: 0...65535)
             let e = try EmbeddedPostgres(directory: dir, port: port == 0 ? 5432 : port, tcp: port != 0)
-            try e.start()
+            try await e.startOffPool()
             embedded = e
             url = e.url
         }
