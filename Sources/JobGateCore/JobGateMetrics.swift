@@ -16,7 +16,7 @@ public final class JobGateMetrics: Sendable {
 
     /// `jobgate_http_requests_total{route,method,code}`: requests answered, by route template.
     public let httpRequests: CounterFamily
-    /// `jobgate_http_request_duration_seconds{route,method}`: time from request read to response ready.
+    /// `jobgate_http_request_duration_seconds{route,method,code}`: time from request read to response ready.
     public let httpRequestDuration: HistogramFamily
 
     /// `jobgate_jobs_submitted_total{type,queue}`: jobs accepted (idempotent replays not counted).
@@ -54,8 +54,8 @@ public final class JobGateMetrics: Sendable {
             "jobgate_http_requests_total", help: "HTTP requests answered, by route template, method and status code.",
             labels: ["route", "method", "code"])
         httpRequestDuration = registry.histogram(
-            "jobgate_http_request_duration_seconds", help: "HTTP request handling time in seconds, by route template and method.",
-            labels: ["route", "method"], buckets: .latency)
+            "jobgate_http_request_duration_seconds", help: "HTTP request handling time in seconds, by route template, method and status code.",
+            labels: ["route", "method", "code"], buckets: .latency)
         let tq = ["type", "queue"]
         jobsSubmitted = registry.counter("jobgate_jobs_submitted_total", help: "Jobs submitted, by type and queue.", labels: tq)
         jobsStarted = registry.counter("jobgate_jobs_started_total", help: "Job attempts started by a worker, by type and queue.", labels: tq)

@@ -117,7 +117,7 @@ struct MetricsTests {
         m.setBuildInfo(version: "1.2.3")
         m.jobsCompleted.labels("noop", "default").inc()
         m.httpRequests.labels("/v1/jobs", "POST", "202").inc()
-        m.httpRequestDuration.labels("/v1/jobs", "POST").observe(0.002)
+        m.httpRequestDuration.labels("/v1/jobs", "POST", "202").observe(0.002)
         let text = m.registry.render()
         for name in [
             "jobgate_http_requests_total", "jobgate_http_request_duration_seconds", "jobgate_jobs_submitted_total",
@@ -130,7 +130,7 @@ struct MetricsTests {
         }
         #expect(text.contains("jobgate_build_info{version=\"1.2.3\"} 1\n"))
         #expect(text.contains("jobgate_jobs_completed_total{type=\"noop\",queue=\"default\"} 1\n"))
-        #expect(text.contains("jobgate_http_request_duration_seconds_bucket{route=\"/v1/jobs\",method=\"POST\",le=\"0.0025\"} 1\n"))
+        #expect(text.contains("jobgate_http_request_duration_seconds_bucket{route=\"/v1/jobs\",method=\"POST\",code=\"202\",le=\"0.0025\"} 1\n"))
     }
 }
 
