@@ -111,7 +111,20 @@ import Testing
                 ["tenant", "submitted", "attempts", "completed", "failed", "cancelled", "run_seconds"].map { text(r[$0]) }.joined(separator: " ")
             }
             #expect(got == ["a 3 2 2 0 1 6", "b 2 4 1 1 0 20", "c 1 1 0 0 0 0"])
+            // The same through the command line users run.
+            let cli = try await Self.cli(["tenant_usage", "--since", "24h", "--format", "json"], f)
+            #expect(cli.count == 3 && cli.map { text($0["tenant"]) + " " + text($0["completed"]) } == ["a 2", "b 1", "c 0"])
+            let none = try await Self.cli(["tenant_usage", "--since", "1s", "--format", "json"], f)
+            #expect(none.isEmpty, "nothing happened in the last second of the fixture")
         }
+    }
+
+    /// Runs `jobgate report ARGS` on the fixture's database and parses its JSON output.
+    static func cli(_ args: [String], _ f: EngineFixture) async throws -> [[String: Any]] {
+        let p = try TestProcess([try JobGateBinary.path(), "report"] + args,
+                                environment: ["JOBGATE_DATABASE_URL": f.db.processURL, "JOBGATE_LOG_LEVEL": "error"])
+        #expect(await p.wait() == 0, "jobgate report \(args): \(p.output)")
+        return try #require(try JSONSerialization.jsonObject(with: Data(p.output.utf8)) as? [[String: Any]], "\(p.output)")
     }
 
     @Test func stuckJobsPastLeaseOrTimeout() async throws {
@@ -125,6 +138,17 @@ import Testing
             let rows = try await Self.json("stuck_jobs", f)
             #expect(rows.map { $0["id"] as! String } == ["00000000-0000-7000-8000-000000000006", "00000000-0000-7000-8000-000000000008"])
             #expect(rows.map { $0["reason"] as! String } == ["lease_expired", "timed_out"])
+            // Unchanged in psql, and through the command line (which ignores --since here).
+            let psql = try await onOwnThread {
+                try Subprocess.run(["/usr/bin/psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "--csv", "-d", f.db.url,
+                                    "-f", Self.repositoryRoot + "/sql/stuck_jobs.sql"])
+            }
+            let lines = psql.output.split(separator: "\n").dropFirst()
+            #expect(psql.status == 0 && lines.map { "\($0.prefix(36)) \($0.split(separator: ",").last!)" }
+                        == ["00000000-0000-7000-8000-000000000006 lease_expired", "00000000-0000-7000-8000-000000000008 timed_out"],
+                    "\(psql.output)")
+            let cli = try await Self.cli(["stuck_jobs", "--since", "7d", "--format", "json"], f)
+            #expect(cli.map { $0["id"] as? String } == rows.map { $0["id"] as? String })
         }
     }
 
@@ -176,7 +200,8 @@ import Testing
         #expect(ReportOutput.table(rows).contains("say \"hi\"\\nthere"))
     }
 
-    /// The same files, unchanged, in psql: its CSV matches ours (stuck_jobs aside: it reads the clock).
+    /// The same files, unchanged, in psql: its CSV matches ours (stuck_jobs reads the clock, so its
+    /// psql run is checked by id and reason in `stuckJobsPastLeaseOrTimeout`).
     @Test func filesRunUnchangedInPsqlWithTheSameResults() async throws {
         try await Self.withFixture("rpsql") { f in
             for report in Reports.all where report.name != "stuck_jobs" {
