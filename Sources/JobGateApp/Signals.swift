@@ -1,7 +1,8 @@
 import Dispatch
 import Foundation
 
-/// SIGINT/SIGTERM as an async sequence (DispatchSource, not SIG_IGN: see DESIGN.md §11).
+/// SIGINT/SIGTERM as an async sequence, through DispatchSource signal sources, which install
+/// their own handler; the signals are not set to SIG_IGN (DESIGN.md §11).
 enum Signals {
     /// Yields each SIGINT or SIGTERM received from now on. SIGPIPE is ignored process-wide.
     static func termination() -> AsyncStream<Int32> {
@@ -10,8 +11,6 @@ enum Signals {
         let queue = DispatchQueue(label: "jobgate.signals")
         var sources: [any DispatchSourceSignal] = []
         for sig in [SIGINT, SIGTERM] {
-            // The default action would kill the process before the source sees the signal.
-            signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: queue)
             source.setEventHandler { continuation.yield(sig) }
             source.resume()
