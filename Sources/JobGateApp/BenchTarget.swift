@@ -154,11 +154,15 @@ struct BenchTarget: Sendable {
             guard n < total else { return nil }
             return t0 + .microseconds(Int64(Double(n) / Double(rate) * 1_000_000))
         }) { client, _ in
+            // Submitted = when the client sent it, so the latencies include the HTTP exchange and
+            // the wait for the group commit (the job's createdAt is only set inside that commit).
+            let sent = Date().timeIntervalSince1970
             let r = try client.send(request)
             guard r.status == 202 else { return (r.status, 0, []) }
-            return (r.status, 1, [Self.jobID(in: r.body) ?? ""])
+            return (r.status, 1, ["\(Self.jobID(in: r.body) ?? "") \(sent)"])
         }
-        result.notes.append("offered \(rate) jobs/s for \(duration.components.seconds) s")
+        result.notes.append("offered \(rate) jobs/s for \(duration.components.seconds) s; accepted \(String(format: "%.0f", result.perSecond))/s")
+        result.notes.append("submit = the client's clock before sending; start and done = the server's startedAt/finishedAt (milliseconds, same host's clock)")
         let (starts, completes, unfinished) = try await timings(result.ids)
         result.startLatency = LatencySummary(starts)
         result.completeLatency = LatencySummary(completes)
@@ -166,10 +170,16 @@ struct BenchTarget: Sendable {
         return result
     }
 
-    /// Waits for jobs to finish (up to 60 s) and returns their server-side latencies.
-    private func timings(_ ids: [String]) async throws -> ([Double], [Double], Int) {
+    /// Waits for jobs to finish (up to 60 s) and returns submit→start and submit→complete for
+    /// each; `sent` holds "id sendTime" (seconds since 1970) per accepted job.
+    private func timings(_ sent: [String]) async throws -> ([Double], [Double], Int) {
         let (host, port, connections, token) = (self.host, self.port, min(self.connections, 16), self.token)
-        let requests = ids.filter { !$0.isEmpty }.map { HTTPClientConnection.request("GET", "/v1/jobs/\($0)", host: host, port: port, token: token) }
+        let jobs = sent.compactMap { entry -> (String, Date)? in
+            let parts = entry.split(separator: " ")
+            guard parts.count == 2, !parts[0].isEmpty, let t = Double(parts[1]) else { return nil }
+            return (String(parts[0]), Date(timeIntervalSince1970: t))
+        }
+        let requests = jobs.map { HTTPClientConnection.request("GET", "/v1/jobs/\($0.0)", host: host, port: port, token: token) }
         let deadline = ContinuousClock.now + .seconds(60)
         return await withCheckedContinuation { (done: CheckedContinuation<([Double], [Double], Int), Never>) in
             let out = Mutex<([Double], [Double], Int)>(([], [], 0))
@@ -186,7 +196,7 @@ struct BenchTarget: Sendable {
                             Thread.sleep(forTimeInterval: 0.2)
                             continue
                         }
-                        let created = (obj["createdAt"] as? String).flatMap(Self.parseDate)
+                        let created: Date? = jobs[i].1
                         let started = (obj["startedAt"] as? String).flatMap(Self.parseDate)
                         let finished = (obj["finishedAt"] as? String).flatMap(Self.parseDate)
                         out.withLock { o in
