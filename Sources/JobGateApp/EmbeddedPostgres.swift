@@ -38,9 +38,7 @@ public final class EmbeddedPostgres: @unchecked Sendable {
         }
         self.port = port
         self.tcp = tcp
-        guard let bin = Self.findBinDir() else {
-            throw RuntimeFailure("PostgreSQL is not installed: install the server with `apt-get install postgresql` (or set JOBGATE_DATABASE_URL)")
-        }
+        guard let bin = Self.findBinDir() else { throw Self.notInstalled }
         binDir = bin
         runAsUser = user
         // A unix socket path is limited to 107 bytes; fall back to a short private folder.
@@ -165,18 +163,25 @@ public final class EmbeddedPostgres: @unchecked Sendable {
         }
     }
 
-    static func findBinDir() -> String? {
+    /// The one-line error `up` gives when no PostgreSQL server is installed.
+    static let notInstalled = RuntimeFailure("PostgreSQL is not installed: install the server with `apt-get install postgresql` (or set JOBGATE_DATABASE_URL)")
+
+    /// The folder holding initdb and pg_ctl: `JOBGATE_PG_BINDIR`, else what `pg_config --bindir`
+    /// says, else the newest `<versions>/N/bin`; nil when none has an initdb.
+    static func findBinDir(environment: [String: String] = ProcessInfo.processInfo.environment,
+                           pgConfigs: [String] = ["/usr/bin/pg_config", "/usr/local/bin/pg_config"],
+                           versions versionsRoot: String = "/usr/lib/postgresql") -> String? {
         let fm = FileManager.default
-        if let env = ProcessInfo.processInfo.environment["JOBGATE_PG_BINDIR"], fm.isExecutableFile(atPath: env + "/initdb") { return env }
-        if let pgConfig = ["/usr/bin/pg_config", "/usr/local/bin/pg_config"].first(where: fm.isExecutableFile(atPath:)),
+        if let env = environment["JOBGATE_PG_BINDIR"], fm.isExecutableFile(atPath: env + "/initdb") { return env }
+        if let pgConfig = pgConfigs.first(where: fm.isExecutableFile(atPath:)),
            let r = try? Subprocess.run([pgConfig, "--bindir"]), r.status == 0 {
             let dir = r.output.trimmingCharacters(in: .whitespacesAndNewlines)
             if fm.isExecutableFile(atPath: dir + "/initdb") { return dir }
         }
-        let versions = ((try? fm.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? [])
+        let versions = ((try? fm.contentsOfDirectory(atPath: versionsRoot)) ?? [])
             .compactMap { Int($0) }.sorted(by: >)
-        for v in versions where fm.isExecutableFile(atPath: "/usr/lib/postgresql/\(v)/bin/initdb") {
-            return "/usr/lib/postgresql/\(v)/bin"
+        for v in versions where fm.isExecutableFile(atPath: "\(versionsRoot)/\(v)/bin/initdb") {
+            return "\(versionsRoot)/\(v)/bin"
         }
         return nil
     }

@@ -1,5 +1,5 @@
 import Foundation
-import JobGateApp
+@testable import JobGateApp
 import JobGateCore
 import JobGatePostgres
 import JobGateTestSupport
@@ -73,6 +73,24 @@ import Testing
         #expect(again.startedByUs)
         #expect(try await value(again.url) == 42)
         again.stop()
+    }
+
+    @Test func findsTheServerBinariesOrSaysWhichPackageToInstall() throws {
+        let root = try scratch().deletingLastPathComponent().path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        // Nothing installed: no bindir, and the error is one line naming the package.
+        #expect(EmbeddedPostgres.findBinDir(environment: [:], pgConfigs: [], versions: root + "/none") == nil)
+        let message = EmbeddedPostgres.notInstalled.description
+        #expect(!message.contains("\n") && message.contains("apt-get install postgresql"))
+        // A Debian layout: the newest version with an initdb wins.
+        for v in ["13", "16", "17"] {
+            try FileManager.default.createDirectory(atPath: "\(root)/lib/\(v)/bin", withIntermediateDirectories: true)
+            if v != "17" { FileManager.default.createFile(atPath: "\(root)/lib/\(v)/bin/initdb", contents: Data(), attributes: [.posixPermissions: 0o755]) }
+        }
+        #expect(EmbeddedPostgres.findBinDir(environment: [:], pgConfigs: [], versions: root + "/lib") == root + "/lib/16/bin")
+        #expect(EmbeddedPostgres.findBinDir(environment: ["JOBGATE_PG_BINDIR": root + "/lib/13/bin"], pgConfigs: [], versions: root + "/lib") == root + "/lib/13/bin")
+        // And this machine's real installation is found.
+        #expect(EmbeddedPostgres.findBinDir() != nil)
     }
 }
 
