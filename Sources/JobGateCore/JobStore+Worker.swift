@@ -91,9 +91,13 @@ extension JobStore {
     }
 
     /// Rescues up to `limit` running jobs whose lease expired (their worker died or was cut off),
-    /// with `lease_expired` events. Safe to run from many workers at once.
-    public func rescue(limit: Int = 1000, retry: RetryPolicy = RetryPolicy()) async throws -> RescueResult {
-        let rows = try await pool.query(JobQueries.rescue, [limit, retry.baseSeconds, retry.capSeconds])
+    /// with `lease_expired` events. Safe to run from many workers at once. A job that gets
+    /// another attempt waits the backoff of its type's policy in `typeRetry`, or of `retry` for
+    /// types the rescuing worker does not know.
+    public func rescue(limit: Int = 1000, retry: RetryPolicy = RetryPolicy(), typeRetry: [String: RetryPolicy] = [:]) async throws -> RescueResult {
+        let types = Array(typeRetry.keys)
+        let rows = try await pool.query(JobQueries.rescue, [limit, retry.baseSeconds, retry.capSeconds,
+                                                            types, types.map { typeRetry[$0]!.baseSeconds }, types.map { typeRetry[$0]!.capSeconds }])
         var result = RescueResult(retried: [], finished: [])
         for r in rows {
             let id = try r.decode(0, as: UUID.self)

@@ -44,7 +44,7 @@ public final class WorkerPool: Sendable {
         public var maxCompletionBatch: Int = 5000
         /// How often timeouts and the grace deadline are checked.
         public var tickInterval: Duration = .milliseconds(200)
-        /// Backoff for jobs whose lease expired (their type's policy is not known to the rescuer).
+        /// Backoff for jobs whose lease expired, for types this worker has no handler (and so no policy) for.
         public var rescueRetry: RetryPolicy = RetryPolicy()
         /// LISTEN for new jobs (polling still runs).
         public var listen: Bool = true
@@ -351,7 +351,7 @@ public final class WorkerPool: Sendable {
 
     private func rescueOnce() async {
         do {
-            let r = try await store.rescue(limit: 1000, retry: configuration.rescueRetry)
+            let r = try await store.rescue(limit: 1000, retry: configuration.rescueRetry, typeRetry: registry.settings.mapValues(\.retry))
             if r.count > 0 {
                 stats.withLock { $0.rescued += r.count }
                 for (o, n) in r.outcomes {

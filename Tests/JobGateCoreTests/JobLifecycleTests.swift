@@ -217,6 +217,23 @@ import Testing
         #expect(try await f.events(ids[1]) == ["submitted", "started", "lease_expired", "started", "completed"])
     }
 
+    @Test func rescuedJobsWaitTheirTypesBackoffOrTheDefaultForUnknownTypes() async throws {
+        let f = try await EngineFixture.make("rescuebackoff")
+        defer { f.pool.shutdown() }
+        let ids = try await f.store.submit([NewJob(tenant: "t", type: "slowretry"), NewJob(tenant: "t", type: "unknown")]).map(\.jobID)
+        _ = try await f.store.claim(queues: ["default"], limit: 2, worker: "dead", leaseSeconds: 30)
+        try await f.pool.query("UPDATE jobs SET lease_expires_at = now() - interval '1 second'")
+        let r = try await f.store.rescue(retry: RetryPolicy(baseSeconds: 1, capSeconds: 1),
+                                         typeRetry: ["slowretry": RetryPolicy(baseSeconds: 1000, capSeconds: 5000), "other": RetryPolicy(baseSeconds: 1e6)])
+        #expect(Set(r.retried) == Set(ids))
+        // Equal jitter: between half and all of the nominal delay after attempt 1.
+        let delays = try await f.pool.query("SELECT extract(epoch FROM run_at - now())::float8 FROM jobs WHERE id = ANY($1::uuid[]) ORDER BY type",
+                                            [ids]).map { try $0.decode(0, as: Double.self) }
+        #expect(delays.count == 2)
+        #expect((499...1000).contains(delays[0]), "slowretry waits its own 1000 s base: \(delays)")
+        #expect((0.4...1).contains(delays[1]), "unknown types wait the default: \(delays)")
+    }
+
     @Test func requeueHandsBackWithoutCountingTheAttempt() async throws {
         let f = try await EngineFixture.make("requeue")
         defer { f.pool.shutdown() }
