@@ -53,4 +53,30 @@ import Testing
             #expect((try? JSONSerialization.jsonObject(with: Data(line.utf8))) is [String: Any], "not JSON: \(line)")
         }
     }
+
+    @Test func theLogLevelFromTheEnvironmentFiltersLines() async throws {
+        let db = try await TestDatabase.create("loglevel")
+        let pool = PostgresPool(configuration: Database.configuration(url: db.url))
+        defer { pool.shutdown() }
+        try await Migrator(pool: pool).migrate()
+        var outputs: [String: String] = [:]
+        for level in ["warn", "debug"] {
+            let port = Int.random(in: 40_000..<60_000)
+            let server = try TestProcess([try JobGateBinary.path(), "serve", "--listen", "127.0.0.1:\(port)"],
+                                         environment: ["JOBGATE_DATABASE_URL": db.processURL, "JOBGATE_LOG_LEVEL": level])
+            defer { server.signal(SIGKILL) }
+            let client = try APIClient(baseURL: "http://127.0.0.1:\(port)")
+            let up = try await eventually(timeout: .seconds(20)) { (try? await client.send("GET", "/healthz"))?.status == 200 }
+            #expect(up)
+            #expect(try await client.send("GET", "/v1/jobs").status == 401)
+            server.signal(SIGTERM)
+            #expect(await server.wait() == 0)
+            outputs[level] = server.output
+        }
+        let warn = try #require(outputs["warn"]), debug = try #require(outputs["debug"])
+        // At warn, neither info lines (startup, access log) nor debug ones; at debug, both kinds.
+        #expect(!warn.contains("\"level\":\"info\"") && !warn.contains("\"level\":\"debug\""), "\(warn.suffix(1000))")
+        #expect(!warn.contains("\"msg\":\"request\""))
+        #expect(debug.contains("\"level\":\"info\"") && debug.contains("\"msg\":\"request\""), "\(debug.suffix(1000))")
+    }
 }
