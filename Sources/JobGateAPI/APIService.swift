@@ -15,7 +15,9 @@ public final class APIService: Sendable {
     let store: JobStore
     let authenticator: Authenticator
     let committer: SubmitCommitter
-    /// Status reads of all connections coalesced into one `id = ANY(…)` query per batch.
+    /// Status reads of all connections coalesced into one `id = ANY(…)` query per batch, one
+    /// batch at a time: a query's fixed cost (a round trip, executor start-up) dwarfs its
+    /// per-row cost, so while one runs the next should grow rather than start beside it.
     let reader: Coalescer<UUID, Job?>
     let signer: OutputSigner
     let validator: JobRequestValidator
@@ -31,7 +33,7 @@ public final class APIService: Sendable {
         self.store = JobStore(pool: pool)
         self.authenticator = Authenticator(tokens: TokenStore(pool: pool), jwt: configuration.jwt, cacheTTL: configuration.tokenCacheTTL)
         self.committer = SubmitCommitter(store: store, configuration: configuration.submit)
-        self.reader = Coalescer(pool: pool, maxBatch: 500, maxInFlight: 2) { conn, ids in
+        self.reader = Coalescer(pool: pool, maxBatch: 500, maxInFlight: 1) { conn, ids in
             let found = try JobStore.jobs(ids: Array(Set(ids)), on: conn)
             let byID = Dictionary(found.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
             return ids.map { byID[$0] }
