@@ -8,7 +8,7 @@ extension OpenAPIDocument {
 
     static let components = "\"components\":{"
         + #""securitySchemes":{"bearer":{"type":"http","scheme":"bearer","description":"An API token (jobgate token create) or a JWT from the configured OIDC provider. A raw token without the Bearer prefix is accepted too."}},"#
-        + #""parameters":{"IdempotencyKey":{"name":"Idempotency-Key","in":"header","schema":{"type":"string","minLength":1,"maxLength":255}}},"#
+        + #""parameters":{"IdempotencyKey":{"name":"Idempotency-Key","in":"header","description":"Same as the idempotencyKey field; when both are given they must be equal (400 otherwise)","schema":{"type":"string","minLength":1,"maxLength":255}}},"#
         + "\"responses\":{" + [
             errorResponse(400, "Malformed JSON, a wrong field type or value (field names it)"),
             errorResponse(401, "Missing or invalid token", headers: #""WWW-Authenticate":{"schema":{"type":"string"}}"#),
@@ -29,7 +29,7 @@ extension OpenAPIDocument {
     "JobRequest":{"type":"object","required":["type"],"additionalProperties":false,
       "not":{"required":["runAt","delaySeconds"],"properties":{"runAt":{"type":"string"},"delaySeconds":{"type":"number"}},"description":"runAt and delaySeconds exclude each other (null counts as absent)"},"properties":{
       "type":{"type":"string","minLength":1,"maxLength":128,"description":"A job type known to the server (weather, noop, configured command types)"},
-      "payload":{"description":"Any JSON value, at most 256 KiB as text (default {})"},
+      "payload":{"description":"Any JSON value, at most 256 KiB as text (default {}); what PostgreSQL's jsonb cannot store is a 400: the character U+0000, unpaired surrogates, numbers beyond numeric's range"},
       "queue":{"type":["string","null"],"pattern":"^[A-Za-z0-9._:-]{1,128}$","default":"default"},
       "priority":{"type":["integer","null"],"minimum":-32768,"maximum":32767,"default":0,"description":"Lower runs first"},
       "runAt":{"type":["string","null"],"format":"date-time","description":"Not before this time (exclusive with delaySeconds)"},
