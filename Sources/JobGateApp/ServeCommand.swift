@@ -16,8 +16,8 @@ enum APISettings {
         OptionSpec("max-backlog", value: "N", env: "JOBGATE_MAX_BACKLOG", default: "50000",
                    help: "submitted jobs waiting for their group commit before new submits get 429"),
         OptionSpec("http-connections", value: "N", env: "JOBGATE_HTTP_CONNECTIONS", default: "1024", help: "open HTTP connections at most"),
-        OptionSpec("http-per-ip", value: "N", env: "JOBGATE_HTTP_PER_IP", default: "0 (no limit)",
-                   help: "open HTTP connections per client IP at most"),
+        OptionSpec("http-per-ip", value: "N", env: "JOBGATE_HTTP_PER_IP", default: "256",
+                   help: "open HTTP connections per client IP at most, so one client cannot hold them all (0: no limit, e.g. behind a proxy)"),
         OptionSpec("http-timeout", value: "SECONDS", env: "JOBGATE_HTTP_TIMEOUT", default: "30",
                    help: "an idle or trickling connection is closed after this"),
         OptionSpec("max-body", value: "BYTES", env: "JOBGATE_MAX_BODY", default: "1048576", help: "largest request body (413 above)"),
@@ -43,7 +43,7 @@ enum APISettings {
         c.http.host = host
         c.http.port = port
         c.http.connectionLimit = try args.int("http-connections", default: 1024, range: 1...1_000_000)
-        c.http.perIPConnectionLimit = try args.int("http-per-ip", default: 0, range: 0...1_000_000)
+        c.http.perIPConnectionLimit = try args.int("http-per-ip", default: 256, range: 0...1_000_000)
         c.http.connectionTimeoutSeconds = try args.int("http-timeout", default: 30, range: 1...3600)
         c.http.maxBodyBytes = try args.int("max-body", default: 1 << 20, range: 1024...(1 << 30))
         c.jobTypes = registry.settings
