@@ -116,7 +116,7 @@ public final class Authenticator: Sendable {
             claims = try verify()
         } catch JWTError.unknownKey {
             // A rotated key: fetch the JWKS again (rate-limited) and retry once.
-            guard await provider.refreshIfStale(minimumAge: .seconds(30)), let c = try? verify() else {
+            guard await provider.refreshIfStale(minimumAge: settings.unknownKeyRefetchInterval), let c = try? verify() else {
                 throw APIError.unauthorized("The token is invalid: signed with an unknown key.")
             }
             claims = c

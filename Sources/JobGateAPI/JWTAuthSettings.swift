@@ -26,6 +26,9 @@ public struct JWTAuthSettings: Sendable {
     public var leeway: TimeInterval = 60
     /// How often a JWKS URL is fetched again.
     public var refreshInterval: Duration = .seconds(600)
+    /// The least time between fetches caused by tokens naming an unknown `kid`, so a flood of
+    /// tokens with made-up key ids cannot make the API hammer the identity provider.
+    public var unknownKeyRefetchInterval: Duration = .seconds(30)
 
     /// Settings with the defaults above and no key source.
     public init() {}

@@ -2,7 +2,9 @@ import Foundation
 import JobGateAPI
 import JobGateCore
 import JobGateCrypto
+import JobGateHTTP
 import JobGateTestSupport
+import Synchronization
 import Testing
 
 @Suite struct AuthTests {
@@ -120,5 +122,50 @@ import Testing
         #expect(try await f.client(forged).send("GET", "/v1/jobs").status == 401)
         // API tokens still work alongside.
         #expect(try await f.client(try await f.token()).send("GET", "/v1/jobs").status == 200)
+    }
+
+    @Test func jwtKeysFromAJWKSURLFollowARotationAndScopesComeFromAnArrayClaim() async throws {
+        let first = try JWTSigner(generating: .es256)
+        let rotated = try JWTSigner(generating: .rs256)
+        // The identity provider: serves its JWKS, which gains a key later.
+        let served = Mutex<[UInt8]>(first.jwksJSON)
+        let fetches = Atomic<Int>(0)
+        let idp = HTTPServer(configuration: HTTPServer.Configuration(host: "127.0.0.1", port: 0)) { _ in
+            fetches.add(1, ordering: .relaxed)
+            return HTTPResponse(status: 200, contentType: "application/json", bytes: served.withLock { $0 })
+        }
+        try idp.start()
+        let f = try await APIFixture.make("jwksurl") { c in
+            var jwt = JWTAuthSettings()
+            jwt.jwksURL = "http://127.0.0.1:\(idp.port)/.well-known/jwks.json"
+            jwt.scopesClaim = "permissions"
+            jwt.unknownKeyRefetchInterval = .seconds(1)
+            c.jwt = jwt
+        }
+        defer { Task { await f.stop(); await idp.shutdown() } }
+        #expect(fetches.load(ordering: .relaxed) == 1, "fetched once at start")
+        let now = Date().timeIntervalSince1970
+        func claims(_ permissions: [JWTClaimValue]) -> [String: JWTClaimValue] {
+            ["tenant": "acme", "exp": .number(now + 300), "permissions": .array(permissions)]
+        }
+        let reader = try f.client(try first.sign(claims(["jobs:read"])))
+        #expect(try await reader.send("GET", "/v1/jobs").status == 200)
+        #expect(try await reader.send("POST", "/v1/jobs", json: ["type": "noop"]).status == 403, "jobs:submit is not in permissions")
+
+        // The provider rotates: a token from the new key is accepted after one refetch.
+        let both = try JSONSerialization.jsonObject(with: Data(first.jwksJSON)) as! [String: [Any]]
+        let added = try JSONSerialization.jsonObject(with: Data(rotated.jwksJSON)) as! [String: [Any]]
+        served.withLock { $0 = Array(try! JSONSerialization.data(withJSONObject: ["keys": both["keys"]! + added["keys"]!])) }
+        try await Task.sleep(for: .milliseconds(1100))
+        let submitter = try f.client(try rotated.sign(claims(["jobs:submit", "jobs:read"])))
+        #expect(try await submitter.send("POST", "/v1/jobs", json: ["type": "noop"]).status == 202)
+        #expect(fetches.load(ordering: .relaxed) == 2)
+        #expect(try await reader.send("GET", "/v1/jobs").status == 200, "the first key still works")
+        // Unknown keys do not make it fetch on every request (at most once a second here).
+        let stranger = try JWTSigner(generating: .es256)
+        for _ in 0..<4 {
+            #expect(try await f.client(try stranger.sign(claims(["jobs:read"]))).send("GET", "/v1/jobs").status == 401)
+        }
+        #expect(fetches.load(ordering: .relaxed) <= 3)
     }
 }
