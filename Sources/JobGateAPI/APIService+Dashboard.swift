@@ -9,21 +9,41 @@ import JobGatePostgres
 /// HttpOnly, signed session cookie; the token itself never reaches the browser's storage.
 extension APIService {
     func dashboard(_ request: HTTPRequest, _ exchange: inout Exchange) async throws -> HTTPResponse {
-        let session = try await dashboardSession()
-        guard let who = session.verify(DashboardSession.cookie(in: request.headers["Cookie"])) else {
-            return html(DashboardPage.loginPage())
-        }
-        exchange.tenant = who.tenant
-        do {
+        try await htmlWhenUnavailable {
+            let session = try await dashboardSession()
+            guard let who = session.verify(DashboardSession.cookie(in: request.headers["Cookie"])) else {
+                return html(DashboardPage.loginPage())
+            }
+            exchange.tenant = who.tenant
             // An admin sees every tenant; a jobs:read token its own.
             let data = try await DashboardData.load(pool: pool, tenant: who.scopes.contains(Scope.admin.rawValue) ? nil : who.tenant)
             return html(DashboardPage.render(data, now: Date()))
-        } catch let e as PostgresError where e.isUnavailable {
-            return html(DashboardPage.unavailable(), status: 503)
         }
     }
 
     func dashboardLogin(_ request: HTTPRequest) async throws -> HTTPResponse {
+        try await htmlWhenUnavailable { try await login(request) }
+    }
+
+    /// The browser's pages answer an unreachable database with the HTML 503 page (with
+    /// `Retry-After`), wherever on the way the database was needed, not the API's JSON error.
+    private func htmlWhenUnavailable(_ body: () async throws -> HTTPResponse) async throws -> HTTPResponse {
+        do {
+            return try await body()
+        } catch let e as PostgresError where e.isUnavailable {
+            return unavailablePage()
+        } catch let e as APIError where e.status == 503 {
+            return unavailablePage()
+        }
+    }
+
+    private func unavailablePage() -> HTTPResponse {
+        var response = html(DashboardPage.unavailable(), status: 503)
+        response.headers.add("Retry-After", String(configuration.databaseRetryAfterSeconds))
+        return response
+    }
+
+    private func login(_ request: HTTPRequest) async throws -> HTTPResponse {
         guard let token = DashboardSession.token(fromFormBody: request.body) else {
             return html(DashboardPage.loginPage(error: "Paste a token."), status: 401)
         }

@@ -60,6 +60,13 @@ import Testing
             #expect(took < .seconds(6), "\(method) \(path) took \(took)")
         }
         #expect(try await client.send("GET", "/healthz").status == 200)
+        // The browser's pages answer with the HTML 503 page, as documented, not the API's JSON.
+        for (method, path) in [("GET", "/dashboard"), ("POST", "/dashboard/login")] {
+            let r = method == "GET" ? try await client.send(method, path)
+                : try await client.send(method, path, body: Array("token=jg_V6t6Ya-3ju094w6aWi6hRlWhlz0FjFDjDnXTjlJhsLk".utf8), contentType: "application/x-www-form-urlencoded")
+            #expect(r.status == 503 && r.header("Content-Type")?.hasPrefix("text/html") == true && r.header("Retry-After") != nil,
+                    "\(method) \(path): \(r.status) \(r.header("Content-Type") ?? "")")
+        }
 
         try await onThread { try pg.start() }
         #expect(try await eventually(timeout: .seconds(20)) {
