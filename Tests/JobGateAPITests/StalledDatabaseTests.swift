@@ -1,0 +1,58 @@
+import Foundation
+import JobGateAPI
+import JobGateCore
+import JobGatePostgres
+import JobGateTestSupport
+import Testing
+
+/// A slow database must not freeze the HTTP server: requests waiting on PostgreSQL are
+/// suspended, so libmicrohttpd's polling threads keep answering health checks and others.
+@Suite struct StalledDatabaseTests {
+    @Test func requestsWaitingOnALockedTableHoldNoPollingThread() async throws {
+        let f = try await APIFixture.make("stalled") { $0.http.threadPoolSize = 2 }
+        defer { Task { await f.stop() } }
+        let token = try await f.token()
+        let client = try f.client(token)
+        let id = try #require(try await client.send("POST", "/v1/jobs", json: ["type": "noop", "delaySeconds": 3600]).string("jobId"))
+
+        // Another session takes the jobs table for 2 s: every read and submit waits on it.
+        let locker = PostgresPool(configuration: Database.configuration(url: f.db.url, maxConnections: 1))
+        defer { locker.shutdown() }
+        let lock = Task {
+            try await locker.transaction { conn in
+                _ = try conn.query("LOCK TABLE jobgate.jobs IN ACCESS EXCLUSIVE MODE")
+                _ = try conn.query("SELECT pg_sleep(2)")
+            }
+        }
+        let locked = try await eventually(timeout: .seconds(5)) {
+            try await f.count("SELECT count(*) FROM pg_locks WHERE relation = 'jobgate.jobs'::regclass AND mode = 'AccessExclusiveLock' AND granted") == 1
+        }
+        #expect(locked)
+        let stalled = Task {
+            try await withThrowingTaskGroup(of: Int.self) { group in
+                for i in 0..<24 {
+                    group.addTask {
+                        i % 3 == 0 ? try await client.send("POST", "/v1/jobs", json: ["type": "noop", "delaySeconds": 3600]).status
+                            : try await client.send("GET", "/v1/jobs/\(id)").status
+                    }
+                }
+                return try await group.reduce(into: [Int]()) { $0.append($1) }
+            }
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        // 24 requests wait on PostgreSQL, more than the 2 polling threads: health checks still answer at once.
+        let clock = ContinuousClock()
+        for _ in 0..<5 {
+            let started = clock.now
+            let health = try await f.client().send("GET", "/healthz")
+            #expect(health.status == 200)
+            #expect(clock.now - started < .milliseconds(500), "healthz took \(clock.now - started) while the database was stalled")
+        }
+        #expect(try await f.count("SELECT count(*) FROM pg_locks WHERE relation = 'jobgate.jobs'::regclass AND NOT granted") >= 1,
+                "the stalled requests were waiting on the lock")
+        try await lock.value
+        // Once the lock goes, every stalled request is answered normally.
+        let statuses = try await stalled.value
+        #expect(statuses.filter { $0 == 202 }.count == 8 && statuses.filter { $0 == 200 }.count == 16, "\(statuses)")
+    }
+}
