@@ -1,5 +1,6 @@
 import Foundation
 import JobGateAPI
+import JobGateTestSupport
 import Testing
 
 @Suite struct OpenAPITests {
@@ -26,6 +27,107 @@ import Testing
             let parts = ref.split(separator: "/")
             #expect(parts.count == 4 && components[String(parts[2])]?[String(parts[3])] != nil, "\(ref)")
         }
+    }
+
+    /// The served document checked by an independent OpenAPI 3.1 validator (openapi-spec-validator
+    /// from PyPI, installed by scripts/test into .build/pytools).
+    @Test func servedDocumentPassesAnOpenAPI31Validator() async throws {
+        let validator = try #require(ProcessInfo.processInfo.environment["JOBGATE_TEST_OPENAPI_VALIDATOR"],
+                                     "run the tests through scripts/test, which installs the OpenAPI validator")
+        let f = try await APIFixture.make("openapivalid")
+        defer { Task { await f.stop() } }
+        let r = try await f.client().send("GET", "/openapi.json")
+        let path = NSTemporaryDirectory() + "jobgate-openapi-\(UUID().uuidString.prefix(8)).json"
+        try Data(r.body).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let check = try TestProcess([validator, path])
+        #expect(await check.wait() == 0, "\(check.output)")
+        #expect(check.output.contains("OK"), "\(check.output)")
+        // And it does reject a broken document, so the pass above means something.
+        var broken = try #require(try JSONSerialization.jsonObject(with: Data(r.body)) as? [String: Any])
+        broken["paths"] = ["/v1/jobs": ["post": ["responses": ["202": ["content": "nonsense"]]]]]
+        try JSONSerialization.data(withJSONObject: broken).write(to: URL(fileURLWithPath: path))
+        let refused = try TestProcess([validator, path])
+        #expect(await refused.wait() != 0, "\(refused.output)")
+    }
+
+    /// What the routes return, checked against what the document says they return: the status
+    /// is documented for the operation, the content type too, and every JSON body validates
+    /// against its schema (by jsonschema, an independent JSON Schema 2020-12 validator).
+    @Test func responsesOfEveryRouteMatchTheDocument() async throws {
+        let validator = try #require(ProcessInfo.processInfo.environment["JOBGATE_TEST_OPENAPI_VALIDATOR"],
+                                     "run the tests through scripts/test, which installs the Python test tools")
+        let f = try await APIFixture.make("openapiconf")
+        defer { Task { await f.stop() } }
+        let admin = try f.client(try await f.token())
+        let reader = try f.client(try await f.token(scopes: [.read]))
+        let anonymous = try f.client()
+        var lines: [String] = []
+        func record(_ method: String, _ template: String, _ r: APIClient.Response) throws {
+            let body: Any = r.body.isEmpty ? NSNull()
+                : (try? JSONSerialization.jsonObject(with: Data(r.body), options: [.fragmentsAllowed])) ?? String(decoding: r.body, as: UTF8.self)
+            let line: [String: Any] = ["method": method, "template": template, "status": r.status,
+                                       "contentType": r.header("Content-Type") ?? "", "body": body]
+            lines.append(String(decoding: try JSONSerialization.data(withJSONObject: line), as: UTF8.self))
+        }
+        func json(_ v: Any) throws -> [UInt8] { Array(try JSONSerialization.data(withJSONObject: v)) }
+
+        let submitted = try await admin.send("POST", "/v1/jobs", json: ["type": "noop", "payload": ["a": 1], "delaySeconds": 3600])
+        try record("POST", "/v1/jobs", submitted)
+        let id = try #require(submitted.string("jobId"))
+        let keyed: [String: Any] = ["type": "noop", "idempotencyKey": "k1", "delaySeconds": 3600]
+        try record("POST", "/v1/jobs", try await admin.send("POST", "/v1/jobs", json: keyed))
+        try record("POST", "/v1/jobs", try await admin.send("POST", "/v1/jobs", json: keyed))  // replay
+        try record("POST", "/v1/jobs", try await admin.send("POST", "/v1/jobs", json: ["type": "weather", "idempotencyKey": "k1"]))  // 409
+        try record("POST", "/v1/jobs", try await admin.send("POST", "/v1/jobs", body: Array("{nope".utf8)))
+        try record("POST", "/v1/jobs", try await admin.send("POST", "/v1/jobs", json: ["type": "no_such_type"]))
+        try record("POST", "/v1/jobs", try await admin.send("POST", "/v1/jobs", body: Array("x".utf8), contentType: "text/plain"))
+        try record("POST", "/v1/jobs", try await admin.send("POST", "/v1/jobs", body: [UInt8](repeating: 32, count: 1_100_000)))
+        try record("POST", "/v1/jobs", try await anonymous.send("POST", "/v1/jobs", json: ["type": "noop"]))
+        try record("POST", "/v1/jobs", try await reader.send("POST", "/v1/jobs", json: ["type": "noop"]))
+        try record("GET", "/v1/jobs/{id}", try await reader.send("GET", "/v1/jobs/\(id)"))
+        try record("GET", "/v1/jobs/{id}", try await reader.send("GET", "/v1/jobs/01a22689-0275-708c-a60d-000000000000"))
+        try record("GET", "/v1/jobs", try await reader.send("GET", "/v1/jobs?limit=2"))
+        try record("GET", "/v1/jobs", try await reader.send("GET", "/v1/jobs?status=bogus"))
+        try record("GET", "/v1/jobs/{id}/events", try await reader.send("GET", "/v1/jobs/\(id)/events"))
+        try record("POST", "/v1/jobs/{id}/cancel", try await admin.send("POST", "/v1/jobs/\(id)/cancel"))
+        try record("POST", "/v1/jobs/{id}/cancel", try await admin.send("POST", "/v1/jobs/\(id)/cancel"))  // 409: finished
+        try record("POST", "/v1/jobs/{id}/cancel", try await reader.send("POST", "/v1/jobs/\(id)/cancel"))  // 403
+        try record("POST", "/v1/jobs/{id}/retry", try await admin.send("POST", "/v1/jobs/\(id)/retry"))
+        try record("POST", "/v1/jobs/{id}/retry", try await admin.send("POST", "/v1/jobs/\(id)/retry"))  // 409: queued again
+        try record("POST", "/v1/jobs/batch", try await admin.send("POST", "/v1/jobs/batch", body: try json(["jobs": [["type": "noop"], ["type": "weather"]]])))
+        try record("POST", "/v1/jobs/batch", try await admin.send("POST", "/v1/jobs/batch", body: try json(["jobs": [["type": "noop"], ["type": 7]]])))
+        let raw = [("Authorization", try await f.token())]
+        let reference = try await anonymous.send("POST", "/submit-job-request", body: try json(["records": 2]), headers: raw)
+        try record("POST", "/submit-job-request", reference)
+        let referenceID = try #require((reference.object?["jobId"] ?? reference.object?["job_id"]) as? String, "\(reference.text)")
+        try record("GET", "/job-status/{job-id}", try await anonymous.send("GET", "/job-status/\(referenceID)", body: nil, contentType: nil, headers: raw))
+        try record("GET", "/job-status/{job-id}", try await anonymous.send("GET", "/job-status/nope", body: nil, contentType: nil, headers: raw))
+        try record("GET", "/v1/outputs/{id}", try await anonymous.send("GET", "/v1/outputs/\(id)?expires=1&kid=k&sig=tampered"))
+        for path in ["/healthz", "/readyz", "/metrics", "/openapi.json"] {
+            try record("GET", path, try await anonymous.send("GET", path))
+        }
+        try record("GET", "/dashboard", try await anonymous.send("GET", "/dashboard"))
+        try record("POST", "/dashboard/login", try await anonymous.send("POST", "/dashboard/login", body: Array("token=".utf8),
+                                                                          contentType: "application/x-www-form-urlencoded"))
+        try record("POST", "/dashboard/logout", try await anonymous.send("POST", "/dashboard/logout", body: [], contentType: nil))
+        // The statuses above cover success and error answers of every route.
+        let statuses = Set(lines.compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["status"] as? Int })
+        #expect(statuses.isSuperset(of: [200, 202, 303, 400, 401, 403, 404, 409, 413, 415]), "\(statuses.sorted())")
+
+        let dir = NSTemporaryDirectory() + "jobgate-conformance-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Data(try await anonymous.send("GET", "/openapi.json").body).write(to: URL(fileURLWithPath: dir + "/openapi.json"))
+        try (lines.joined(separator: "\n") + "\n").write(toFile: dir + "/exchanges.jsonl", atomically: true, encoding: .utf8)
+        let python = URL(fileURLWithPath: validator).deletingLastPathComponent().appendingPathComponent("python").path
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("tools/openapi_conformance.py").path
+        let check = try TestProcess([python, script, dir + "/openapi.json", dir + "/exchanges.jsonl"])
+        #expect(await check.wait() == 0, "\(check.output)")
+        #expect(check.output.contains(" JSON bodies checked, 0 problems"), "\(check.output)")
+        let checked = Int(check.output.split(separator: "\n").last { $0.contains("JSON bodies checked") }?.split(separator: " ").first ?? "") ?? 0
+        #expect(checked >= 25, "only \(checked) JSON bodies were checked: \(check.output)")
     }
 
     static func refs(in value: Any) -> [String] {

@@ -60,3 +60,23 @@ jobgate_stop_throwaway_pg() {
   jobgate_as_pg "$JOBGATE_TEST_PGBIN/pg_ctl" -D "$JOBGATE_THROWAWAY_PG/data" -m immediate -w stop >/dev/null 2>&1 || true
   rm -rf "$JOBGATE_THROWAWAY_PG"
 }
+
+# Python test tools in a private venv under .build/ (PyPI is reachable for test tools; the
+# versions are pinned in Tests/tools/requirements.txt so a run is repeatable). Exports JOBGATE_TEST_OPENAPI_VALIDATOR.
+jobgate_python_tools() {
+  local venv=.build/pytools
+  # Reinstalled when the pinned list changes.
+  if ! cmp -s Tests/tools/requirements.txt "$venv/requirements.txt" || ! "$venv/bin/openapi-spec-validator" --help >/dev/null 2>&1; then
+    command -v python3 >/dev/null && python3 -c "import venv, ensurepip" 2>/dev/null || jobgate_install_deps python3-venv
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    local try
+    for try in 1 2 3; do
+      "$venv/bin/pip" install -q --disable-pip-version-check -r Tests/tools/requirements.txt && break
+      [ "$try" = 3 ] && { echo "could not install openapi-spec-validator from PyPI" >&2; return 1; }
+      sleep 5
+    done
+    cp Tests/tools/requirements.txt "$venv/requirements.txt"
+  fi
+  export JOBGATE_TEST_OPENAPI_VALIDATOR="$PWD/$venv/bin/openapi-spec-validator"
+}
