@@ -15,13 +15,14 @@ import Testing
         let client = try f.client(token)
         let id = try #require(try await client.send("POST", "/v1/jobs", json: ["type": "noop", "delaySeconds": 3600]).string("jobId"))
 
-        // Another session takes the jobs table for 2 s: every read and submit waits on it.
+        // Another session takes the jobs table until the test lets go (cancelling the task cancels
+        // its pg_sleep and rolls back): every read and submit waits on it meanwhile.
         let locker = PostgresPool(configuration: Database.configuration(url: f.db.url, maxConnections: 1))
         defer { locker.shutdown() }
         let lock = Task {
             try await locker.transaction { conn in
                 _ = try conn.query("LOCK TABLE jobgate.jobs IN ACCESS EXCLUSIVE MODE")
-                _ = try conn.query("SELECT pg_sleep(2)")
+                _ = try conn.query("SELECT pg_sleep(60)")
             }
         }
         let locked = try await eventually(timeout: .seconds(5)) {
@@ -39,18 +40,23 @@ import Testing
                 return try await group.reduce(into: [Int]()) { $0.append($1) }
             }
         }
-        try await Task.sleep(for: .milliseconds(200))
-        // 24 requests wait on PostgreSQL, more than the 2 polling threads: health checks still answer at once.
+        let waiting = try await eventually(timeout: .seconds(10)) {
+            try await f.count("SELECT count(*) FROM pg_locks WHERE relation = 'jobgate.jobs'::regclass AND NOT granted") >= 1
+        }
+        #expect(waiting, "the stalled requests wait on the lock")
+        // 24 requests wait on PostgreSQL, more than the 2 polling threads: health checks still
+        // answer (were a polling thread held, they would hang until the lock goes, a minute).
         let clock = ContinuousClock()
         for _ in 0..<5 {
             let started = clock.now
             let health = try await f.client().send("GET", "/healthz")
             #expect(health.status == 200)
-            #expect(clock.now - started < .milliseconds(500), "healthz took \(clock.now - started) while the database was stalled")
+            #expect(clock.now - started < .seconds(5), "healthz took \(clock.now - started) while the database was stalled")
         }
         #expect(try await f.count("SELECT count(*) FROM pg_locks WHERE relation = 'jobgate.jobs'::regclass AND NOT granted") >= 1,
-                "the stalled requests were waiting on the lock")
-        try await lock.value
+                "the requests were still waiting while health checks were answered")
+        lock.cancel()
+        _ = await lock.result
         // Once the lock goes, every stalled request is answered normally.
         let statuses = try await stalled.value
         #expect(statuses.filter { $0 == 202 }.count == 8 && statuses.filter { $0 == 200 }.count == 16, "\(statuses)")
