@@ -120,7 +120,7 @@ func expectDrained(_ server: HTTPServer, sourceLocation: SourceLocation = #_sour
         let closed = try await stalled.value
         let elapsed = clock.now - start
         #expect(closed, "the stalled connection was not closed")
-        #expect(elapsed < .seconds(15), "closed only after \(elapsed)")  // 1 s timeout; loose for a loaded CI
+        #expect(elapsed < .seconds(20), "closed only after \(elapsed)")  // 1 s timeout; loose for a loaded CI (15.9 s seen with two CPU hogs running)
         #expect(elapsed >= .milliseconds(900), "closed too early: \(elapsed)")
         #expect(recorder.count == 1)  // only the healthy request
         try await expectHealthy(server)
