@@ -17,7 +17,8 @@ public final class APIService: Sendable {
     let committer: SubmitCommitter
     /// Status reads of all connections coalesced into one `id = ANY(…)` query per batch, one
     /// batch at a time: a query's fixed cost (a round trip, executor start-up) dwarfs its
-    /// per-row cost, so while one runs the next should grow rather than start beside it.
+    /// per-row cost, so while one runs the next should grow rather than start beside it. The
+    /// price: a batch stuck behind a lock holds up every read until it ends.
     let reader: Coalescer<UUID, Job?>
     let signer: OutputSigner
     let validator: JobRequestValidator

@@ -66,9 +66,14 @@ final class JWKSProvider: Sendable {
     /// Refetches a URL-based JWKS if the last fetch is older than `minimumAge`; true when it changed.
     func refreshIfStale(minimumAge: Duration) async -> Bool {
         guard let url = settings.jwksURL else { return false }
-        let due = state.withLock { s in s.fetchedAt.map { ContinuousClock.now - $0 >= minimumAge } ?? true }
+        // Checked and claimed under one lock: of concurrent callers, one fetches per interval.
+        let due = state.withLock { s -> Bool in
+            let now = ContinuousClock.now
+            guard s.fetchedAt.map({ now - $0 >= minimumAge }) ?? true else { return false }
+            s.fetchedAt = now
+            return true
+        }
         guard due else { return false }
-        state.withLock { $0.fetchedAt = ContinuousClock.now }  // one fetcher at a time per interval
         do {
             let jwks = try await Self.fetch(url)
             state.withLock { $0.jwks = jwks }

@@ -162,7 +162,8 @@ struct BenchTarget: Sendable {
             return (r.status, 1, ["\(Self.jobID(in: r.body) ?? "") \(sent)"])
         }
         result.notes.append("offered \(rate) jobs/s for \(duration.components.seconds) s; accepted \(String(format: "%.0f", result.perSecond))/s")
-        result.notes.append("submit = the client's clock before sending; start and done = the server's startedAt/finishedAt (milliseconds, same host's clock)")
+        result.notes.append("submit = the client's clock before sending; start and done = the server's startedAt/finishedAt (milliseconds): "
+                            + "one clock only when bench, API and database share a host; otherwise their skew is in the latencies")
         let (starts, completes, unfinished) = try await timings(result.ids)
         result.startLatency = LatencySummary(starts)
         result.completeLatency = LatencySummary(completes)

@@ -50,18 +50,25 @@ public final class EmbeddedPostgres: @unchecked Sendable {
         }
     }
 
-    /// `start()` on a thread of its own, for async callers: initdb and `pg_ctl -w` take seconds,
-    /// which must not hold one of the cooperative pool's few threads.
-    public func startOffPool() async throws {
-        try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
-            Thread {
-                do {
-                    try self.start()
-                    done.resume()
-                } catch {
-                    done.resume(throwing: error)
-                }
-            }.start()
+    /// A cluster located and started on a thread of its own, for async callers: finding the
+    /// binaries runs `pg_config`, and initdb and `pg_ctl -w` take seconds, none of which may
+    /// hold one of the cooperative pool's few threads.
+    public static func started(directory: URL, port: Int = 5432, tcp: Bool = false) async throws -> EmbeddedPostgres {
+        try await offPool {
+            let e = try EmbeddedPostgres(directory: directory, port: port, tcp: tcp)
+            try e.start()
+            return e
+        }
+    }
+
+    /// `stop()` on a thread of its own (`pg_ctl stop -w` waits for the server to exit).
+    public func stopOffPool() async {
+        _ = try? await Self.offPool { self.stop() }
+    }
+
+    private static func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (done: CheckedContinuation<T, any Error>) in
+            Thread { done.resume(with: Result { try body() }) }.start()
         }
     }
 

@@ -25,12 +25,23 @@ extension JobGateCLI {
         } else {
             let dir = URL(fileURLWithPath: args.string("data-dir", default: ".jobgate/pg"))
             let port = try args.int("pg-port", default: 0, range: 0...65535)
-            let e = try EmbeddedPostgres(directory: dir, port: port == 0 ? 5432 : port, tcp: port != 0)
-            try await e.startOffPool()
+            let e = try await EmbeddedPostgres.started(directory: dir, port: port == 0 ? 5432 : port, tcp: port != 0)
             embedded = e
             url = e.url
         }
-        defer { embedded?.stop() }
+        do {
+            try await run(args, url: url, embedded: embedded, workerConfiguration: workerConfiguration, registry: registry, signals: signals)
+        } catch {
+            await embedded?.stopOffPool()
+            throw error
+        }
+        await embedded?.stopOffPool()
+        return 0
+    }
+
+    /// Everything `up` runs on the database, which the caller stops afterwards.
+    private static func run(_ args: Arguments, url: String, embedded: EmbeddedPostgres?, workerConfiguration: WorkerPool.Configuration,
+                            registry: HandlerRegistry, signals: AsyncStream<Int32>) async throws {
         let pool = PostgresPool(configuration: Database.configuration(url: url))
         defer { pool.shutdown() }
         let applied = try await Migrator(pool: pool).migrate()
@@ -54,6 +65,5 @@ extension JobGateCLI {
         }
         defer { stopper.cancel() }
         try await workerTask.value
-        return 0
     }
 }

@@ -286,9 +286,9 @@ enum JobQueries {
                               WHEN j.attempt >= j.max_attempts THEN 'failed' ELSE 'retrying' END,
                 run_at = CASE WHEN j.cancel_requested_at IS NULL AND j.attempt < j.max_attempts
                               THEN now() + make_interval(secs => coalesce(
-                                       (SELECT least(p.cap, p.base * power(2, j.attempt - 1))
+                                       (SELECT least(p.cap, p.base * power(2, least(j.attempt - 1, 62)))
                                         FROM unnest($4::text[], $5::float8[], $6::float8[]) AS p(type, base, cap) WHERE p.type = j.type),
-                                       least($3::float8, $2::float8 * power(2, j.attempt - 1))) * (0.5 + random() / 2))
+                                       least($3::float8, $2::float8 * power(2, least(j.attempt - 1, 62)))) * (0.5 + random() / 2))
                               ELSE j.run_at END,
                 finished_at = CASE WHEN j.cancel_requested_at IS NULL AND j.attempt < j.max_attempts THEN NULL ELSE now() END,
                 locked_by = NULL, lease_expires_at = NULL,

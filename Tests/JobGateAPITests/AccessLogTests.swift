@@ -14,7 +14,7 @@ import Testing
         defer { pool.shutdown() }
         try await Migrator(pool: pool).migrate()
         let secret = try await TokenStore(pool: pool).create(tenant: "acme", scopes: [.admin]).secret
-        let port = Int.random(in: 40_000..<60_000)
+        let port = TestPorts.unused()
         let server = try TestProcess([try JobGateBinary.path(), "serve", "--listen", "127.0.0.1:\(port)"],
                                      environment: ["JOBGATE_DATABASE_URL": db.processURL, "JOBGATE_LOG_LEVEL": "info"])
         defer { server.signal(SIGKILL) }
@@ -62,7 +62,7 @@ import Testing
         try await Migrator(pool: pool).migrate()
         var outputs: [String: String] = [:]
         for level in ["warn", "debug"] {
-            let port = Int.random(in: 40_000..<60_000)
+            let port = TestPorts.unused()
             let server = try TestProcess([try JobGateBinary.path(), "serve", "--listen", "127.0.0.1:\(port)"],
                                          environment: ["JOBGATE_DATABASE_URL": db.processURL, "JOBGATE_LOG_LEVEL": level])
             defer { server.signal(SIGKILL) }

@@ -170,5 +170,18 @@ import Testing
         }
         let seconds = Int((clock.now - started).components.seconds)
         #expect(fetches.load(ordering: .relaxed) - 2 <= seconds + 1, "\(fetches.load(ordering: .relaxed) - 2) refetches in \(seconds + 1) s")
+        // Nor when many arrive at once: of concurrent callers, one fetches per interval.
+        try await Task.sleep(for: .milliseconds(1100))
+        let before = fetches.load(ordering: .relaxed)
+        let burstStart = clock.now
+        let burst = try (0..<16).map { _ in try f.client(try stranger.sign(claims(["jobs:read"]))) }
+        try await withThrowingTaskGroup(of: Int.self) { group in
+            for client in burst {
+                group.addTask { try await client.send("GET", "/v1/jobs").status }
+            }
+            for try await status in group { #expect(status == 401) }
+        }
+        let burstSeconds = Int((clock.now - burstStart).components.seconds)
+        #expect(fetches.load(ordering: .relaxed) - before <= burstSeconds + 1, "\(fetches.load(ordering: .relaxed) - before) fetches for 16 concurrent requests")
     }
 }

@@ -21,7 +21,7 @@ import Testing
         defer { pool.shutdown() }
         try await Migrator(pool: pool).migrate()
         let token = try await TokenStore(pool: pool).create(tenant: "bench", scopes: [.admin]).secret
-        let port = Int.random(in: 40_000..<60_000)
+        let port = TestPorts.unused()
         let url = "http://127.0.0.1:\(port)"
         let env = ["JOBGATE_DATABASE_URL": db.processURL, "JOBGATE_LOG_LEVEL": "warn"]
         let bin = try JobGateBinary.path()
@@ -34,9 +34,11 @@ import Testing
         let submit = try await bench(["submit", "--connections", "4", "--duration", "1s"], url: url, token: token)
         let submitted = try #require(submit["ok"] as? Int)
         #expect(submitted > 0 && (submit["errors"] as? [String: Any])?.isEmpty == true)
+        #expect(submit["transportErrors"] as? Int == 0, "a transport error would leave a committed job uncounted: \(submit)")
         let batch = try await bench(["batch", "--connections", "2", "--duration", "1s", "--batch-size", "50"], url: url, token: token)
         let batched = try #require(batch["jobs"] as? Int)
         #expect(batched > 0 && batched == (batch["ok"] as? Int ?? 0) * 50)
+        #expect(batch["transportErrors"] as? Int == 0, "\(batch)")
         // Every 2xx the bench counted is a job in the database.
         let stored = try await pool.query("SELECT count(*) FROM jobs").first?.decode(0, as: Int.self)
         #expect(stored == submitted + batched)

@@ -38,7 +38,7 @@ import Testing
         #expect(listed == 0 && list.contains("ci-bot") && list.contains("active") && !list.contains(secret))
         #expect(try await jobgate(["token", "create", "--tenant", "cli", "--scopes", "everything"], env: dbEnv).0 == 2)
 
-        let port = Int.random(in: 40_000..<60_000)
+        let port = TestPorts.unused()
         let serve = try TestProcess([try JobGateBinary.path(), "serve", "--listen", "127.0.0.1:\(port)", "--no-access-log"],
                                     environment: dbEnv.merging(["JOBGATE_LOG_LEVEL": "warn"]) { a, _ in a })
         defer { serve.signal(SIGKILL) }

@@ -48,7 +48,7 @@ import Testing
         defer { pool.shutdown() }
         try await Migrator(pool: pool).migrate()
         let secret = try await TokenStore(pool: pool).create(tenant: "t", scopes: [.admin]).secret
-        let (apiPort, workerPort) = (Int.random(in: 40_000..<50_000), Int.random(in: 50_000..<60_000))
+        let (apiPort, workerPort) = (TestPorts.unused(), TestPorts.unused())
         let env = ["JOBGATE_DATABASE_URL": db.processURL, "JOBGATE_LOG_LEVEL": "warn"]
         let bin = try JobGateBinary.path()
         let serve = try TestProcess([bin, "serve", "--listen", "127.0.0.1:\(apiPort)"], environment: env)

@@ -12,7 +12,11 @@ import Testing
         let f = try await APIFixture.make("stalled") { $0.http.threadPoolSize = 2 }
         defer { Task { await f.stop() } }
         let token = try await f.token()
-        let client = try f.client(token)
+        let client = try { () throws -> APIClient in
+            var c = try f.client(token)
+            c.timeoutSeconds = 120  // the stalled requests wait as long as the test holds the lock
+            return c
+        }()
         let id = try #require(try await client.send("POST", "/v1/jobs", json: ["type": "noop", "delaySeconds": 3600]).string("jobId"))
 
         // Another session takes the jobs table until the test lets go (cancelling the task cancels

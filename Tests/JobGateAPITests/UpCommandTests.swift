@@ -32,7 +32,7 @@ import Testing
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         chmod(dir, 0o755)  // as root, the cluster's unprivileged user must reach it
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let port = Int.random(in: 40_000..<60_000)
+        let port = TestPorts.unused()
         let base = "http://127.0.0.1:\(port)"
 
         let first = try up(dir, port: port)

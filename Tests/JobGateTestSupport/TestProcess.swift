@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import JobGateCore
 
 /// The `jobgate` executable built by `swift build` (scripts/test builds it before testing).
@@ -37,12 +38,23 @@ public final class TestProcess: @unchecked Sendable {
         }
     }
 
-    /// Sends a signal.
-    public func signal(_ sig: Int32) { kill(pid, sig) }
+    /// Sends a signal, unless it has already been reaped (its pid may belong to another process by then).
+    public func signal(_ sig: Int32) {
+        lock.withLock {
+            if exitStatus == nil { kill(pid, sig) }
+        }
+    }
 
     /// Waits for exit off the cooperative pool; returns the exit code (128+signal if killed).
-    public func wait() async -> Int32 {
+    /// A process still running after `timeout` is killed (so the caller sees 128+9 and fails)
+    /// rather than hanging the test run.
+    public func wait(timeout: Duration = .seconds(120)) async -> Int32 {
         if let s = lock.withLock({ exitStatus }) { return s }
+        let watchdog = Task { [weak self] in
+            try await Task.sleep(for: timeout)
+            self?.signal(SIGKILL)
+        }
+        defer { watchdog.cancel() }
         let status: Int32 = await withCheckedContinuation { c in
             Thread { [pid] in c.resume(returning: Spawn.wait(pid)) }.start()
         }
@@ -60,5 +72,37 @@ public final class TestProcess: @unchecked Sendable {
             waitpid(pid, &status, 0)
         }
         unlink(logPath)
+    }
+}
+
+/// TCP ports for test servers: outside the kernel's ephemeral range (32768-60999 here), where
+/// outgoing sockets and port-0 listeners take theirs, and outside the throwaway PostgreSQL's
+/// 20000-39999; each checked free by binding it, and never handed out twice in one process.
+public enum TestPorts {
+    private static let next = Mutex(Int.random(in: 0..<5000))
+
+    /// A port in 10000-19999 that nothing listens on right now.
+    public static func unused() -> Int {
+        for _ in 0..<200 {
+            let port = next.withLock { n -> Int in
+                n = (n + 1 + Int.random(in: 0..<7)) % 10_000
+                return 10_000 + n
+            }
+            if bindable(port) { return port }
+        }
+        return 10_000 + Int.random(in: 0..<10_000)
+    }
+
+    private static func bindable(_ port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
     }
 }
