@@ -85,6 +85,13 @@ public struct APIError: Error, Sendable, Equatable {
                  headers: ["Retry-After": String(retryAfter)])
     }
 
+    /// 503: PostgreSQL is up but did not answer within the statement timeout (the statement
+    /// was cancelled, so its transaction rolled back).
+    public static func databaseTimeout(retryAfter: Int = 2) -> APIError {
+        APIError(status: 503, code: "database_timeout", message: "The database did not answer in time; nothing was changed. Retry shortly.",
+                 headers: ["Retry-After": String(retryAfter)])
+    }
+
     /// 500 for a failure that is the server's fault (details go to the log, not the client).
     public static let internalError = APIError(status: 500, code: "internal_error", message: "Internal server error.")
 }

@@ -26,11 +26,14 @@ public final class APIServer: Sendable {
     }
 
     /// A pool configuration tuned for an API node: short connect and acquire timeouts, so an
-    /// unreachable database turns into a 503 within a few seconds instead of hanging requests.
-    public static func databaseConfiguration(url: String, maxConnections: Int = 16) -> PostgresConfiguration {
+    /// unreachable database turns into a 503 within a few seconds instead of hanging requests,
+    /// and a statement timeout (0: none), so a database that is up but stuck (a lock held,
+    /// an overloaded server) does too.
+    public static func databaseConfiguration(url: String, maxConnections: Int = 16, statementTimeoutSeconds: Int = 15) -> PostgresConfiguration {
         var c = Database.configuration(url: url, maxConnections: maxConnections, applicationName: "jobgate-api")
         c.connectTimeoutSeconds = 2
         c.acquireTimeout = .seconds(3)
+        if statementTimeoutSeconds > 0 { c.serverSettings["statement_timeout"] = "\(statementTimeoutSeconds)s" }
         return c
     }
 

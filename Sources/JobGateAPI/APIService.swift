@@ -66,6 +66,12 @@ public final class APIService: Sendable {
             // A data exception: the database refused a value of this request (validation should
             // have caught it first). The client's mistake, so 400, never 500.
             response = APIError(status: 400, code: "invalid_value", message: "The database refused a value of the request: \(e.message)").response
+        } catch let e as PostgresError where e.code == .cancelled {
+            // The API pool's statement timeout (or a cancel) ended the statement and rolled back its transaction.
+            if unavailableLog.shouldLog() {
+                Log.warn("database statement timed out; answering 503", ["request.id": request.requestID, "error": e.description])
+            }
+            response = APIError.databaseTimeout(retryAfter: configuration.databaseRetryAfterSeconds).response
         } catch let e as PostgresError where e.isUnavailable {
             if unavailableLog.shouldLog() {
                 Log.warn("database unavailable; answering 503", ["request.id": request.requestID, "error": e.description])

@@ -13,6 +13,8 @@ enum APISettings {
                    help: "base URL clients reach the API at, for absolute output links (default: from the request's Host)"),
         OptionSpec("api-db-connections", value: "N", env: "JOBGATE_API_DB_CONNECTIONS", default: "16",
                    help: "database connections the API may open"),
+        OptionSpec("api-db-timeout", value: "SECONDS", env: "JOBGATE_API_DB_TIMEOUT", default: "15",
+                   help: "longest an API statement may run before the request gets 503 (0: no limit)"),
         OptionSpec("max-backlog", value: "N", env: "JOBGATE_MAX_BACKLOG", default: "50000",
                    help: "submitted jobs waiting for their group commit before new submits get 429"),
         OptionSpec("http-connections", value: "N", env: "JOBGATE_HTTP_CONNECTIONS", default: "1024", help: "open HTTP connections at most"),
@@ -72,7 +74,8 @@ enum APISettings {
     /// The API's own pool (short timeouts: an unreachable database is a quick 503).
     static func pool(_ args: Arguments, url: String) throws -> PostgresPool {
         let n = try args.int("api-db-connections", default: 16, range: 1...1000)
-        return PostgresPool(configuration: APIServer.databaseConfiguration(url: url, maxConnections: n))
+        let timeout = try args.int("api-db-timeout", default: 15, range: 0...86_400)
+        return PostgresPool(configuration: APIServer.databaseConfiguration(url: url, maxConnections: n, statementTimeoutSeconds: timeout))
     }
 
     /// Parses `HOST:PORT`, `[V6]:PORT` or `:PORT`.

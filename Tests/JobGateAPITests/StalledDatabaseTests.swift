@@ -65,4 +65,34 @@ import Testing
         let statuses = try await stalled.value
         #expect(statuses.filter { $0 == 202 }.count == 8 && statuses.filter { $0 == 200 }.count == 16, "\(statuses)")
     }
+
+    @Test func aStatementStuckPastTheTimeoutIs503AndChangesNothing() async throws {
+        let f = try await APIFixture.make("stmttimeout", statementTimeoutSeconds: 1)
+        defer { Task { await f.stop() } }
+        let client = try f.client(try await f.token())
+        let id = try #require(try await client.send("POST", "/v1/jobs", json: ["type": "noop", "delaySeconds": 3600]).string("jobId"))
+        let locker = PostgresPool(configuration: Database.configuration(url: f.db.url, maxConnections: 1))
+        defer { locker.shutdown() }
+        let lock = Task {
+            try await locker.transaction { conn in
+                _ = try conn.query("LOCK TABLE jobgate.jobs IN ACCESS EXCLUSIVE MODE")
+                _ = try conn.query("SELECT pg_sleep(60)")
+            }
+        }
+        #expect(try await eventually(timeout: .seconds(5)) {
+            try await f.count("SELECT count(*) FROM pg_locks WHERE relation = 'jobgate.jobs'::regclass AND mode = 'AccessExclusiveLock' AND granted") == 1
+        })
+        let clock = ContinuousClock()
+        let started = clock.now
+        let read = try await client.send("GET", "/v1/jobs/\(id)")
+        let submit = try await client.send("POST", "/v1/jobs", json: ["type": "noop", "idempotencyKey": "during-the-lock"])
+        #expect(read.status == 503 && read.errorCode == "database_timeout" && read.header("Retry-After") != nil, "\(read.status) \(read.text)")
+        #expect(submit.status == 503 && submit.errorCode == "database_timeout", "\(submit.status) \(submit.text)")
+        #expect(clock.now - started < .seconds(30), "bounded by the 1 s statement timeout, not the minute-long lock")
+        lock.cancel()
+        _ = await lock.result
+        // Nothing of the refused submit was stored; the service is back at once.
+        #expect(try await f.count("SELECT count(*) FROM jobs WHERE idempotency_key = 'during-the-lock'") == 0)
+        #expect(try await client.send("GET", "/v1/jobs/\(id)").status == 200)
+    }
 }
