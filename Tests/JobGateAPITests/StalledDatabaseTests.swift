@@ -8,6 +8,23 @@ import Testing
 /// A slow database must not freeze the HTTP server: requests waiting on PostgreSQL are
 /// suspended, so libmicrohttpd's polling threads keep answering health checks and others.
 @Suite struct StalledDatabaseTests {
+    /// Another session takes the jobs table until the test lets go (cancelling the task cancels
+    /// its pg_sleep and rolls back): every read and submit waits on it meanwhile.
+    static func lockJobs(_ f: APIFixture) async throws -> (PostgresPool, Task<Void, any Error>) {
+        let locker = PostgresPool(configuration: Database.configuration(url: f.db.url, maxConnections: 1))
+        let lock = Task {
+            try await locker.transaction { conn in
+                _ = try conn.query("LOCK TABLE jobgate.jobs IN ACCESS EXCLUSIVE MODE")
+                _ = try conn.query("SELECT pg_sleep(60)")
+            }
+        }
+        let locked = try await eventually(timeout: .seconds(10)) {
+            try await f.count("SELECT count(*) FROM pg_locks WHERE relation = 'jobgate.jobs'::regclass AND mode = 'AccessExclusiveLock' AND granted") == 1
+        }
+        #expect(locked, "the jobs table was never locked")
+        return (locker, lock)
+    }
+
     @Test func requestsWaitingOnALockedTableHoldNoPollingThread() async throws {
         let f = try await APIFixture.make("stalled") { $0.http.threadPoolSize = 2 }
         defer { Task { await f.stop() } }
@@ -19,20 +36,8 @@ import Testing
         }()
         let id = try #require(try await client.send("POST", "/v1/jobs", json: ["type": "noop", "delaySeconds": 3600]).string("jobId"))
 
-        // Another session takes the jobs table until the test lets go (cancelling the task cancels
-        // its pg_sleep and rolls back): every read and submit waits on it meanwhile.
-        let locker = PostgresPool(configuration: Database.configuration(url: f.db.url, maxConnections: 1))
+        let (locker, lock) = try await Self.lockJobs(f)
         defer { locker.shutdown() }
-        let lock = Task {
-            try await locker.transaction { conn in
-                _ = try conn.query("LOCK TABLE jobgate.jobs IN ACCESS EXCLUSIVE MODE")
-                _ = try conn.query("SELECT pg_sleep(60)")
-            }
-        }
-        let locked = try await eventually(timeout: .seconds(5)) {
-            try await f.count("SELECT count(*) FROM pg_locks WHERE relation = 'jobgate.jobs'::regclass AND mode = 'AccessExclusiveLock' AND granted") == 1
-        }
-        #expect(locked)
         let stalled = Task {
             try await withThrowingTaskGroup(of: Int.self) { group in
                 for i in 0..<24 {
@@ -71,17 +76,8 @@ import Testing
         defer { Task { await f.stop() } }
         let client = try f.client(try await f.token())
         let id = try #require(try await client.send("POST", "/v1/jobs", json: ["type": "noop", "delaySeconds": 3600]).string("jobId"))
-        let locker = PostgresPool(configuration: Database.configuration(url: f.db.url, maxConnections: 1))
+        let (locker, lock) = try await Self.lockJobs(f)
         defer { locker.shutdown() }
-        let lock = Task {
-            try await locker.transaction { conn in
-                _ = try conn.query("LOCK TABLE jobgate.jobs IN ACCESS EXCLUSIVE MODE")
-                _ = try conn.query("SELECT pg_sleep(60)")
-            }
-        }
-        #expect(try await eventually(timeout: .seconds(5)) {
-            try await f.count("SELECT count(*) FROM pg_locks WHERE relation = 'jobgate.jobs'::regclass AND mode = 'AccessExclusiveLock' AND granted") == 1
-        })
         let clock = ContinuousClock()
         let started = clock.now
         let read = try await client.send("GET", "/v1/jobs/\(id)")
