@@ -29,6 +29,20 @@ struct DashboardPageTests {
         #expect(html.contains("a&#39;b"))
     }
 
+    /// One self-contained page: nothing fetched from elsewhere (no scripts, stylesheets, images
+    /// or fonts by URL), charts inline as SVG.
+    @Test func pagesLoadNothingFromElsewhere() {
+        let pages = [DashboardPage.render(Self.data(error: "x"), now: Self.now), DashboardPage.loginPage(error: nil),
+                     DashboardPage.unavailable()]
+        for html in pages {
+            // (The SVG namespace, xmlns="http://www.w3.org/2000/svg", is a name, not a fetch.)
+            for external in ["<script", "<link", "<img", "<iframe", "<object", "<embed", "@import", "url(", "src=", "href=\"http", "href=\"//"] {
+                #expect(!html.lowercased().contains(external), "\(external) in a dashboard page")
+            }
+        }
+        #expect(pages[0].contains("<svg class=\"chart\"") && pages[0].contains("<style>"))
+    }
+
     @Test func numbersAndDurationsAreReadable() {
         let html = DashboardPage.render(Self.data(error: "x"), now: Self.now)
         #expect(html.contains("3 ready · oldest 1 m 15 s"))
