@@ -1,4 +1,5 @@
 import Foundation
+import JobGateCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -54,12 +55,8 @@ public struct APIClient: Sendable {
                                                contentType: contentType, headers: [("Connection", "close")] + headers)
         let (host, port, timeout) = (self.host, self.port, timeoutSeconds)
         // Blocking socket IO on a thread of its own, never on the cooperative pool.
-        return try await withCheckedThrowingContinuation { continuation in
-            Thread {
-                continuation.resume(with: Result {
-                    try HTTPClientConnection(host: host, port: port, timeoutSeconds: timeout).send(raw, head: method == "HEAD")
-                })
-            }.start()
+        return try await onOwnThread {
+            try HTTPClientConnection(host: host, port: port, timeoutSeconds: timeout).send(raw, head: method == "HEAD")
         }
     }
 

@@ -54,7 +54,7 @@ public final class EmbeddedPostgres: @unchecked Sendable {
     /// binaries runs `pg_config`, and initdb and `pg_ctl -w` take seconds, none of which may
     /// hold one of the cooperative pool's few threads.
     public static func started(directory: URL, port: Int = 5432, tcp: Bool = false) async throws -> EmbeddedPostgres {
-        try await offPool {
+        try await onOwnThread {
             let e = try EmbeddedPostgres(directory: directory, port: port, tcp: tcp)
             try e.start()
             return e
@@ -63,13 +63,7 @@ public final class EmbeddedPostgres: @unchecked Sendable {
 
     /// `stop()` on a thread of its own (`pg_ctl stop -w` waits for the server to exit).
     public func stopOffPool() async {
-        _ = try? await Self.offPool { self.stop() }
-    }
-
-    private static func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { (done: CheckedContinuation<T, any Error>) in
-            Thread { done.resume(with: Result { try body() }) }.start()
-        }
+        _ = try? await onOwnThread { self.stop() }
     }
 
     /// Creates the cluster on first use, starts it (or reuses one already running there), and waits until it accepts connections.

@@ -14,7 +14,7 @@ import Testing
     @Test func unreachableDatabaseIs503FastAndServiceReturnsWithEveryAcknowledgedJob() async throws {
         let dir = URL(fileURLWithPath: NSTemporaryDirectory() + "jg-outage-\(UInt32.random(in: 0...UInt32.max))")
         let pg = try EmbeddedPostgres(directory: dir, port: Int.random(in: 40000...50000))
-        try await onThread { try pg.start() }
+        try await onOwnThread { try pg.start() }
         defer {
             pg.stop()
             try? FileManager.default.removeItem(at: dir)
@@ -48,7 +48,7 @@ import Testing
             }
         }
         try await Task.sleep(for: .milliseconds(300))
-        try await onThread { pg.stop() }
+        try await onOwnThread { pg.stop() }
 
         let clock = ContinuousClock()
         for (method, path) in [("POST", "/v1/jobs"), ("GET", "/v1/jobs/\(firstID)"), ("GET", "/readyz"), ("GET", "/v1/jobs")] {
@@ -68,7 +68,7 @@ import Testing
                     "\(method) \(path): \(r.status) \(r.header("Content-Type") ?? "")")
         }
 
-        try await onThread { try pg.start() }
+        try await onOwnThread { try pg.start() }
         #expect(try await eventually(timeout: .seconds(20)) {
             (try? await client.send("POST", "/v1/jobs", json: ["type": "noop", "delaySeconds": 3600]))?.status == 202
         })
@@ -93,11 +93,4 @@ final class OutageRecord: Sendable {
     let acked = Mutex<Set<String>>([])
     let stop = Atomic<Bool>(false)
     let outcomes = Mutex<[Int: Int]>([:])
-}
-
-/// Runs blocking work (pg_ctl) on its own thread, off the cooperative pool.
-func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread { continuation.resume(with: Result { try body() }) }.start()
-    }
 }

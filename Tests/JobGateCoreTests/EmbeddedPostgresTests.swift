@@ -24,14 +24,14 @@ import Testing
         let dir = try scratch()
         defer { try? FileManager.default.removeItem(at: dir.deletingLastPathComponent()) }
         let first = try EmbeddedPostgres(directory: dir)
-        try await offPool { try first.start() }
+        try await onOwnThread { try first.start() }
         #expect(first.startedByUs)
         #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("data/PG_VERSION").path))
         #expect(try await value(first.url) == 42)
 
         // A second `up` on the same folder reuses the running server and does not own it.
         let second = try EmbeddedPostgres(directory: dir)
-        try await offPool { try second.start() }
+        try await onOwnThread { try second.start() }
         #expect(!second.startedByUs)
         second.stop()
         #expect(first.isRunning())
@@ -43,12 +43,12 @@ import Testing
         // Started again, the data is still there (reuse of the cluster, not a new initdb).
         let pool0 = PostgresPool(configuration: Database.configuration(url: first.url))
         let third = try EmbeddedPostgres(directory: dir)
-        try await offPool { try third.start() }
+        try await onOwnThread { try third.start() }
         try await pool0.query("CREATE TABLE kept (x int)")
         pool0.shutdown()
         third.stop()
         let fourth = try EmbeddedPostgres(directory: dir)
-        try await offPool { try fourth.start() }
+        try await onOwnThread { try fourth.start() }
         let pool = PostgresPool(configuration: Database.configuration(url: fourth.url))
         let kept = try await pool.query("SELECT to_regclass('kept') IS NOT NULL").first?.decode(0, as: Bool.self)
         pool.shutdown()
@@ -60,7 +60,7 @@ import Testing
         let dir = try scratch()
         defer { try? FileManager.default.removeItem(at: dir.deletingLastPathComponent()) }
         let e = try EmbeddedPostgres(directory: dir)
-        try await offPool { try e.start() }
+        try await onOwnThread { try e.start() }
         e.stop()
         // As after a crash and a reboot: postmaster.pid names a live process that is not PostgreSQL.
         let sleeper = try TestProcess(["/bin/sleep", "30"])
@@ -69,7 +69,7 @@ import Testing
         try "\(sleeper.pid)\n\(dir.path)/data\n0\n5432\n".write(to: pidFile, atomically: true, encoding: .utf8)
         if getuid() == 0 { _ = chown(pidFile.path, getpwnam("postgres").pointee.pw_uid, getpwnam("postgres").pointee.pw_gid) }
         let again = try EmbeddedPostgres(directory: dir)
-        try await offPool { try again.start() }
+        try await onOwnThread { try again.start() }
         #expect(again.startedByUs)
         #expect(try await value(again.url) == 42)
         again.stop()
@@ -90,13 +90,6 @@ import Testing
         #expect(EmbeddedPostgres.findBinDir(environment: [:], pgConfigs: [], versions: root + "/lib") == root + "/lib/16/bin")
         #expect(EmbeddedPostgres.findBinDir(environment: ["JOBGATE_PG_BINDIR": root + "/lib/13/bin"], pgConfigs: [], versions: root + "/lib") == root + "/lib/13/bin")
         // And this machine's real installation is found (through pg_config: a process, so off the pool).
-        #expect(try await offPool { EmbeddedPostgres.findBinDir() } != nil)
-    }
-}
-
-/// Runs blocking work (process spawns) on a thread of its own, not the cooperative pool.
-func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { c in
-        Thread { c.resume(with: Result { try body() }) }.start()
+        #expect(try await onOwnThread { EmbeddedPostgres.findBinDir() } != nil)
     }
 }

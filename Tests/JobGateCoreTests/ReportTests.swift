@@ -261,9 +261,3 @@ func text(_ v: Any?) -> String {
     }
     return v.map { "\($0)" } ?? "nil"
 }
-
-func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread { continuation.resume(with: Result { try body() }) }.start()
-    }
-}
