@@ -95,9 +95,9 @@ extension JobStore {
     /// another attempt waits the backoff of its type's policy in `typeRetry`, or of `retry` for
     /// types the rescuing worker does not know.
     public func rescue(limit: Int = 1000, retry: RetryPolicy = RetryPolicy(), typeRetry: [String: RetryPolicy] = [:]) async throws -> RescueResult {
-        let types = Array(typeRetry.keys)
-        let rows = try await pool.query(JobQueries.rescue, [limit, retry.baseSeconds, retry.capSeconds,
-                                                            types, types.map { typeRetry[$0]!.baseSeconds }, types.map { typeRetry[$0]!.capSeconds }])
+        let policies = Array(typeRetry)
+        let rows = try await pool.query(JobQueries.rescue, [limit, retry.baseSeconds, retry.capSeconds, policies.map(\.key),
+                                                            policies.map(\.value.baseSeconds), policies.map(\.value.capSeconds)])
         var result = RescueResult(retried: [], finished: [])
         for r in rows {
             let id = try r.decode(0, as: UUID.self)

@@ -78,6 +78,8 @@ public final class WorkerPool: Sendable {
     public let configuration: Configuration
     let store: JobStore
     let registry: HandlerRegistry
+    /// Each known type's backoff, for the jobs the rescuer hands back.
+    private let retryPolicies: [String: RetryPolicy]
     let writer: OutputWriter
     let log: WorkerLog
     private let state: Mutex<WorkerStateMachine>
@@ -103,6 +105,7 @@ public final class WorkerPool: Sendable {
         self.configuration = configuration
         self.store = store
         self.registry = registry
+        self.retryPolicies = registry.settings.mapValues(\.retry)
         self.log = configuration.log
         self.metrics = configuration.metrics
         self.slotsBusy = configuration.metrics.workerSlotsBusy.labels()
@@ -351,7 +354,7 @@ public final class WorkerPool: Sendable {
 
     private func rescueOnce() async {
         do {
-            let r = try await store.rescue(limit: 1000, retry: configuration.rescueRetry, typeRetry: registry.settings.mapValues(\.retry))
+            let r = try await store.rescue(limit: 1000, retry: configuration.rescueRetry, typeRetry: retryPolicies)
             if r.count > 0 {
                 stats.withLock { $0.rescued += r.count }
                 for (o, n) in r.outcomes {
