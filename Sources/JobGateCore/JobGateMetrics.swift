@@ -148,7 +148,8 @@ private struct JobKindKey: Hashable, Sendable {
 }
 
 /// The children of JobGate's per-job metrics for one (type, queue); see `JobGateMetrics.job(type:queue:)`.
-public struct JobKindMetrics: Sendable {
+/// A class, so handing it around per job costs one reference count, not one per child.
+public final class JobKindMetrics: Sendable {
     /// `jobgate_jobs_submitted_total{type,queue}`.
     public let submitted: Counter
     /// `jobgate_jobs_started_total{type,queue}`.
@@ -167,4 +168,17 @@ public struct JobKindMetrics: Sendable {
     public let runDuration: Histogram
     /// `jobgate_job_queue_wait_seconds{type,queue}`.
     public let queueWait: Histogram
+
+    init(submitted: Counter, started: Counter, completed: Counter, failed: Counter, retried: Counter, rescued: Counter,
+         cancelled: Counter, runDuration: Histogram, queueWait: Histogram) {
+        self.submitted = submitted
+        self.started = started
+        self.completed = completed
+        self.failed = failed
+        self.retried = retried
+        self.rescued = rescued
+        self.cancelled = cancelled
+        self.runDuration = runDuration
+        self.queueWait = queueWait
+    }
 }
