@@ -51,6 +51,23 @@ struct APIFixture {
     }
 }
 
+/// A `jobgate serve` process on a free port, answering `/healthz` by the time this returns.
+struct ServeProcess {
+    let process: TestProcess
+    let url: String
+
+    static func start(databaseURL: String, logLevel: String = "warn", arguments: [String] = []) async throws -> ServeProcess {
+        let url = "http://127.0.0.1:\(TestPorts.unused())"
+        let process = try TestProcess([try JobGateBinary.path(), "serve", "--listen", String(url.dropFirst(7))] + arguments,
+                                      environment: ["JOBGATE_DATABASE_URL": databaseURL, "JOBGATE_LOG_LEVEL": logLevel])
+        let health = try APIClient(baseURL: url)
+        let up = try await eventually(timeout: .seconds(20)) { (try? await health.send("GET", "/healthz"))?.status == 200 }
+        if !up { process.signal(SIGKILL) }
+        try #require(up, "serve did not come up: \(process.output.suffix(1000))")
+        return ServeProcess(process: process, url: url)
+    }
+}
+
 extension APIClient.Response {
     /// `error.code` of the house error shape.
     var errorCode: String? { (object?["error"] as? [String: Any])?["code"] as? String }

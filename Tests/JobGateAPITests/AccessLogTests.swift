@@ -14,13 +14,10 @@ import Testing
         defer { pool.shutdown() }
         try await Migrator(pool: pool).migrate()
         let secret = try await TokenStore(pool: pool).create(tenant: "acme", scopes: [.admin]).secret
-        let port = TestPorts.unused()
-        let server = try TestProcess([try JobGateBinary.path(), "serve", "--listen", "127.0.0.1:\(port)"],
-                                     environment: ["JOBGATE_DATABASE_URL": db.processURL, "JOBGATE_LOG_LEVEL": "info"])
+        let serve = try await ServeProcess.start(databaseURL: db.processURL, logLevel: "info")
+        let server = serve.process
         defer { server.signal(SIGKILL) }
-        var bearer = try APIClient(baseURL: "http://127.0.0.1:\(port)", token: secret)
-        let up = try await eventually(timeout: .seconds(20)) { (try? await bearer.send("GET", "/healthz"))?.status == 200 }
-        #expect(up, "serve did not come up: \(server.output.suffix(1000))")
+        var bearer = try APIClient(baseURL: serve.url, token: secret)
 
         let payloadMarker = "payload-marker-\(UUID().uuidString.prefix(6))"
         let submitted = try await bearer.send("POST", "/v1/jobs", json: ["type": "noop", "payload": ["secret": payloadMarker]])
@@ -28,12 +25,12 @@ import Testing
         let id = try #require(submitted.object?["jobId"] as? String)
         #expect(try await bearer.send("GET", "/v1/jobs/\(id)").status == 200)
         // The reference routes take the raw token, without "Bearer".
-        let raw = try await APIClient(baseURL: "http://127.0.0.1:\(port)").send("GET", "/job-status/\(id)", body: nil, contentType: nil,
+        let raw = try await APIClient(baseURL: serve.url).send("GET", "/job-status/\(id)", body: nil, contentType: nil,
                                                                                  headers: [("Authorization", secret)])
         #expect(raw.status == 200)
-        bearer = try APIClient(baseURL: "http://127.0.0.1:\(port)", token: "jg_wrong_\(secret.suffix(12))")
+        bearer = try APIClient(baseURL: serve.url, token: "jg_wrong_\(secret.suffix(12))")
         #expect(try await bearer.send("GET", "/v1/jobs/\(id)").status == 401)
-        let anonymous = try APIClient(baseURL: "http://127.0.0.1:\(port)")
+        let anonymous = try APIClient(baseURL: serve.url)
         _ = try await anonymous.send("POST", "/dashboard/login", body: Array("token=\(secret)".utf8),
                                      contentType: "application/x-www-form-urlencoded")
         _ = try await anonymous.send("GET", "/v1/outputs/\(id)?expires=1&kid=k&sig=signature-marker", body: nil, contentType: nil)
@@ -62,13 +59,10 @@ import Testing
         try await Migrator(pool: pool).migrate()
         var outputs: [String: String] = [:]
         for level in ["warn", "debug"] {
-            let port = TestPorts.unused()
-            let server = try TestProcess([try JobGateBinary.path(), "serve", "--listen", "127.0.0.1:\(port)"],
-                                         environment: ["JOBGATE_DATABASE_URL": db.processURL, "JOBGATE_LOG_LEVEL": level])
+            let serve = try await ServeProcess.start(databaseURL: db.processURL, logLevel: level)
+            let server = serve.process
             defer { server.signal(SIGKILL) }
-            let client = try APIClient(baseURL: "http://127.0.0.1:\(port)")
-            let up = try await eventually(timeout: .seconds(20)) { (try? await client.send("GET", "/healthz"))?.status == 200 }
-            #expect(up)
+            let client = try APIClient(baseURL: serve.url)
             #expect(try await client.send("GET", "/v1/jobs").status == 401)
             server.signal(SIGTERM)
             #expect(await server.wait() == 0)

@@ -21,15 +21,10 @@ import Testing
         defer { pool.shutdown() }
         try await Migrator(pool: pool).migrate()
         let token = try await TokenStore(pool: pool).create(tenant: "bench", scopes: [.admin]).secret
-        let port = TestPorts.unused()
-        let url = "http://127.0.0.1:\(port)"
+        let serve = try await ServeProcess.start(databaseURL: db.processURL, arguments: ["--no-access-log"])
+        defer { serve.process.signal(SIGKILL) }
+        let url = serve.url
         let env = ["JOBGATE_DATABASE_URL": db.processURL, "JOBGATE_LOG_LEVEL": "warn"]
-        let bin = try JobGateBinary.path()
-        let serve = try TestProcess([bin, "serve", "--listen", "127.0.0.1:\(port)", "--no-access-log"], environment: env)
-        defer { serve.signal(SIGKILL) }
-        let health = try APIClient(baseURL: url)
-        let up = try await eventually(timeout: .seconds(20)) { (try? await health.send("GET", "/healthz"))?.status == 200 }
-        #expect(up, "serve: \(serve.output.suffix(1000))")
 
         let submit = try await bench(["submit", "--connections", "4", "--duration", "1s"], url: url, token: token)
         let submitted = try #require(submit["ok"] as? Int)
@@ -47,7 +42,7 @@ import Testing
         #expect((status["ok"] as? Int ?? 0) > 0 && (status["latency"] as? [String: Any])?["p99"] is Double)
 
         // End to end needs a worker to run what it submits.
-        let worker = try TestProcess([bin, "worker"], environment: env)
+        let worker = try TestProcess([try JobGateBinary.path(), "worker"], environment: env)
         defer { worker.signal(SIGKILL) }
         let e2e = try await bench(["e2e", "--connections", "4", "--duration", "1s", "--rate", "40"], url: url, token: token)
         #expect(e2e["ok"] as? Int == 40, "\(e2e)")

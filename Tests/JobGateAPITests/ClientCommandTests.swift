@@ -38,13 +38,9 @@ import Testing
         #expect(listed == 0 && list.contains("ci-bot") && list.contains("active") && !list.contains(secret))
         #expect(try await jobgate(["token", "create", "--tenant", "cli", "--scopes", "everything"], env: dbEnv).0 == 2)
 
-        let port = TestPorts.unused()
-        let serve = try TestProcess([try JobGateBinary.path(), "serve", "--listen", "127.0.0.1:\(port)", "--no-access-log"],
-                                    environment: dbEnv.merging(["JOBGATE_LOG_LEVEL": "warn"]) { a, _ in a })
-        defer { serve.signal(SIGKILL) }
-        let health = try APIClient(baseURL: "http://127.0.0.1:\(port)")
-        #expect(try await eventually(timeout: .seconds(20)) { (try? await health.send("GET", "/healthz"))?.status == 200 })
-        let api = ["JOBGATE_URL": "http://127.0.0.1:\(port)", "JOBGATE_TOKEN": secret]
+        let serve = try await ServeProcess.start(databaseURL: db.processURL, arguments: ["--no-access-log"])
+        defer { serve.process.signal(SIGKILL) }
+        let api = ["JOBGATE_URL": serve.url, "JOBGATE_TOKEN": secret]
 
         let (submitted, submitOut) = try await jobgate(["submit", "noop", "--payload", #"{"n":1}"#, "--delay", "1h"], env: api, stdoutOnly: true)
         #expect(submitted == 0, "\(submitOut)")
