@@ -46,6 +46,7 @@ public final class JobGateMetrics: Sendable {
     public let buildInfo: GaugeFamily
 
     private let kinds = Mutex<[JobKindKey: JobKindMetrics]>([:])
+    private let requests = Mutex<[RequestKey: RequestMetrics]>([:])
 
     /// Declares JobGate's metrics in `registry` (tests use a fresh one).
     public init(registry: MetricsRegistry) {
@@ -91,6 +92,16 @@ public final class JobGateMetrics: Sendable {
             cancelled: jobsCancelled.labels(type, queue), runDuration: jobRunDuration.labels(type, queue),
             queueWait: jobQueueWait.labels(type, queue))
         return kinds.withLock { $0[key, default: m] }
+    }
+
+    /// Both per-request children for one (route template, method, status), looked up once and
+    /// cached as `job(type:queue:)` does: one dictionary lookup per request.
+    public func request(route: String, method: String, status: Int) -> RequestMetrics {
+        let key = RequestKey(route: route, method: method, status: status)
+        if let m = requests.withLock({ $0[key] }) { return m }
+        let code = String(status)
+        let m = RequestMetrics(count: httpRequests.labels(route, method, code), duration: httpRequestDuration.labels(route, method, code))
+        return requests.withLock { $0[key, default: m] }
     }
 
     /// Sets `jobgate_build_info{version}` to 1.
@@ -145,6 +156,25 @@ public final class JobGateMetrics: Sendable {
 private struct JobKindKey: Hashable, Sendable {
     let type: String
     let queue: String
+}
+
+private struct RequestKey: Hashable, Sendable {
+    let route: String
+    let method: String
+    let status: Int
+}
+
+/// The children of the HTTP request metrics for one (route, method, status); see `JobGateMetrics.request(route:method:status:)`.
+public final class RequestMetrics: Sendable {
+    /// `jobgate_http_requests_total{route,method,code}`.
+    public let count: Counter
+    /// `jobgate_http_request_duration_seconds{route,method,code}`.
+    public let duration: Histogram
+
+    init(count: Counter, duration: Histogram) {
+        self.count = count
+        self.duration = duration
+    }
 }
 
 /// The children of JobGate's per-job metrics for one (type, queue); see `JobGateMetrics.job(type:queue:)`.
