@@ -78,7 +78,7 @@ public final class WorkerPool: Sendable {
     public let configuration: Configuration
     let store: JobStore
     let registry: HandlerRegistry
-    /// Each known type's backoff, for the jobs the rescuer hands back.
+    /// Each known type's backoff: for failed attempts and for the jobs the rescuer hands back.
     private let retryPolicies: [String: RetryPolicy]
     let writer: OutputWriter
     let log: WorkerLog
@@ -238,7 +238,7 @@ public final class WorkerPool: Sendable {
                 pendingOutcomes.withLock { $0[c.id] = (m, .completed) }
                 completer.add(c)
             case .failure(let id, let attempt, let message, let retryable):
-                let policy = registry.entry(for: job.type)?.settings.retry ?? RetryPolicy()
+                let policy = retryPolicies[job.type] ?? RetryPolicy()
                 let disposition: AttemptFailure.Disposition =
                     retryable ? .retry(afterSeconds: policy.delay(afterAttempt: attempt)) : .fail
                 // Mirrors JobQueries.fail: a retry with no attempts left ends `failed`.
