@@ -25,14 +25,13 @@ extension APIService {
         try await htmlWhenUnavailable { try await login(request) }
     }
 
-    /// The browser's pages answer an unreachable database with the HTML 503 page (with
-    /// `Retry-After`), wherever on the way the database was needed, not the API's JSON error.
+    /// The browser's pages answer a database the API would answer 503 for (unreachable, or
+    /// past its statement timeout) with the HTML 503 page and `Retry-After`, wherever on the
+    /// way the database was needed, not the API's JSON error.
     private func htmlWhenUnavailable(_ body: () async throws -> HTTPResponse) async throws -> HTTPResponse {
         do {
             return try await body()
-        } catch let e as PostgresError where e.isUnavailable {
-            return unavailablePage()
-        } catch let e as APIError where e.status == 503 {
+        } catch where databaseError(error) != nil || (error as? APIError)?.status == 503 {
             return unavailablePage()
         }
     }

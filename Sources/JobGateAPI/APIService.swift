@@ -66,17 +66,11 @@ public final class APIService: Sendable {
             // A data exception: the database refused a value of this request (validation should
             // have caught it first). The client's mistake, so 400, never 500.
             response = APIError(status: 400, code: "invalid_value", message: "The database refused a value of the request: \(e.message)").response
-        } catch let e as PostgresError where e.code == .cancelled {
-            // The API pool's statement timeout (or a cancel) ended the statement and rolled back its transaction.
+        } catch let e as PostgresError where databaseError(e) != nil {
             if unavailableLog.shouldLog() {
-                Log.warn("database statement timed out; answering 503", ["request.id": request.requestID, "error": e.description])
+                Log.warn("database unavailable or too slow; answering 503", ["request.id": request.requestID, "error": e.description])
             }
-            response = APIError.databaseTimeout(retryAfter: configuration.databaseRetryAfterSeconds).response
-        } catch let e as PostgresError where e.isUnavailable {
-            if unavailableLog.shouldLog() {
-                Log.warn("database unavailable; answering 503", ["request.id": request.requestID, "error": e.description])
-            }
-            response = APIError.databaseUnavailable(retryAfter: configuration.databaseRetryAfterSeconds).response
+            response = databaseError(e)!.response
         } catch {
             Log.error("request failed", ["request.id": request.requestID, "http.route": exchange.route,
                                          "error": String(reflecting: error)])
@@ -140,6 +134,16 @@ public final class APIService: Sendable {
     /// A JSON response.
     func json(_ text: String, status: Int = 200, headers: HTTPHeaders = HTTPHeaders()) -> HTTPResponse {
         HTTPResponse.json(text, status: status, headers: headers)
+    }
+
+    /// The 503 for a database that cannot be reached (`database_unavailable`) or that did not
+    /// answer within the statement timeout (`database_timeout`: the statement was cancelled and
+    /// its transaction rolled back); nil for any other error.
+    func databaseError(_ error: any Error) -> APIError? {
+        guard let e = error as? PostgresError else { return nil }
+        if e.code == .cancelled { return .databaseTimeout(retryAfter: configuration.databaseRetryAfterSeconds) }
+        if e.isUnavailable { return .databaseUnavailable(retryAfter: configuration.databaseRetryAfterSeconds) }
+        return nil
     }
 
     /// The job id in a path, or 404 (an id that cannot exist is simply not found).
