@@ -8,8 +8,8 @@ import Synchronization
 extension JobGateCLI {
     static let benchCommand = Command(
         name: "bench",
-        summary: "measure a running JobGate: submit, batch, status, e2e, healthz (over HTTP) or drain (database)",
-        usage: "jobgate bench submit|batch|status|e2e|healthz|drain [--url URL] [--token T] [--connections N] [--duration 10s] [--json]",
+        summary: "measure a running JobGate: submit, batch, status, e2e, healthz (HTTP), drain (database); pgbench-script",
+        usage: "jobgate bench submit|batch|status|e2e|healthz|drain [--url URL] [--token T] [--connections N] [--duration 10s] [--json]\n       jobgate bench pgbench-script submit|claim-complete",
         options: [
             OptionSpec("url", value: "URL", env: "JOBGATE_URL", default: "http://127.0.0.1:8080", help: "the API to drive"),
             OptionSpec("token", value: "TOKEN", env: "JOBGATE_TOKEN", help: "API token with jobs:submit and jobs:read"),
@@ -27,6 +27,14 @@ extension JobGateCLI {
     ) { args in
         guard let mode = args.positionals.first else { throw UsageError("name a mode: submit, batch, status, e2e, healthz or drain") }
         let json = args.flag("json")
+        if mode == "pgbench-script" {
+            let names = PgbenchScripts.names.joined(separator: ", ")
+            guard args.positionals.count == 2, let script = PgbenchScripts.named(args.positionals[1]) else {
+                throw UsageError("name one pgbench script: \(names)")
+            }
+            print(script, terminator: "")
+            return 0
+        }
         if mode == "drain" {
             let result = try await drainBench(args)
             print(json ? result.json : result.table)
@@ -40,7 +48,7 @@ extension JobGateCLI {
         case "status": result = try await target.status()
         case "e2e": result = try await target.endToEnd()
         case "healthz": result = try await target.healthz()
-        default: throw UsageError("unknown mode \"\(mode)\": use submit, batch, status, e2e, healthz or drain")
+        default: throw UsageError("unknown mode \"\(mode)\": use submit, batch, status, e2e, healthz, drain or pgbench-script")
         }
         print(json ? result.json : result.table)
         return result.ok > 0 ? 0 : 1
