@@ -1,8 +1,5 @@
 import Foundation
 import JobGateCore
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// A tiny HTTP/1.1 client for `jobgate submit/status/cancel/retry` and tests: one request
 /// per connection (`Connection: close`) over an `HTTPClientConnection`, plain `http://` only,

@@ -21,11 +21,10 @@ enum JSONBody {
         }
     }
 
-    /// The body as a JSON object; an empty body is `{}` when `emptyIsObject`.
-    static func object(_ request: HTTPRequest, emptyIsObject: Bool = false) throws(APIError) -> JSONFields {
+    /// The body as a JSON object.
+    static func object(_ request: HTTPRequest) throws(APIError) -> JSONFields {
         try checkContentType(request)
         if request.body.isEmpty {
-            if emptyIsObject { return JSONFields(JSONObject(members: []), source: []) }
             throw APIError(status: 400, code: "missing_body", message: "The request needs a JSON object body.")
         }
         guard case .object(let object) = try parse(request.body) else {
@@ -61,7 +60,8 @@ struct JSONFields {
 
     /// The member, treating JSON null as absent.
     func value(_ key: String) -> JSONValue? {
-        guard let m = object[key], m.value != .null else { return nil }
+        guard let m = object[key] else { return nil }
+        if case .null = m.value { return nil }
         return m.value
     }
 

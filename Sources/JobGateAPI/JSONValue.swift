@@ -10,7 +10,7 @@ import JobGateCore
 ///
 /// It accepts what PostgreSQL's jsonb accepts and refuses, with a message naming the byte
 /// offset, what jsonb would refuse later: invalid UTF-8, `\u0000`, unpaired surrogates.
-public indirect enum JSONValue: Sendable, Equatable {
+public enum JSONValue: Sendable, Equatable {
     case null
     case bool(Bool)
     /// A number, kept as its text (precision beyond `Double` is preserved in the payload).

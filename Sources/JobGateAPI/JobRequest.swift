@@ -28,7 +28,7 @@ public struct JobRequestValidator: Sendable {
         self.maxPayloadBytes = maxPayloadBytes
     }
 
-    /// Validates one job request. `prefix` names fields in errors (`jobs[2].`);
+    /// Validates one job request; errors name fields with `f`'s prefix (`jobs[2].`).
     /// `headerKey` is the `Idempotency-Key` header, which must agree with the field if both are given.
     func newJob(_ f: JSONFields, tenant: String, headerKey: String? = nil,
                 traceID: String? = nil, now: Date = Date()) throws(APIError) -> NewJob {
