@@ -40,6 +40,13 @@ public struct APIError: Error, Sendable, Equatable {
         APIError(status: 400, code: "invalid_field", message: message, field: field)
     }
 
+    /// 400 for a value the validation let through and the database refused (SQLSTATE class 22).
+    /// The database's message is logged, not sent: it may quote data.
+    public static func invalidValue(sqlState: String) -> APIError {
+        APIError(status: 400, code: "invalid_value",
+                 message: "The database refused a value of this request (SQLSTATE \(sqlState)); nothing was stored.")
+    }
+
     /// 400 for a body that is not valid JSON.
     public static func malformedJSON(_ detail: String) -> APIError {
         APIError(status: 400, code: "malformed_json", message: "The request body is not valid JSON: \(detail)")

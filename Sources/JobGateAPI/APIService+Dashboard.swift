@@ -9,7 +9,7 @@ import JobGatePostgres
 /// HttpOnly, signed session cookie; the token itself never reaches the browser's storage.
 extension APIService {
     func dashboard(_ request: HTTPRequest, _ exchange: inout Exchange) async throws -> HTTPResponse {
-        try await htmlWhenUnavailable {
+        try await htmlWhenUnavailable(request) {
             let session = try await dashboardSession()
             guard let who = session.verify(DashboardSession.cookie(in: request.headers["Cookie"])) else {
                 return html(DashboardPage.loginPage())
@@ -22,16 +22,16 @@ extension APIService {
     }
 
     func dashboardLogin(_ request: HTTPRequest) async throws -> HTTPResponse {
-        try await htmlWhenUnavailable { try await login(request) }
+        try await htmlWhenUnavailable(request) { try await login(request) }
     }
 
     /// The browser's pages answer a database the API would answer 503 for (unreachable, or
     /// past its statement timeout) with the HTML 503 page and `Retry-After`, wherever on the
     /// way the database was needed, not the API's JSON error.
-    private func htmlWhenUnavailable(_ body: () async throws -> HTTPResponse) async throws -> HTTPResponse {
+    private func htmlWhenUnavailable(_ request: HTTPRequest, _ body: () async throws -> HTTPResponse) async throws -> HTTPResponse {
         do {
             return try await body()
-        } catch where databaseError(error) != nil || (error as? APIError)?.status == 503 {
+        } catch where databaseError(error, requestID: request.requestID) != nil {
             return unavailablePage()
         }
     }

@@ -83,7 +83,7 @@ extension APIService {
         return HTTPResponse.file(path: path, size: UInt64(meta.size), contentType: meta.contentType, headers: headers)
     }
 
-    func readyz() async throws -> HTTPResponse {
+    func readyz(requestID: String) async throws -> HTTPResponse {
         do {
             guard try await Migrator(pool: pool).isCurrent() else {
                 throw APIError(status: 503, code: "schema_outdated", message: "The database schema is not current; run jobgate migrate.",
@@ -97,7 +97,7 @@ extension APIService {
                 throw APIError(status: 503, code: "schema_outdated", message: "The database has not been migrated; run jobgate migrate.",
                                headers: ["Retry-After": String(configuration.databaseRetryAfterSeconds)])
             }
-            throw APIError.databaseUnavailable(retryAfter: configuration.databaseRetryAfterSeconds)
+            throw databaseError(error, requestID: requestID) ?? APIError.databaseUnavailable(retryAfter: configuration.databaseRetryAfterSeconds)
         }
         return json("{\"status\":\"ready\"}")
     }

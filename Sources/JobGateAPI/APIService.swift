@@ -62,19 +62,14 @@ public final class APIService: Sendable {
             response = e.response
         } catch is SubmitCommitter.Overloaded {
             response = APIError.overloaded(retryAfter: configuration.overloadRetryAfterSeconds).response
-        } catch let e as PostgresError where e.code == .server && e.sqlState?.hasPrefix("22") == true {
-            // A data exception: the database refused a value of this request (validation should
-            // have caught it first). The client's mistake, so 400, never 500.
-            response = APIError(status: 400, code: "invalid_value", message: "The database refused a value of the request: \(e.message)").response
-        } catch let e as PostgresError where databaseError(e) != nil {
-            if unavailableLog.shouldLog() {
-                Log.warn("database unavailable or too slow; answering 503", ["request.id": request.requestID, "error": e.description])
-            }
-            response = databaseError(e)!.response
         } catch {
-            Log.error("request failed", ["request.id": request.requestID, "http.route": exchange.route,
-                                         "error": String(reflecting: error)])
-            response = APIError.internalError.response
+            if let answer = databaseError(error, requestID: request.requestID) {
+                response = answer.response
+            } else {
+                Log.error("request failed", ["request.id": request.requestID, "http.route": exchange.route,
+                                             "error": String(reflecting: error)])
+                response = APIError.internalError.response
+            }
         }
         let elapsed = ContinuousClock.now - start
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
@@ -122,7 +117,7 @@ public final class APIService: Sendable {
         case .referenceSubmit: return try await referenceSubmit(request, principal!)
         case .referenceStatus: return try await referenceStatus(request, id: param, principal!)
         case .healthz: return json("{\"status\":\"ok\",\"version\":\(JSONText.quote(configuration.version))}")
-        case .readyz: return try await readyz()
+        case .readyz: return try await readyz(requestID: request.requestID)
         case .metrics: return await metricsResponse()
         case .openapi: return HTTPResponse.json(openAPI)
         case .dashboard: return try await dashboard(request, &exchange)
@@ -138,12 +133,22 @@ public final class APIService: Sendable {
 
     /// The 503 for a database that cannot be reached (`database_unavailable`) or that did not
     /// answer within the statement timeout (`database_timeout`: the statement was cancelled and
-    /// its transaction rolled back); nil for any other error.
-    func databaseError(_ error: any Error) -> APIError? {
+    /// its transaction rolled back), logged at most once per interval (an outage answers every
+    /// request so); nil for any other error.
+    func databaseError(_ error: any Error, requestID: String) -> APIError? {
         guard let e = error as? PostgresError else { return nil }
-        if e.code == .cancelled { return .databaseTimeout(retryAfter: configuration.databaseRetryAfterSeconds) }
-        if e.isUnavailable { return .databaseUnavailable(retryAfter: configuration.databaseRetryAfterSeconds) }
-        return nil
+        let answer: APIError
+        if e.code == .cancelled {
+            answer = .databaseTimeout(retryAfter: configuration.databaseRetryAfterSeconds)
+        } else if e.isUnavailable {
+            answer = .databaseUnavailable(retryAfter: configuration.databaseRetryAfterSeconds)
+        } else {
+            return nil
+        }
+        if unavailableLog.shouldLog() {
+            Log.warn("database unavailable or too slow; answering 503", ["request.id": requestID, "error": e.description])
+        }
+        return answer
     }
 
     /// The job id in a path, or 404 (an id that cannot exist is simply not found).

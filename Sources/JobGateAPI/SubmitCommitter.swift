@@ -71,10 +71,22 @@ public final class SubmitCommitter: Sendable {
 
     /// Submits `jobs` as one unit, all or nothing, and returns what became of it once
     /// committed: every job's outcome (in order), or the conflict that kept all of them out.
-    /// Throws `Overloaded` when the backlog is full, or the store's error.
+    /// Throws `Overloaded` when the backlog is full, `APIError.invalidValue` when the database
+    /// refused a value of the unit, or the store's error.
     public func submit(_ jobs: [NewJob]) async throws -> UnitOutcome {
         if jobs.isEmpty { return .committed([]) }
-        return try await withCheckedThrowingContinuation { continuation in
+        do {
+            return try await enqueue(jobs)
+        } catch let e as PostgresError where e.isDataException {
+            // Refused on its own (a commit of several units is retried unit by unit): a value of
+            // this unit that validation let through. The client's mistake, so 400, never 500.
+            Log.warn("the database refused a submitted value; answering 400", ["error": e.description, "message": e.message])
+            throw APIError.invalidValue(sqlState: e.sqlState ?? "22000")
+        }
+    }
+
+    private func enqueue(_ jobs: [NewJob]) async throws -> UnitOutcome {
+        try await withCheckedThrowingContinuation { continuation in
             let batch: [Unit]? = state.withLock { s in
                 let backlog = s.pendingJobs + s.inFlightJobs
                 if backlog > 0, backlog + jobs.count > configuration.maxBacklogJobs {

@@ -67,6 +67,12 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDeb
         }
     }
 
+    /// True for SQLSTATE class 22 (data exception): the server refused a value, so nothing of
+    /// the statement took effect.
+    public var isDataException: Bool {
+        code == .server && sqlState?.hasPrefix("22") == true
+    }
+
     public var description: String {
         if let s = sqlState { return "PostgresError(code: \(code), sqlState: \(s))" }
         return "PostgresError(code: \(code))"

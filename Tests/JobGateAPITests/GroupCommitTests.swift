@@ -126,6 +126,32 @@ import Testing
         #expect(try await f.count("SELECT count(*) FROM jobs") == 7)
     }
 
+    /// A value the database refuses (here a payload that is not JSON, which the API's validation
+    /// never lets through) fails its own unit with a 400 that quotes no data, and the units
+    /// sharing its commit are stored.
+    @Test func aValueTheDatabaseRefusesIs400ForItsUnitAlone() async throws {
+        let f = try await APIFixture.make("refusedvalue")
+        defer { Task { await f.stop() } }
+        let c = try f.client(try await f.token())
+        let committer = f.server.service.committer
+        let (blocker, held) = try await Self.holdCommit(f, c)
+        defer { blocker.close() }
+        let bad = Task { try await committer.submit(NewJob(tenant: "acme", type: "noop", payload: "{not json")) }
+        let good = Task { try await c.send("POST", "/v1/jobs", json: ["type": "noop", "delaySeconds": 600]) }
+        try await Self.waitFor { committer.backlog == 3 }
+        _ = try blocker.query("ROLLBACK")
+        #expect(try await held.value.status == 202)
+        #expect(try await good.value.status == 202)
+        do {
+            _ = try await bad.value
+            Issue.record("the refused unit was accepted")
+        } catch let e as APIError {
+            #expect(e.status == 400 && e.code == "invalid_value" && e.message.contains("22P02"), "\(e)")
+            #expect(!e.message.contains("not json"), "the database's message reached the client: \(e.message)")
+        }
+        #expect(try await f.count("SELECT count(*) FROM jobs") == 2)
+    }
+
     /// Holds a commit: an open transaction owns key "blocker", so the commit of a submit with
     /// that key (`held`) waits for it until `blocker` rolls back.
     static func holdCommit(_ f: APIFixture, _ c: APIClient) async throws -> (PostgresConnection, Task<APIClient.Response, any Error>) {
