@@ -42,7 +42,7 @@ public final class Authenticator: Sendable {
         guard let jwks, let interval = jwt?.refreshInterval, jwt?.jwksURL != nil else { return }
         while !Task.isCancelled {
             try? await Task.sleep(for: interval)
-            _ = await jwks.refreshIfStale(minimumAge: interval)
+            await jwks.refreshIfStale(minimumAge: interval)
         }
     }
 
@@ -115,8 +115,10 @@ public final class Authenticator: Sendable {
         do {
             claims = try verify()
         } catch JWTError.unknownKey {
-            // A rotated key: fetch the JWKS again (rate-limited) and retry once.
-            guard await provider.refreshIfStale(minimumAge: settings.unknownKeyRefetchInterval), let c = try? verify() else {
+            // A rotated key: fetch the JWKS again (rate-limited; or wait for the fetch running)
+            // and verify once more.
+            await provider.refreshIfStale(minimumAge: settings.unknownKeyRefetchInterval)
+            guard let c = try? verify() else {
                 throw APIError.unauthorized("The token is invalid: signed with an unknown key.")
             }
             claims = c

@@ -38,7 +38,13 @@ public struct JWTAuthSettings: Sendable {
 /// demand (at most every 30 s) when a token names a key it does not know (key rotation).
 final class JWKSProvider: Sendable {
     let settings: JWTAuthSettings
-    private let state = Mutex<(jwks: JWKS?, fetchedAt: ContinuousClock.Instant?)>((nil, nil))
+    private struct State {
+        var jwks: JWKS?
+        var fetchedAt: ContinuousClock.Instant?
+        /// The refetch in progress, which concurrent callers wait for instead of starting their own.
+        var refetch: Task<Void, Never>?
+    }
+    private let state = Mutex(State())
 
     init(settings: JWTAuthSettings) {
         self.settings = settings
@@ -58,30 +64,41 @@ final class JWKSProvider: Sendable {
             throw APIConfigurationError("JWT authentication needs a JWKS file or URL")
         }
         for note in jwks.skipped { Log.warn("JWKS key skipped", ["reason": note]) }
-        state.withLock { $0 = (jwks, ContinuousClock.now) }
+        state.withLock { s in
+            s.jwks = jwks
+            s.fetchedAt = ContinuousClock.now
+        }
     }
 
     var current: JWKS? { state.withLock { $0.jwks } }
 
-    /// Refetches a URL-based JWKS if the last fetch is older than `minimumAge`; true when it changed.
-    func refreshIfStale(minimumAge: Duration) async -> Bool {
-        guard let url = settings.jwksURL else { return false }
-        // Checked and claimed under one lock: of concurrent callers, one fetches per interval.
-        let due = state.withLock { s -> Bool in
+    /// Refetches a URL-based JWKS if the last fetch is older than `minimumAge`, or waits for
+    /// the refetch already running; returns once the keys are as fresh as they will get, so
+    /// the caller verifies again with `current`. Of concurrent callers one fetches per interval.
+    func refreshIfStale(minimumAge: Duration) async {
+        guard let url = settings.jwksURL else { return }
+        let refetch = state.withLock { s -> Task<Void, Never>? in
+            if let running = s.refetch { return running }
             let now = ContinuousClock.now
-            guard s.fetchedAt.map({ now - $0 >= minimumAge }) ?? true else { return false }
+            guard s.fetchedAt.map({ now - $0 >= minimumAge }) ?? true else { return nil }
             s.fetchedAt = now
-            return true
+            let task = Task {
+                let jwks: JWKS?
+                do {
+                    jwks = try await Self.fetch(url)
+                } catch {
+                    Log.warn("JWKS refresh failed", ["error": String(describing: error)])
+                    jwks = nil
+                }
+                self.state.withLock { s in
+                    if let jwks { s.jwks = jwks }
+                    s.refetch = nil
+                }
+            }
+            s.refetch = task
+            return task
         }
-        guard due else { return false }
-        do {
-            let jwks = try await Self.fetch(url)
-            state.withLock { $0.jwks = jwks }
-            return true
-        } catch {
-            Log.warn("JWKS refresh failed", ["error": String(describing: error)])
-            return false
-        }
+        await refetch?.value
     }
 
     static func fetch(_ urlText: String) async throws -> JWKS {

@@ -132,6 +132,7 @@ import Testing
         let fetches = Atomic<Int>(0)
         let idp = HTTPServer(configuration: HTTPServer.Configuration(host: "127.0.0.1", port: 0)) { _ in
             fetches.add(1, ordering: .relaxed)
+            try? await Task.sleep(for: .milliseconds(300))  // a slow provider: requests arrive while it answers
             return HTTPResponse(status: 200, contentType: "application/json", bytes: served.withLock { $0 })
         }
         try idp.start()
@@ -152,13 +153,19 @@ import Testing
         #expect(try await reader.send("GET", "/v1/jobs").status == 200)
         #expect(try await reader.send("POST", "/v1/jobs", json: ["type": "noop"]).status == 403, "jobs:submit is not in permissions")
 
-        // The provider rotates: a token from the new key is accepted after one refetch.
+        // The provider rotates: tokens from the new key are accepted after one refetch, those
+        // arriving while it runs too (they wait for it).
         let both = try JSONSerialization.jsonObject(with: Data(first.jwksJSON)) as! [String: [Any]]
         let added = try JSONSerialization.jsonObject(with: Data(rotated.jwksJSON)) as! [String: [Any]]
         served.withLock { $0 = Array(try! JSONSerialization.data(withJSONObject: ["keys": both["keys"]! + added["keys"]!])) }
         try await Task.sleep(for: .milliseconds(1100))
-        let submitter = try f.client(try rotated.sign(claims(["jobs:submit", "jobs:read"])))
-        #expect(try await submitter.send("POST", "/v1/jobs", json: ["type": "noop"]).status == 202)
+        let submitters = try (0..<8).map { _ in try f.client(try rotated.sign(claims(["jobs:submit", "jobs:read"]))) }
+        try await withThrowingTaskGroup(of: Int.self) { group in
+            for submitter in submitters {
+                group.addTask { try await submitter.send("POST", "/v1/jobs", json: ["type": "noop"]).status }
+            }
+            for try await status in group { #expect(status == 202) }
+        }
         #expect(fetches.load(ordering: .relaxed) == 2)
         #expect(try await reader.send("GET", "/v1/jobs").status == 200, "the first key still works")
         // Unknown keys do not make it fetch on every request: at most once per second here.
