@@ -92,54 +92,36 @@ extension Optional: PostgresBindable where Wrapped: PostgresBindable {
 
 /// A value that can be an element of an array parameter (sent as a text array literal).
 public protocol PostgresArrayElement: Sendable {
-    /// The element's text form, or nil for NULL.
-    var postgresArrayText: String? { get }
-    /// Appends the element as an item of an array literal: `NULL`, or its text in double
-    /// quotes with `"` and `\` escaped. The default goes through `postgresArrayText`.
+    /// Appends the element as an item of an array literal: `NULL`, a bare number, or its text
+    /// in double quotes with `"` and `\` escaped.
     func appendPostgresArrayItem(to out: inout [UInt8])
 }
 
-extension PostgresArrayElement {
-    public func appendPostgresArrayItem(to out: inout [UInt8]) {
-        guard let text = postgresArrayText else {
-            out.append(contentsOf: "NULL".utf8)
-            return
-        }
-        PostgresArrayLiteral.appendQuoted(text, to: &out)
-    }
-}
-
 extension UInt8: PostgresArrayElement {
-    public var postgresArrayText: String? { String(self) }
+    public func appendPostgresArrayItem(to out: inout [UInt8]) { PostgresArrayLiteral.appendDecimal(Int64(self), to: &out) }
 }
 extension String: PostgresArrayElement {
-    public var postgresArrayText: String? { self }
     public func appendPostgresArrayItem(to out: inout [UInt8]) { PostgresArrayLiteral.appendQuoted(self, to: &out) }
 }
 extension Int: PostgresArrayElement {
-    public var postgresArrayText: String? { String(self) }
     public func appendPostgresArrayItem(to out: inout [UInt8]) { PostgresArrayLiteral.appendDecimal(Int64(self), to: &out) }
 }
 extension Int64: PostgresArrayElement {
-    public var postgresArrayText: String? { String(self) }
     public func appendPostgresArrayItem(to out: inout [UInt8]) { PostgresArrayLiteral.appendDecimal(self, to: &out) }
 }
 extension Int32: PostgresArrayElement {
-    public var postgresArrayText: String? { String(self) }
     public func appendPostgresArrayItem(to out: inout [UInt8]) { PostgresArrayLiteral.appendDecimal(Int64(self), to: &out) }
 }
 extension Int16: PostgresArrayElement {
-    public var postgresArrayText: String? { String(self) }
     public func appendPostgresArrayItem(to out: inout [UInt8]) { PostgresArrayLiteral.appendDecimal(Int64(self), to: &out) }
 }
 extension Double: PostgresArrayElement {
-    public var postgresArrayText: String? { String(self) }
+    public func appendPostgresArrayItem(to out: inout [UInt8]) { PostgresArrayLiteral.appendQuoted(String(self), to: &out) }
 }
 extension Bool: PostgresArrayElement {
-    public var postgresArrayText: String? { self ? "t" : "f" }
+    public func appendPostgresArrayItem(to out: inout [UInt8]) { out.append(self ? UInt8(ascii: "t") : UInt8(ascii: "f")) }
 }
 extension UUID: PostgresArrayElement {
-    public var postgresArrayText: String? { uuidString }
     public func appendPostgresArrayItem(to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         UUIDText.append(self, to: &out)
@@ -147,10 +129,9 @@ extension UUID: PostgresArrayElement {
     }
 }
 extension Date: PostgresArrayElement {
-    public var postgresArrayText: String? { PostgresTimestamp.format(self) }
+    public func appendPostgresArrayItem(to out: inout [UInt8]) { PostgresArrayLiteral.appendQuoted(PostgresTimestamp.format(self), to: &out) }
 }
 extension Optional: PostgresArrayElement where Wrapped: PostgresArrayElement {
-    public var postgresArrayText: String? { self?.postgresArrayText }
     public func appendPostgresArrayItem(to out: inout [UInt8]) {
         if let self { self.appendPostgresArrayItem(to: &out) } else { out.append(contentsOf: "NULL".utf8) }
     }
