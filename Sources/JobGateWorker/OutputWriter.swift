@@ -41,8 +41,9 @@ public struct OutputWriter: Sendable {
     }
 
     /// Removes output files (pruned jobs, fenced-out results), ignoring missing ones, and
-    /// returns once they are gone: the rows naming them are already deleted, so a process that
-    /// exited before the unlinks ran would leave files nothing points at any more.
+    /// returns once they are gone: no row names them any more (pruned rows are already deleted;
+    /// a fenced-out result never was recorded), so a process that exited before the unlinks
+    /// ran would leave files nothing points at.
     public static func remove(_ paths: [String]) async {
         guard !paths.isEmpty else { return }
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in

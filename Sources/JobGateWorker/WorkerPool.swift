@@ -45,6 +45,10 @@ public final class WorkerPool: Sendable {
         /// How often timeouts and the grace deadline are checked.
         public var tickInterval: Duration = .milliseconds(200)
         /// Backoff for jobs whose lease expired, for types this worker has no handler (and so no policy) for.
+        /// Any worker rescues any expired job, so in a fleet whose workers load different job-type
+        /// files a rescued job gets its own type's backoff only when a worker that knows the type
+        /// rescues it; otherwise this one. (Storing each type's backoff on the job row at submit,
+        /// as max_attempts is, would remove that dependence.)
         public var rescueRetry: RetryPolicy = RetryPolicy()
         /// LISTEN for new jobs (polling still runs).
         public var listen: Bool = true
