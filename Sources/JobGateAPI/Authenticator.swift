@@ -15,7 +15,8 @@ public final class Authenticator: Sendable {
     let jwt: JWTAuthSettings?
     let jwks: JWKSProvider?
     let cacheTTL: Duration
-    private let cache = Mutex<[String: CacheEntry]>([:])
+    /// Lookups by the SHA-256 of the secret (the secret itself is never kept).
+    private let cache = Mutex<[[UInt8]: CacheEntry]>([:])
     private let touched = Mutex<[UUID: ContinuousClock.Instant]>([:])
     private static let maxCacheEntries = 10_000
 
@@ -75,7 +76,7 @@ public final class Authenticator: Sendable {
     private func lookup(_ secret: String) async throws -> APIToken? {
         // Tokens are long random strings: anything else cannot be one, and needs no query.
         guard secret.utf8.count >= 16, secret.utf8.count <= 512 else { return nil }
-        let key = Hex.encode(TokenStore.hash(secret))
+        let key = TokenStore.hash(secret)
         let now = ContinuousClock.now
         if let hit = cache.withLock({ $0[key] }), now - hit.fetchedAt < cacheTTL { return hit.token }
         let token = try await tokens.lookup(secret: secret)
