@@ -86,8 +86,8 @@ struct BenchResult: Sendable {
     var startLatency: LatencySummary?
     var completeLatency: LatencySummary?
     var notes: [String] = []
-    /// Ids of accepted jobs (e2e mode reads their timestamps afterwards).
-    var ids: [String] = []
+    /// The jobs e2e mode submitted and when it sent each (it reads their timestamps afterwards).
+    var sent: [BenchTarget.SentJob] = []
 
     init(mode: String, connections: Int, seconds: Double) {
         self.mode = mode
