@@ -25,7 +25,7 @@ extension JobGateCLI {
             OptionSpec("json", help: "print the result as one JSON object"),
         ]
     ) { args in
-        guard let mode = args.positionals.first else { throw UsageError("name a mode: submit, batch, status, e2e, healthz or drain") }
+        guard let mode = args.positionals.first else { throw UsageError("name a mode: submit, batch, status, e2e, healthz, drain or pgbench-script") }
         let json = args.flag("json")
         if mode == "pgbench-script" {
             let names = PgbenchScripts.names.joined(separator: ", ")
