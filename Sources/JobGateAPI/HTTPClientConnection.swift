@@ -19,6 +19,10 @@ public final class HTTPClientConnection {
     private var chunk = [UInt8](repeating: 0, count: 65536)
     private var start = 0
     private var served = 0
+    /// Whether the last read ended (end of stream or reset) before any byte of its response.
+    private var closedBeforeAnswer = false
+    /// How many times a socket was opened: once for any number of requests on a kept-alive connection.
+    public private(set) var connects = 0
 
     /// A connection to `host:port`, opened on first use.
     public init(host: String, port: Int, timeoutSeconds: Double = 30) {
@@ -52,14 +56,19 @@ public final class HTTPClientConnection {
     }
 
     /// Sends `request` and reads its response. A kept-alive connection the server closed
-    /// meanwhile is reopened and the request sent again; a fresh one is never retried.
+    /// meanwhile (the request could not be written, or the stream ended before any byte of the
+    /// answer) is reopened and the request sent again; a fresh one is never retried. Nor is one
+    /// that timed out or whose answer was cut off part-way: the server may have acted on it
+    /// already, and a second POST would make a second job.
     public func send(_ request: [UInt8], head: Bool = false) throws -> APIClient.Response {
         let reused = fd >= 0 && served > 0
         if fd < 0 { try connect() }
+        var written = false
         do {
             try write(request)
+            written = true
             return try readResponse(head: head)
-        } catch where reused {
+        } catch where reused && (!written || closedBeforeAnswer) {
             try connect()
             try write(request)
             return try readResponse(head: head)
@@ -68,6 +77,7 @@ public final class HTTPClientConnection {
 
     private func connect() throws {
         close()
+        connects += 1
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         var list: UnsafeMutablePointer<addrinfo>?
@@ -121,6 +131,7 @@ public final class HTTPClientConnection {
     }
 
     private func readResponse(head: Bool) throws -> APIClient.Response {
+        closedBeforeAnswer = false
         // Drop what earlier responses consumed (only here, so offsets below stay valid).
         if start > 0 {
             buffer.removeFirst(start)
@@ -136,7 +147,10 @@ public final class HTTPClientConnection {
             }
             if headerEnd == nil {
                 scanFrom = max(start, buffer.count - 3)
-                guard try fill() else { throw Failure(description: "incomplete HTTP response") }
+                guard try fill() else {
+                    closedBeforeAnswer = buffer.isEmpty
+                    throw Failure(description: "incomplete HTTP response")
+                }
             }
         }
         let lines = String(decoding: buffer[start..<headerEnd!], as: UTF8.self).components(separatedBy: "\r\n")

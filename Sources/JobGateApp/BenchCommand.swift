@@ -25,7 +25,7 @@ extension JobGateCLI {
             OptionSpec("json", help: "print the result as one JSON object"),
         ]
     ) { args in
-        guard let mode = args.positionals.first else { throw UsageError("name a mode: submit, batch, status, e2e, healthz or drain") }
+        guard let mode = args.positionals.first else { throw UsageError("name a mode: submit, batch, status, e2e, healthz, drain or pgbench-script") }
         let json = args.flag("json")
         if mode == "pgbench-script" {
             let names = PgbenchScripts.names.joined(separator: ", ")
@@ -86,8 +86,8 @@ struct BenchResult: Sendable {
     var startLatency: LatencySummary?
     var completeLatency: LatencySummary?
     var notes: [String] = []
-    /// Ids of accepted jobs (e2e mode reads their timestamps afterwards).
-    var ids: [String] = []
+    /// The jobs e2e mode submitted and when it sent each (it reads their timestamps afterwards).
+    var sent: [BenchTarget.SentJob] = []
 
     init(mode: String, connections: Int, seconds: Double) {
         self.mode = mode

@@ -36,6 +36,12 @@ struct BenchTarget: Sendable {
 
     private var jobBody: [UInt8] { Array("{\"type\":\(JSONText.quote(type)),\"payload\":\(payload)}".utf8) }
 
+    /// A job the e2e mode submitted, and when the client sent it.
+    struct SentJob: Sendable {
+        var id: String
+        var sent: Date
+    }
+
     /// Results of one connection's loop.
     struct Sample: Sendable {
         var latencies: [Double] = []
@@ -43,13 +49,13 @@ struct BenchTarget: Sendable {
         var jobs = 0
         var errors: [Int: Int] = [:]
         var transportErrors = 0
-        var ids: [String] = []
+        var sent: [SentJob] = []
     }
 
     /// Runs `body` on `connections` threads until the deadline; `body` sends one request and
-    /// returns (status, jobs accepted, ids) or throws for a transport error.
+    /// returns (status, jobs accepted, the job to follow if any) or throws for a transport error.
     private func drive(_ label: String, schedule: (@Sendable (Int, Int) -> ContinuousClock.Instant?)? = nil,
-                       _ body: @escaping @Sendable (HTTPClientConnection, Int) throws -> (Int, Int, [String])) async -> BenchResult {
+                       _ body: @escaping @Sendable (HTTPClientConnection, Int) throws -> (Int, Int, SentJob?)) async -> BenchResult {
         let start = ContinuousClock.now
         let deadline = start + duration
         let samples = Mutex<[Sample]>([])
@@ -71,12 +77,12 @@ struct BenchTarget: Sendable {
                         }
                         let t0 = ContinuousClock.now
                         do {
-                            let (status, jobs, ids) = try body(client, i)
+                            let (status, jobs, sent) = try body(client, i)
                             let dt = ContinuousClock.now - t0
                             if (200..<300).contains(status) {
                                 s.ok += 1
                                 s.jobs += jobs
-                                s.ids += ids
+                                if let sent { s.sent.append(sent) }
                                 s.latencies.append(Double(dt.components.seconds) + Double(dt.components.attoseconds) / 1e18)
                             } else {
                                 s.errors[status, default: 0] += 1
@@ -103,7 +109,7 @@ struct BenchTarget: Sendable {
         result.transportErrors = all.reduce(0) { $0 + $1.transportErrors }
         for s in all { for (k, v) in s.errors { result.errors[k, default: 0] += v } }
         result.latency = LatencySummary(all.flatMap(\.latencies))
-        result.ids = all.flatMap(\.ids)
+        result.sent = all.flatMap(\.sent)
         return result
     }
 
@@ -111,7 +117,7 @@ struct BenchTarget: Sendable {
         let request = HTTPClientConnection.request("POST", "/v1/jobs", host: host, port: port, token: token, body: jobBody)
         return await drive("submit") { client, _ in
             let r = try client.send(request)
-            return (r.status, r.status == 202 ? 1 : 0, [])
+            return (r.status, r.status == 202 ? 1 : 0, nil)
         }
     }
 
@@ -122,7 +128,7 @@ struct BenchTarget: Sendable {
         let n = batchSize
         return await drive("batch") { client, _ in
             let r = try client.send(request)
-            return (r.status, r.status == 202 ? n : 0, [])
+            return (r.status, r.status == 202 ? n : 0, nil)
         }
     }
 
@@ -132,7 +138,7 @@ struct BenchTarget: Sendable {
         let requests = ids.map { HTTPClientConnection.request("GET", "/v1/jobs/\($0)", host: host, port: port, token: token) }
         var result = await drive("status") { client, i in
             let r = try client.send(requests[i % requests.count])
-            return (r.status, 0, [])
+            return (r.status, 0, nil)
         }
         result.notes.append("reads spread over \(ids.count) jobs")
         return result
@@ -140,7 +146,7 @@ struct BenchTarget: Sendable {
 
     func healthz() async throws -> BenchResult {
         let request = HTTPClientConnection.request("GET", "/healthz", host: host, port: port, token: nil)
-        return await drive("healthz") { client, _ in (try client.send(request).status, 0, []) }
+        return await drive("healthz") { client, _ in (try client.send(request).status, 0, nil) }
     }
 
     /// Submits at a fixed offered rate, then reads each job's timestamps for submit→start and submit→complete.
@@ -156,15 +162,15 @@ struct BenchTarget: Sendable {
         }) { client, _ in
             // Submitted = when the client sent it, so the latencies include the HTTP exchange and
             // the wait for the group commit (the job's createdAt is only set inside that commit).
-            let sent = Date().timeIntervalSince1970
+            let sent = Date()
             let r = try client.send(request)
-            guard r.status == 202 else { return (r.status, 0, []) }
-            return (r.status, 1, ["\(Self.jobID(in: r.body) ?? "") \(sent)"])
+            guard r.status == 202 else { return (r.status, 0, nil) }
+            return (r.status, 1, Self.jobID(in: r.body).map { SentJob(id: $0, sent: sent) })
         }
         result.notes.append("offered \(rate) jobs/s for \(duration.components.seconds) s; accepted \(String(format: "%.0f", result.perSecond))/s")
         result.notes.append("submit = the client's clock before sending; start and done = the server's startedAt/finishedAt (milliseconds): "
                             + "one clock only when bench, API and database share a host; otherwise their skew is in the latencies")
-        let (starts, completes, unfinished) = try await timings(result.ids)
+        let (starts, completes, unfinished) = try await timings(result.sent)
         result.startLatency = LatencySummary(starts)
         result.completeLatency = LatencySummary(completes)
         if unfinished > 0 { result.notes.append("\(unfinished) jobs not finished within 60 s after the last submit") }
@@ -172,15 +178,10 @@ struct BenchTarget: Sendable {
     }
 
     /// Waits for jobs to finish (up to 60 s) and returns submit→start and submit→complete for
-    /// each; `sent` holds "id sendTime" (seconds since 1970) per accepted job.
-    private func timings(_ sent: [String]) async throws -> ([Double], [Double], Int) {
+    /// each, from when the client sent it, and how many did not complete.
+    private func timings(_ jobs: [SentJob]) async throws -> ([Double], [Double], Int) {
         let (host, port, connections, token) = (self.host, self.port, min(self.connections, 16), self.token)
-        let jobs = sent.compactMap { entry -> (String, Date)? in
-            let parts = entry.split(separator: " ")
-            guard parts.count == 2, !parts[0].isEmpty, let t = Double(parts[1]) else { return nil }
-            return (String(parts[0]), Date(timeIntervalSince1970: t))
-        }
-        let requests = jobs.map { HTTPClientConnection.request("GET", "/v1/jobs/\($0.0)", host: host, port: port, token: token) }
+        let requests = jobs.map { HTTPClientConnection.request("GET", "/v1/jobs/\($0.id)", host: host, port: port, token: token) }
         let deadline = ContinuousClock.now + .seconds(60)
         return await withCheckedContinuation { (done: CheckedContinuation<([Double], [Double], Int), Never>) in
             let out = Mutex<([Double], [Double], Int)>(([], [], 0))
@@ -197,12 +198,12 @@ struct BenchTarget: Sendable {
                             Thread.sleep(forTimeInterval: 0.2)
                             continue
                         }
-                        let created: Date? = jobs[i].1
+                        let sent = jobs[i].sent
                         let started = (obj["startedAt"] as? String).flatMap(Self.parseDate)
                         let finished = (obj["finishedAt"] as? String).flatMap(Self.parseDate)
                         out.withLock { o in
-                            if let created, let started { o.0.append(started.timeIntervalSince(created)) }
-                            if let created, let finished, status == "completed" { o.1.append(finished.timeIntervalSince(created)) } else { o.2 += 1 }
+                            if let started { o.0.append(started.timeIntervalSince(sent)) }
+                            if let finished, status == "completed" { o.1.append(finished.timeIntervalSince(sent)) } else { o.2 += 1 }
                         }
                         i += connections
                     }

@@ -14,7 +14,8 @@ struct LatencySummary: Sendable {
         count = s.count
         func pct(_ p: Double) -> Double {
             guard !s.isEmpty else { return 0 }
-            return s[min(s.count - 1, Int((p * Double(s.count)).rounded(.up)) - 1 < 0 ? 0 : Int((p * Double(s.count)).rounded(.up)) - 1)]
+            let k = Int((p * Double(s.count)).rounded(.up)) - 1
+            return s[Swift.max(0, min(s.count - 1, k))]
         }
         p50 = pct(0.50)
         p95 = pct(0.95)

@@ -58,20 +58,26 @@ import Testing
         defer { pool.shutdown() }
         try await Migrator(pool: pool).migrate()
         var outputs: [String: String] = [:]
-        for level in ["warn", "debug"] {
+        for level in ["warn", "info", "debug"] {
             let serve = try await ServeProcess.start(databaseURL: db.processURL, logLevel: level)
             let server = serve.process
             defer { server.signal(SIGKILL) }
             let client = try APIClient(baseURL: serve.url)
             #expect(try await client.send("GET", "/v1/jobs").status == 401)
+            // Bytes that are not HTTP: libmicrohttpd's complaint about them is logged at debug.
+            let port = try #require(URL(string: serve.url)?.port)
+            let garbage: [UInt8] = [0, 1, 2, 255, 254, 13, 10] + Array("\u{7f}GARBAGE \r\n\r\n".utf8)
+            _ = try? await onOwnThread { try HTTPClientConnection(host: "127.0.0.1", port: port, timeoutSeconds: 10).send(garbage) }
             server.signal(SIGTERM)
             #expect(await server.wait() == 0)
             outputs[level] = server.output
         }
-        let warn = try #require(outputs["warn"]), debug = try #require(outputs["debug"])
-        // At warn, neither info lines (startup, access log) nor debug ones; at debug, both kinds.
+        let warn = try #require(outputs["warn"]), info = try #require(outputs["info"]), debug = try #require(outputs["debug"])
+        // At warn, neither info lines (startup, access log) nor debug ones; at info, info lines
+        // but no debug ones; at debug, both kinds.
         #expect(!warn.contains("\"level\":\"info\"") && !warn.contains("\"level\":\"debug\""), "\(warn.suffix(1000))")
         #expect(!warn.contains("\"msg\":\"request\""))
-        #expect(debug.contains("\"level\":\"info\"") && debug.contains("\"msg\":\"request\""), "\(debug.suffix(1000))")
+        #expect(info.contains("\"msg\":\"request\"") && !info.contains("\"level\":\"debug\""), "\(info.suffix(1000))")
+        #expect(debug.contains("\"level\":\"debug\",\"msg\":\"http\"") && debug.contains("\"msg\":\"request\""), "\(debug.suffix(1000))")
     }
 }

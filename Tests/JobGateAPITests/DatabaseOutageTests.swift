@@ -13,7 +13,7 @@ import Testing
 @Suite struct DatabaseOutageTests {
     @Test func unreachableDatabaseIs503FastAndServiceReturnsWithEveryAcknowledgedJob() async throws {
         let dir = URL(fileURLWithPath: NSTemporaryDirectory() + "jg-outage-\(UInt32.random(in: 0...UInt32.max))")
-        let pg = try EmbeddedPostgres(directory: dir, port: Int.random(in: 40000...50000))
+        let pg = try EmbeddedPostgres(directory: dir, port: TestPorts.unused())
         try await onOwnThread { try pg.start() }
         defer {
             pg.stop()

@@ -27,11 +27,26 @@ import Testing
         return try #require(token)
     }
 
+    /// When a check fails, `up` is SIGKILLed and cannot stop the PostgreSQL it started with
+    /// pg_ctl, which would run on with its data directory deleted under it: stop it here
+    /// (SIGQUIT, an immediate shutdown) and give it a few seconds to go.
+    private func stopPostmaster(pidFile: String) {
+        guard let text = try? String(contentsOfFile: pidFile, encoding: .utf8),
+              let pid = text.split(separator: "\n").first.flatMap({ pid_t($0.trimmingCharacters(in: .whitespaces)) }), pid > 0,
+              kill(pid, SIGQUIT) == 0 else { return }
+        let deadline = Date().addingTimeInterval(10)
+        while kill(pid, 0) == 0, FileManager.default.fileExists(atPath: pidFile), Date() < deadline { usleep(50_000) }
+    }
+
     @Test func upEmbedsPostgresServesAndWorksThenStopsEverythingOnSigterm() async throws {
         let dir = "/tmp/jg-up-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         chmod(dir, 0o755)  // as root, the cluster's unprivileged user must reach it
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let pidFile = "\(dir)/pg/data/postmaster.pid"
+        defer {
+            stopPostmaster(pidFile: pidFile)
+            try? FileManager.default.removeItem(atPath: dir)
+        }
         let port = TestPorts.unused()
         let base = "http://127.0.0.1:\(port)"
 
@@ -48,7 +63,6 @@ import Testing
 
         first.signal(SIGTERM)
         #expect(await first.wait() == 0, "up: \(first.output.suffix(2000))")
-        let pidFile = "\(dir)/pg/data/postmaster.pid"
         #expect(FileManager.default.fileExists(atPath: "\(dir)/pg/data/PG_VERSION"), "the cluster is not where --data-dir says")
         #expect(!FileManager.default.fileExists(atPath: pidFile), "the embedded PostgreSQL still runs after up exited")
         await #expect(throws: (any Error).self) { _ = try await client.send("GET", "/healthz") }

@@ -127,6 +127,15 @@ import Testing
         return try #require(try JSONSerialization.jsonObject(with: Data(p.output.utf8)) as? [[String: Any]], "\(p.output)")
     }
 
+    /// Runs sql/`report`.sql in psql on the fixture's database, as CSV, with `-v` `variables`;
+    /// psql from the throwaway server's binaries (JOBGATE_TEST_PGBIN) when set.
+    static func psql(_ report: String, _ f: EngineFixture, variables: [String] = []) async throws -> Subprocess.Result {
+        let bin = ProcessInfo.processInfo.environment["JOBGATE_TEST_PGBIN"].map { $0 + "/psql" } ?? "/usr/bin/psql"
+        let argv = [bin, "-X", "-q", "-v", "ON_ERROR_STOP=1"] + variables.flatMap { ["-v", $0] }
+            + ["--csv", "-d", f.db.url, "-f", repositoryRoot + "/sql/\(report).sql"]
+        return try await onOwnThread { try Subprocess.run(argv) }
+    }
+
     @Test func stuckJobsPastLeaseOrTimeout() async throws {
         try await Self.withFixture("rstuck") { f in
             // Also one past its timeout whose lease is still fresh (a handler ignoring its deadline).
@@ -139,10 +148,7 @@ import Testing
             #expect(rows.map { $0["id"] as! String } == ["00000000-0000-7000-8000-000000000006", "00000000-0000-7000-8000-000000000008"])
             #expect(rows.map { $0["reason"] as! String } == ["lease_expired", "timed_out"])
             // Unchanged in psql, and through the command line (which ignores --since here).
-            let psql = try await onOwnThread {
-                try Subprocess.run(["/usr/bin/psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "--csv", "-d", f.db.url,
-                                    "-f", Self.repositoryRoot + "/sql/stuck_jobs.sql"])
-            }
+            let psql = try await Self.psql("stuck_jobs", f)
             let lines = psql.output.split(separator: "\n").dropFirst()
             #expect(psql.status == 0 && lines.map { "\($0.prefix(36)) \($0.split(separator: ",").last!)" }
                         == ["00000000-0000-7000-8000-000000000006 lease_expired", "00000000-0000-7000-8000-000000000008 timed_out"],
@@ -205,21 +211,14 @@ import Testing
     @Test func filesRunUnchangedInPsqlWithTheSameResults() async throws {
         try await Self.withFixture("rpsql") { f in
             for report in Reports.all where report.name != "stuck_jobs" {
-                let path = Self.repositoryRoot + "/sql/\(report.name).sql"
-                let psql = try await onOwnThread {
-                    try Subprocess.run(["/usr/bin/psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-v", "since=1 day", "--csv",
-                                        "-d", f.db.url, "-f", path])
-                }
+                let psql = try await Self.psql(report.name, f, variables: ["since=1 day"])
                 #expect(psql.status == 0, "\(report.name): \(psql.output)")
                 let ours = try await ReportOutput.run(report, since: .seconds(86_400), format: .csv, pool: f.pool)
                 #expect(psql.output.replacingOccurrences(of: "\r\n", with: "\n") == ours.replacingOccurrences(of: "\r\n", with: "\n"),
                         "\(report.name)")
             }
             // Without -v since, the file's own default (24 hours) applies.
-            let plain = try await onOwnThread {
-                try Subprocess.run(["/usr/bin/psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "--csv", "-d", f.db.url,
-                                    "-f", Self.repositoryRoot + "/sql/throughput_per_hour.sql"])
-            }
+            let plain = try await Self.psql("throughput_per_hour", f)
             #expect(plain.status == 0 && plain.output.split(separator: "\n").count == 5, "\(plain.output)")
         }
     }
