@@ -32,7 +32,7 @@ extension OpenAPIDocument {
       "payload":{"description":"Any JSON value, at most 256 KiB as text (default {}); what PostgreSQL's jsonb cannot store is a 400: the character U+0000, unpaired surrogates, numbers beyond numeric's range"},
       "queue":{"type":["string","null"],"pattern":"^[A-Za-z0-9._:-]{1,128}$","default":"default"},
       "priority":{"type":["integer","null"],"minimum":-32768,"maximum":32767,"default":0,"description":"Lower runs first"},
-      "runAt":{"type":["string","null"],"format":"date-time","description":"Not before this time (exclusive with delaySeconds)"},
+      "runAt":{"type":["string","null"],"format":"date-time","description":"Not before this time (exclusive with delaySeconds): an RFC 3339 date-time, year 1 to 9999, no leap second"},
       "delaySeconds":{"type":["number","null"],"minimum":0,"maximum":31536000},
       "maxAttempts":{"type":["integer","null"],"minimum":1,"maximum":1000},
       "timeoutSeconds":{"type":["integer","null"],"minimum":1,"maximum":86400},

@@ -227,7 +227,14 @@ public enum PostgresTimestamp {
             if i + 3 < b.count, b[i + 3] == UInt8(ascii: ":"), let m = num(i + 4, 2) { om = m }
             offsetSeconds = sign * (oh * 3600 + om * 60)
         }
-        // Days from civil (Howard Hinnant's algorithm), avoiding Calendar on a hot path.
+        let epoch = Double(secondsSinceEpoch(year: year, month: month, day: day, hour: hour, minute: minute, second: second)
+                           - offsetSeconds) + fraction
+        return Date(timeIntervalSince1970: epoch)
+    }
+
+    /// Seconds since 1970-01-01 00:00:00 UTC of a proleptic Gregorian date and time in UTC
+    /// (Howard Hinnant's days-from-civil, avoiding Calendar on a hot path). No range checks.
+    public static func secondsSinceEpoch(year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int) -> Int {
         let y = month <= 2 ? year - 1 : year
         let era = (y >= 0 ? y : y - 399) / 400
         let yoe = y - era * 400
@@ -235,7 +242,6 @@ public enum PostgresTimestamp {
         let doy = (153 * mp + 2) / 5 + day - 1
         let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
         let days = era * 146097 + doe - 719468
-        let epoch = Double(days * 86400 + hour * 3600 + minute * 60 + second - offsetSeconds) + fraction
-        return Date(timeIntervalSince1970: epoch)
+        return days * 86400 + hour * 3600 + minute * 60 + second
     }
 }

@@ -1,5 +1,5 @@
 import Foundation
-import JobGateAPI
+@testable import JobGateAPI
 import JobGateCore
 import JobGatePostgres
 import JobGateTestSupport
@@ -158,6 +158,7 @@ import Testing
             (#"{"type": "noop", "maxAttempts": 0}"#, "maxAttempts"), (#"{"type": "noop", "timeoutSeconds": -1}"#, "timeoutSeconds"),
             (#"{"type": "noop", "queue": "a b"}"#, "queue"), (#"{"type": "noop", "queue": 7}"#, "queue"),
             (#"{"type": "noop", "runAt": "tomorrow"}"#, "runAt"), (#"{"type": "noop", "delaySeconds": -5}"#, "delaySeconds"),
+            (#"{"type": "noop", "runAt": "2024-01-01T12:99:00Z"}"#, "runAt"), (#"{"type": "noop", "runAt": "2030-02-29T00:00:00Z"}"#, "runAt"),
             (#"{"type": "noop", "delaySeconds": 5, "runAt": "2030-01-01T00:00:00Z"}"#, "runAt"),
             (#"{"type": "noop", "idempotencyKey": ""}"#, "idempotencyKey"), (#"{"type": "noop", "typo": 1}"#, "typo"),
         ]
@@ -289,6 +290,28 @@ import Testing
         #expect(r.header("Retry-After") != nil)
         await server.shutdown()
         pool.shutdown()
+    }
+}
+
+/// RFC 3339 date-times for `runAt`: every field in its range, never rolled over.
+@Suite struct RunAtParsingTests {
+    @Test(arguments: [
+        ("2030-01-02T03:04:05Z", 1_893_553_445.0), ("2030-01-02t03:04:05z", 1_893_553_445.0),
+        ("2030-01-02T04:34:05.25+01:30", 1_893_553_445.25), ("2030-01-02T00:04:05-03:00", 1_893_553_445.0),
+        ("2028-02-29T00:00:00Z", 1_835_395_200.0), ("0001-01-01T00:00:00Z", -62_135_596_800.0),
+    ])
+    func validTimestampsParseToTheirInstant(_ text: String, _ epoch: Double) {
+        #expect(JobRequestValidator.parseDate(text)?.timeIntervalSince1970 == epoch, "\(text)")
+    }
+
+    @Test(arguments: [
+        "2024-01-01T12:99:00Z", "2024-01-01T24:00:00Z", "2024-01-01T23:59:60Z", "2030-02-29T00:00:00Z", "2030-04-31T00:00:00Z",
+        "2030-13-01T00:00:00Z", "2030-00-10T00:00:00Z", "0000-01-01T00:00:00Z", "2030-01-01T00:00:00", "2030-01-01 00:00:00Z",
+        "2030-01-01T00:00:00.Z", "2030-01-01T00:00:00+0100", "2030-01-01T00:00:00+24:00", "2030-01-01T00:00:00Zx", "2030-1-01T00:00:00Z",
+        "",
+    ])
+    func outOfRangeOrMalformedTimestampsAreRefused(_ text: String) {
+        #expect(JobRequestValidator.parseDate(text) == nil, "\(text)")
     }
 }
 
