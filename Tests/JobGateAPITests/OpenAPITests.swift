@@ -130,6 +130,38 @@ import Testing
         #expect(checked >= 25, "only \(checked) JSON bodies were checked: \(check.output)")
     }
 
+    /// Schemathesis (PyPI, pinned in Tests/tools/requirements.txt) generates requests from the
+    /// served document, valid and invalid, and checks every answer: no 5xx, status codes,
+    /// content types, headers and bodies as documented, invalid input refused. Left out:
+    /// positive_data_acceptance, which flags two documented rules a schema cannot express
+    /// (an Idempotency-Key header differing from the field; U+0000 in payload strings, which
+    /// jsonb cannot store), both 400s by design. Fixed seeds keep the cases the same from run
+    /// to run; a crash inside schemathesis itself (seen once in a few dozen runs, in its case
+    /// generation) is retried with the next seed, a finding never is.
+    @Test func schemathesisFindsNoServerErrorsOrMismatches() async throws {
+        let validator = try #require(ProcessInfo.processInfo.environment["JOBGATE_TEST_OPENAPI_VALIDATOR"],
+                                     "run the tests through scripts/test, which installs the Python test tools")
+        let schemathesis = URL(fileURLWithPath: validator).deletingLastPathComponent().appendingPathComponent("schemathesis").path
+        let f = try await APIFixture.make("schemathesis")
+        defer { Task { await f.stop() } }
+        let token = try await f.token()
+        var outputs: [String] = []
+        for seed in 1...3 {
+            let run = try TestProcess([schemathesis, "run", f.server.url + "/openapi.json", "--header", "Authorization: Bearer \(token)",
+                                       "--checks", "all", "--exclude-checks", "positive_data_acceptance",
+                                       "--seed", String(seed), "--max-examples", "100", "--workers", "1", "--no-color"])
+            let status = await run.wait(timeout: .seconds(300))
+            outputs.append(run.output)
+            if status == 0 {
+                #expect(run.output.contains(" passed") && !run.output.contains("FAILURES"), "\(run.output.suffix(4000))")
+                return
+            }
+            // Only schemathesis's own crash is worth another seed; anything it found fails the test.
+            guard run.output.contains("Runtime Error"), !run.output.contains("FAILURES") else { break }
+        }
+        Issue.record("schemathesis: \(outputs.last?.suffix(6000) ?? "")")
+    }
+
     static func refs(in value: Any) -> [String] {
         if let d = value as? [String: Any] {
             return (d["$ref"] as? String).map { [$0] } ?? [] + d.values.flatMap(refs(in:))

@@ -73,7 +73,7 @@ jobgate_python_tools() {
     local try
     for try in 1 2 3; do
       "$venv/bin/pip" install -q --disable-pip-version-check -r Tests/tools/requirements.txt && break
-      [ "$try" = 3 ] && { echo "could not install openapi-spec-validator from PyPI" >&2; return 1; }
+      [ "$try" = 3 ] && { echo "could not install the Python test tools (Tests/tools/requirements.txt) from PyPI" >&2; return 1; }
       sleep 5
     done
     cp Tests/tools/requirements.txt "$venv/requirements.txt"
