@@ -107,11 +107,12 @@ public struct JobRequestValidator: Sendable {
         }
     }
 
-    /// RFC 3339 with or without fractional seconds.
     /// An RFC 3339 date-time (`2030-01-02T03:04:05.5+01:00`; `T` and `Z` in either case), with
-    /// every field in its range (no 12:99, no February 30, no leap second), year 1 to 9999; nil
-    /// for anything else. Foundation's ISO 8601 parser rolls over out-of-range fields instead.
-    static func parseDate(_ text: String) -> Date? {
+    /// every field in its range (no 12:99, no February 30, no leap second) and an instant from
+    /// 0001-01-01T00:00:00Z to before 9999-12-31T23:59:59Z (so neither an offset nor rounding
+    /// carries it into year 0, which PostgreSQL refuses, or 10000, which it prints with five
+    /// digits); nil for anything else. Foundation's ISO 8601 parser rolls over out-of-range fields instead.
+    public static func parseDate(_ text: String) -> Date? {
         let b = Array(text.utf8)
         func digits(_ from: Int, _ count: Int) -> Int? {
             guard from + count <= b.count else { return nil }
@@ -155,6 +156,12 @@ public struct JobRequestValidator: Sendable {
         }
         guard i == b.count else { return nil }
         let seconds = PostgresTimestamp.secondsSinceEpoch(year: year, month: month, day: day, hour: hour, minute: minute, second: second)
-        return Date(timeIntervalSince1970: Double(seconds - offset) + fraction)
+        let utc = Double(seconds - offset) + fraction
+        guard utc >= Self.firstInstant, utc < Self.lastSecond else { return nil }
+        return Date(timeIntervalSince1970: utc)
     }
+
+    /// 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z, as seconds since 1970.
+    static let firstInstant = -62_135_596_800.0
+    static let lastSecond = 253_402_300_799.0
 }

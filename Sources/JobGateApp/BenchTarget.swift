@@ -199,8 +199,8 @@ struct BenchTarget: Sendable {
                             continue
                         }
                         let sent = jobs[i].sent
-                        let started = (obj["startedAt"] as? String).flatMap(Self.parseDate)
-                        let finished = (obj["finishedAt"] as? String).flatMap(Self.parseDate)
+                        let started = (obj["startedAt"] as? String).flatMap(JobRequestValidator.parseDate)
+                        let finished = (obj["finishedAt"] as? String).flatMap(JobRequestValidator.parseDate)
                         out.withLock { o in
                             if let started { o.0.append(started.timeIntervalSince(sent)) }
                             if let finished, status == "completed" { o.1.append(finished.timeIntervalSince(sent)) } else { o.2 += 1 }
@@ -235,9 +235,5 @@ struct BenchTarget: Sendable {
         guard let s = String(bytes: body, encoding: .utf8), let r = s.range(of: "\"jobId\":\"") else { return nil }
         let rest = s[r.upperBound...]
         return rest.firstIndex(of: "\"").map { String(rest[..<$0]) }
-    }
-
-    static func parseDate(_ s: String) -> Date? {
-        (try? Date(s, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true))) ?? (try? Date(s, strategy: .iso8601))
     }
 }

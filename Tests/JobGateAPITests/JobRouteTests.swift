@@ -299,6 +299,7 @@ import Testing
         ("2030-01-02T03:04:05Z", 1_893_553_445.0), ("2030-01-02t03:04:05z", 1_893_553_445.0),
         ("2030-01-02T04:34:05.25+01:30", 1_893_553_445.25), ("2030-01-02T00:04:05-03:00", 1_893_553_445.0),
         ("2028-02-29T00:00:00Z", 1_835_395_200.0), ("0001-01-01T00:00:00Z", -62_135_596_800.0),
+        ("0001-01-01T01:00:00+01:00", -62_135_596_800.0), ("9999-12-31T23:59:58.5Z", 253_402_300_798.5),
     ])
     func validTimestampsParseToTheirInstant(_ text: String, _ epoch: Double) {
         #expect(JobRequestValidator.parseDate(text)?.timeIntervalSince1970 == epoch, "\(text)")
@@ -308,7 +309,7 @@ import Testing
         "2024-01-01T12:99:00Z", "2024-01-01T24:00:00Z", "2024-01-01T23:59:60Z", "2030-02-29T00:00:00Z", "2030-04-31T00:00:00Z",
         "2030-13-01T00:00:00Z", "2030-00-10T00:00:00Z", "0000-01-01T00:00:00Z", "2030-01-01T00:00:00", "2030-01-01 00:00:00Z",
         "2030-01-01T00:00:00.Z", "2030-01-01T00:00:00+0100", "2030-01-01T00:00:00+24:00", "2030-01-01T00:00:00Zx", "2030-1-01T00:00:00Z",
-        "",
+        "", "0001-01-01T00:00:00+01:00", "9999-12-31T23:30:00-01:00", "9999-12-31T23:59:59.99999Z", "9999-12-31T23:59:59Z",
     ])
     func outOfRangeOrMalformedTimestampsAreRefused(_ text: String) {
         #expect(JobRequestValidator.parseDate(text) == nil, "\(text)")
@@ -318,6 +319,6 @@ import Testing
 enum JobRequestValidatorProbe {
     static func isDate(_ v: Any?) -> Bool {
         guard let s = v as? String else { return false }
-        return (try? Date(s, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true))) != nil
+        return JobRequestValidator.parseDate(s) != nil
     }
 }
