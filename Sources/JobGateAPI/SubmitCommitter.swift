@@ -75,18 +75,7 @@ public final class SubmitCommitter: Sendable {
     /// refused a value of the unit, or the store's error.
     public func submit(_ jobs: [NewJob]) async throws -> UnitOutcome {
         if jobs.isEmpty { return .committed([]) }
-        do {
-            return try await enqueue(jobs)
-        } catch let e as PostgresError where e.isDataException {
-            // Refused on its own (a commit of several units is retried unit by unit): a value of
-            // this unit that validation let through. The client's mistake, so 400, never 500.
-            Log.warn("the database refused a submitted value; answering 400", ["error": e.description, "message": e.message])
-            throw APIError.invalidValue(sqlState: e.sqlState ?? "22000")
-        }
-    }
-
-    private func enqueue(_ jobs: [NewJob]) async throws -> UnitOutcome {
-        try await withCheckedThrowingContinuation { continuation in
+        return try await withCheckedThrowingContinuation { continuation in
             let batch: [Unit]? = state.withLock { s in
                 let backlog = s.pendingJobs + s.inFlightJobs
                 if backlog > 0, backlog + jobs.count > configuration.maxBacklogJobs {
@@ -148,7 +137,12 @@ public final class SubmitCommitter: Sendable {
             // connection, or a failure after the statement ran (e.g. reading its result), could
             // have committed the batch, and trying again would store its jobs twice.
             let refused = (error as? PostgresError).map { $0.code == .server && !$0.isUnavailable } ?? false
-            if batch.count == 1 || !refused || !conn.isHealthy {
+            if batch.count == 1 {
+                batch[0].continuation.resume(throwing: Self.ownError(error))
+                return
+            }
+            if !refused || !conn.isHealthy {
+                // The shared fate of the batch, no one unit's mistake (a data exception here is a 500).
                 for unit in batch { unit.continuation.resume(throwing: error) }
                 return
             }
@@ -156,9 +150,17 @@ public final class SubmitCommitter: Sendable {
             // so only the culprit fails.
             for unit in batch {
                 do { unit.continuation.resume(returning: try JobStore.submit(units: [unit.jobs], on: conn)[0]) } catch {
-                    unit.continuation.resume(throwing: error)
+                    unit.continuation.resume(throwing: Self.ownError(error))
                 }
             }
         }
+    }
+
+    /// The error of a unit committed on its own: a value of it the database refused (SQLSTATE
+    /// class 22) that validation let through is the client's mistake, so a 400, never a 500.
+    private static func ownError(_ error: any Error) -> any Error {
+        guard let e = error as? PostgresError, e.isDataException else { return error }
+        Log.warn("the database refused a submitted value; answering 400", ["error": e.description, "message": e.message])
+        return APIError.invalidValue(sqlState: e.sqlState ?? "22000")
     }
 }
