@@ -55,11 +55,12 @@ public final class HTTPClientConnection {
         return Array((head + "\r\n").utf8) + (body ?? [])
     }
 
-    /// Sends `request` and reads its response. A kept-alive connection the server closed
-    /// meanwhile (the request could not be written, or the stream ended before any byte of the
-    /// answer) is reopened and the request sent again; a fresh one is never retried. Nor is one
-    /// that timed out or whose answer was cut off part-way: the server may have acted on it
-    /// already, and a second POST would make a second job.
+    /// Sends `request` and reads its response. On a kept-alive connection the server closed
+    /// meanwhile, the request is sent again on a new one when it could not be written, or when
+    /// the stream ended before any byte of the answer and sending it twice is harmless (see
+    /// `isReplayable`): a server may also act on a request and then close without answering.
+    /// A fresh connection is never retried, nor one that timed out or whose answer was cut off
+    /// part-way: the server may have acted on it already, and a second POST would make a second job.
     public func send(_ request: [UInt8], head: Bool = false) throws -> APIClient.Response {
         let reused = fd >= 0 && served > 0
         if fd < 0 { try connect() }
@@ -68,11 +69,21 @@ public final class HTTPClientConnection {
             try write(request)
             written = true
             return try readResponse(head: head)
-        } catch where reused && (!written || closedBeforeAnswer) {
+        } catch where reused && (!written || (closedBeforeAnswer && Self.isReplayable(request))) {
             try connect()
             try write(request)
             return try readResponse(head: head)
         }
+    }
+
+    /// Whether `request` may be sent twice: an idempotent method (GET, HEAD, PUT, DELETE,
+    /// OPTIONS), or one carrying an `Idempotency-Key` header (a replay returns the same job).
+    static func isReplayable(_ request: [UInt8]) -> Bool {
+        let headEnd = request.firstRange(of: Array("\r\n\r\n".utf8))?.lowerBound ?? request.count
+        let lines = String(decoding: request[..<headEnd], as: UTF8.self).split(separator: "\r\n")
+        let method = lines.first?.split(separator: " ").first ?? ""
+        if ["GET", "HEAD", "PUT", "DELETE", "OPTIONS"].contains(method) { return true }
+        return lines.dropFirst().contains { $0.lowercased().hasPrefix("idempotency-key:") }
     }
 
     private func connect() throws {

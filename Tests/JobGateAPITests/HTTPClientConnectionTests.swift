@@ -1,5 +1,5 @@
 import Foundation
-import JobGateAPI
+@testable import JobGateAPI
 import JobGateCore
 import JobGateTestSupport
 import Synchronization
@@ -56,16 +56,31 @@ import Glibc
         #expect(run.connects == 2)
     }
 
+    // A server may also act on a request and then close without a word: a POST is sent again
+    // after that only when a replay is harmless (it carries an Idempotency-Key).
+    @Test func resendsAPostOnAClosedConnectionOnlyWithAnIdempotencyKey() async throws {
+        let plain = try await twoRequests([.okThenClose, .ok], method: "POST")
+        #expect(plain.second == nil)
+        #expect(plain.connects == 1)
+        let keyed = try await twoRequests([.okThenClose, .ok], method: "POST", headers: [("Idempotency-Key", "k1")])
+        #expect(keyed.second == 200)
+        #expect(keyed.connects == 2)
+        #expect(HTTPClientConnection.isReplayable(HTTPClientConnection.request("DELETE", "/x", host: "h", port: 1, token: nil)))
+        #expect(!HTTPClientConnection.isReplayable(HTTPClientConnection.request("POST", "/x", host: "h", port: 1, token: nil,
+                                                                                body: Array("Idempotency-Key: in the body".utf8))))
+    }
+
     /// Two requests on one connection (1 s timeout) to a server that answers as `script` says:
     /// the second one's status (nil when it threw), how often the client connected, and how
     /// many requests the server read.
-    private func twoRequests(_ script: [ScriptedServer.Answer]) async throws -> (second: Int?, connects: Int, requests: Int) {
+    private func twoRequests(_ script: [ScriptedServer.Answer], method: String = "GET",
+                             headers: [(String, String)] = []) async throws -> (second: Int?, connects: Int, requests: Int) {
         let server = try ScriptedServer(script)
         let port = server.port
         let (first, second, connects) = try await onOwnThread {
             let connection = HTTPClientConnection(host: "127.0.0.1", port: port, timeoutSeconds: 1)
             defer { connection.close() }
-            let request = HTTPClientConnection.request("GET", "/", host: "127.0.0.1", port: port, token: nil)
+            let request = HTTPClientConnection.request(method, "/", host: "127.0.0.1", port: port, token: nil, headers: headers)
             let first = try connection.send(request).status
             return (first, (try? connection.send(request))?.status, connection.connects)
         }
