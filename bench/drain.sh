@@ -17,11 +17,15 @@ export PGDATABASE=bench
 .build/release/jobgate bench drain --jobs "$JOBS" --concurrency "$CONC"
 psql -qX -c "SHOW synchronous_commit"
 PGBENCH="$JOBGATE_TEST_PGBIN/pgbench"
+SCRIPT=$(mktemp /tmp/jobgate-claim-complete.XXXXXX.sql)
+trap 'rm -f "$SCRIPT"; jobgate_stop_throwaway_pg' EXIT
+.build/release/jobgate bench pgbench-script claim-complete > "$SCRIPT"
 for per in 100 1; do
   psql -qX -c "INSERT INTO jobgate.jobs (id, tenant, queue, type) SELECT ('00000000-0000-7000-8000-' || lpad(to_hex(g), 12, '0'))::uuid, 'bench', 'pgbench', 'noop' FROM generate_series(1, $(( per == 100 ? 3000000 : 400000 ))) g" >/dev/null
   psql -qX -c "VACUUM ANALYZE jobgate.jobs" >/dev/null
   tps=$(PGOPTIONS='-c search_path=jobgate,public' "$PGBENCH" -n -M prepared -c "$CLIENTS" -j 2 -T "$SECS" \
-        -D n="$per" -D complete=1 -f bench/sql/claim_complete.sql 2>/dev/null | awk '/^tps/ {print $3; exit}')
+        -D n="$per" -D complete=1 -f "$SCRIPT" | awk '/^tps/ {print $3; exit}')
+  [ -n "$tps" ] || { echo "pgbench gave no figure" >&2; exit 1; }
   echo "pgbench claim-$per + complete-$per, $CLIENTS clients: $tps tps = $(awk "BEGIN {printf \"%.0f\", $tps * $per}") jobs/s"
   psql -qX -c "DELETE FROM jobgate.jobs WHERE queue = 'pgbench'" >/dev/null
 done
