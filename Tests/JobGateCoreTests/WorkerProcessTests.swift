@@ -71,7 +71,7 @@ import Testing
         let outcomes = try await store.submit((0..<3).map { _ in
             NewJob(tenant: "t", type: "weather", payload: "{\"records\":5,\"durationSeconds\":3}", maxAttempts: 3)
         })
-        let ids = outcomes.compactMap { if case .created(let j) = $0 { j.id } else { nil } }
+        let ids = outcomes.compactMap(\.createdJob).map(\.id)
         #expect(ids.count == 3)
         let bin = try JobGateBinary.path()
         let doomed = try TestProcess([bin, "worker", "--lease-seconds", "2"], environment: ["JOBGATE_DATABASE_URL": db.processURL])
@@ -125,7 +125,7 @@ import Testing
             NewJob(tenant: "t", type: "hang", maxAttempts: 1, timeoutSeconds: 1),
             NewJob(tenant: "t", type: "shout", payload: "{\"hello\":1}"),
         ])
-        let ids = outcomes.compactMap { if case .created(let j) = $0 { j.id } else { nil } }
+        let ids = outcomes.compactMap(\.createdJob).map(\.id)
         var config = WorkerPool.Configuration()
         config.log = .silent
         let worker = WorkerPool(store: store, configuration: config, registry: registry)
@@ -157,7 +157,7 @@ import Testing
         let store = JobStore(pool: pool)
         let slow = try await store.submit((0..<2).map { _ in
             NewJob(tenant: "t", type: "weather", payload: "{\"records\":1,\"durationSeconds\":120}", maxAttempts: 1)
-        }).compactMap { if case .created(let j) = $0 { j.id } else { nil } }
+        }).compactMap(\.createdJob).map(\.id)
         _ = try await store.submit((0..<3).map { _ in NewJob(tenant: "t", type: "noop") })
         let bin = try JobGateBinary.path()
         let worker = try TestProcess([bin, "worker", "--grace-seconds", "1"], environment: ["JOBGATE_DATABASE_URL": db.processURL])
