@@ -75,6 +75,16 @@ enum JobQueries {
         DELETE FROM job_events WHERE job_id = ANY($1::uuid[]) AND event = 'submitted'
         """
 
+    /// $1 ids: those that exist (a submit whose reply was lost looks its own ids up).
+    static let storedIDs = "SELECT id, created_at, run_at FROM jobs WHERE id = ANY($1::uuid[])"
+
+    /// $1 a server process id: whether that backend (not this one) is still in a statement or
+    /// a transaction. Only sessions of the same role show their state, as JobGate's do.
+    static let backendBusy = """
+        SELECT EXISTS (SELECT 1 FROM pg_stat_activity
+                       WHERE pid = $1 AND pid <> pg_backend_pid() AND state IS DISTINCT FROM 'idle')
+        """
+
     // MARK: reads
 
     /// $1 id, $2 tenant (NULL = any).
@@ -181,33 +191,63 @@ enum JobQueries {
         ORDER BY priority, run_at, id
         """
 
-    /// $1 worker, $2 lease seconds. Renews every lease the worker holds and its registry row.
+    /// $1 worker, $2 lease seconds, $3 the ids the worker holds. Renews the leases of exactly
+    /// those jobs (never "everything locked by me": a claim whose reply was lost left jobs locked
+    /// by this worker that no handler runs, and renewing them would keep them `running` for good)
+    /// and the worker's registry row. Rows are locked in id order, as in every multi-row write.
     static let heartbeat = """
-        WITH renewed AS (
-            UPDATE jobs SET lease_expires_at = now() + make_interval(secs => $2::float8)
-            WHERE status = 'running' AND locked_by = $1
-            RETURNING id, cancel_requested_at IS NOT NULL AS cancel
+        WITH held AS (
+            SELECT id FROM jobs WHERE id = ANY($3::uuid[]) AND status = 'running' AND locked_by = $1
+            ORDER BY id FOR UPDATE
+        ), renewed AS (
+            UPDATE jobs j SET lease_expires_at = now() + make_interval(secs => $2::float8)
+            FROM held h WHERE j.id = h.id
+            RETURNING j.id, j.cancel_requested_at IS NOT NULL AS cancel
         ), w AS (
             UPDATE workers SET last_heartbeat = now() WHERE id = $1
         )
         SELECT id, cancel FROM renewed
         """
 
+    /// The rows of `input` (`c`: id, attempt) the worker `$1` still holds at that attempt,
+    /// locked in id order: every multi-row write locks in one order, so a worker's batched
+    /// completion and its heartbeat cannot deadlock. `status || ''` keeps the planner off
+    /// jobs_running_lease_idx: with statistics saying few rows run, it nested-looped that index
+    /// against the input (1000 x 1000 comparisons, 200-800 ms a batch); by primary key each
+    /// row is one lookup.
+    private static let fencedLock = """
+
+            SELECT j.id FROM input c JOIN jobs j ON j.id = c.id
+            WHERE j.status || '' = 'running' AND j.locked_by = $1 AND j.attempt = c.attempt
+            ORDER BY j.id FOR UPDATE OF j
+        """
+
+    /// The rows of `input` that this statement did not apply but that worker `$1` already
+    /// recorded at the same attempt (one of `events`): an earlier try of the same write committed
+    /// and only its reply was lost, so the retry is that write's success, not a fenced-out result.
+    private static func alreadyRecorded(events: String) -> String {
+        """
+        SELECT c.id FROM input c
+        WHERE NOT EXISTS (SELECT 1 FROM held h WHERE h.id = c.id)
+          AND EXISTS (SELECT 1 FROM job_events e WHERE e.job_id = c.id AND e.attempt = c.attempt AND e.worker = $1
+                      AND e.event IN (\(events)))
+        """
+    }
+
     /// $1 worker, then per job: $2 id, $3 attempt, $4 size, $5 content type, $6 sha256, $7 location,
-    /// $8 path, $9 inline content. Fenced on status, worker and attempt.
+    /// $8 path, $9 inline content. Fenced on status, worker and attempt; returns the ids recorded
+    /// (now or by an earlier try whose reply was lost).
     static let complete = """
         WITH input AS (
             SELECT * FROM unnest($2::uuid[], $3::int[], $4::bigint[], $5::text[], $6::bytea[], $7::text[], $8::text[], $9::bytea[])
                 AS c(id, attempt, size, content_type, sha256, location, path, content)
+        ), held AS (\(fencedLock)
         ), done AS (
             UPDATE jobs j SET status = 'completed', finished_at = now(), lease_expires_at = NULL, locked_by = NULL,
                 last_error = NULL, output_size = c.size, output_content_type = c.content_type, output_sha256 = c.sha256,
                 output_location = c.location, output_path = c.path
-            FROM input c
-            -- `status || ''` keeps the planner off jobs_running_lease_idx: with statistics saying few
-            -- rows run, it nested-looped that index against the input (1000 x 1000 comparisons,
-            -- 200-800 ms a batch); by primary key each row is one lookup.
-            WHERE j.id = c.id AND j.status || '' = 'running' AND j.locked_by = $1 AND j.attempt = c.attempt
+            FROM held h JOIN input c ON c.id = h.id
+            WHERE j.id = h.id
             RETURNING j.id, j.tenant, j.attempt
         ), outputs AS (
             INSERT INTO job_outputs (job_id, content)
@@ -218,14 +258,18 @@ enum JobQueries {
             SELECT id, tenant, 'completed', 'running', 'completed', attempt, $1 FROM done
         )
         SELECT id FROM done
+        UNION ALL
+        \(alreadyRecorded(events: "'completed'"))
         """
 
     /// $1 worker, then per job: $2 id, $3 attempt, $4 message, $5 disposition (retry/fail/cancel),
-    /// $6 retry delay seconds. Fenced on status, worker and attempt.
+    /// $6 retry delay seconds. Fenced on status, worker and attempt; returns the ids recorded (now or
+    /// by an earlier try whose reply was lost).
     static let fail = """
         WITH input AS (
             SELECT * FROM unnest($2::uuid[], $3::int[], $4::text[], $5::text[], $6::float8[])
                 AS c(id, attempt, message, disposition, delay)
+        ), held AS (\(fencedLock)
         ), u AS (
             UPDATE jobs j SET
                 status = CASE WHEN c.disposition = 'cancel' THEN 'cancelled'
@@ -235,11 +279,8 @@ enum JobQueries {
                               THEN now() + make_interval(secs => c.delay) ELSE j.run_at END,
                 finished_at = CASE WHEN c.disposition = 'retry' AND j.attempt < j.max_attempts THEN NULL ELSE now() END,
                 lease_expires_at = NULL, locked_by = NULL, last_error = c.message
-            FROM input c
-            -- `status || ''` keeps the planner off jobs_running_lease_idx: with statistics saying few
-            -- rows run, it nested-looped that index against the input (1000 x 1000 comparisons,
-            -- 200-800 ms a batch); by primary key each row is one lookup.
-            WHERE j.id = c.id AND j.status || '' = 'running' AND j.locked_by = $1 AND j.attempt = c.attempt
+            FROM held h JOIN input c ON c.id = h.id
+            WHERE j.id = h.id
             RETURNING j.id, j.tenant, j.attempt, j.status, j.run_at, c.message, c.delay
         ), ev AS (
             INSERT INTO job_events (job_id, tenant, event, from_status, to_status, attempt, worker, message, data)
@@ -248,27 +289,46 @@ enum JobQueries {
                    CASE WHEN status = 'retrying' THEN jsonb_build_object('delaySeconds', delay, 'runAt', run_at) END
             FROM u
         )
-        SELECT id, status FROM u
+        SELECT id FROM u
+        UNION ALL
+        \(alreadyRecorded(events: "'retry_scheduled', 'failed', 'cancelled'"))
         """
 
     /// $1 worker, $2 ids. Graceful shutdown: running → queued without counting the attempt
     /// (or → cancelled if a cancel was requested meanwhile).
-    static let requeue = """
-        WITH u AS (
+    static let requeue = handBack(selecting: "id = ANY($2::uuid[])", message: "worker shut down before the job finished")
+
+    /// $1 worker, $2 the ids it holds. Every other running job locked by the worker goes back
+    /// to `queued` at once, attempt not counted: a claim committed but its reply was lost, so no
+    /// handler runs them. The worker sends it only while no claim of its own is in flight.
+    static let releaseOrphans = handBack(
+        selecting: "NOT (id = ANY($2::uuid[]))", message: "the worker never received this claim (its reply was lost)")
+
+    /// Running jobs of worker $1 matching `selecting` back to `queued` without counting the
+    /// attempt (or → cancelled if a cancel was requested meanwhile), locked in id order.
+    private static func handBack(selecting: String, message: String) -> String {
+        """
+        WITH target AS (
+            SELECT id FROM jobs WHERE \(selecting) AND status = 'running' AND locked_by = $1
+            ORDER BY id FOR UPDATE
+        ), u AS (
             UPDATE jobs j SET
                 status = CASE WHEN j.cancel_requested_at IS NOT NULL THEN 'cancelled' ELSE 'queued' END,
                 finished_at = CASE WHEN j.cancel_requested_at IS NOT NULL THEN now() END,
                 attempt = j.attempt - 1, locked_by = NULL, lease_expires_at = NULL
-            WHERE j.id = ANY($2::uuid[]) AND j.status = 'running' AND j.locked_by = $1
-            RETURNING j.id, j.tenant, j.attempt, j.status
+            FROM target t WHERE j.id = t.id
+            RETURNING j.id, j.tenant, j.attempt, j.status, j.queue
         ), ev AS (
             INSERT INTO job_events (job_id, tenant, event, from_status, to_status, attempt, worker, message)
             SELECT id, tenant, CASE status WHEN 'cancelled' THEN 'cancelled' ELSE 'requeued' END, 'running', status,
-                   attempt + 1, $1, 'worker shut down before the job finished'
+                   attempt + 1, $1, '\(message)'
             FROM u
+        ), notify AS (
+            SELECT pg_notify('\(channel)', q.queue) FROM (SELECT DISTINCT queue FROM u) q
         )
-        SELECT id FROM u
+        SELECT u.id FROM u, (SELECT count(*) FROM notify) n
         """
+    }
 
     /// $1 limit, $2 backoff base seconds, $3 backoff cap seconds. Running jobs whose lease expired:
     /// back to `retrying` with backoff, `failed` when attempts are used up, `cancelled` when a cancel
@@ -293,7 +353,9 @@ enum JobQueries {
                 finished_at = CASE WHEN j.cancel_requested_at IS NULL AND j.attempt < j.max_attempts THEN NULL ELSE now() END,
                 locked_by = NULL, lease_expires_at = NULL,
                 last_error = 'lease expired: worker ' || coalesce(e.locked_by, '?') || ' stopped renewing it'
-            FROM expired e WHERE j.id = e.id
+            -- Re-checked on the row itself: a job finished between the scan and this write keeps
+            -- its result (River #1302).
+            FROM expired e WHERE j.id = e.id AND j.status = 'running' AND j.lease_expires_at < now()
             RETURNING j.id, j.tenant, j.attempt, j.status, e.locked_by AS old_worker, j.last_error, j.type, j.queue
         ), ev AS (
             INSERT INTO job_events (job_id, tenant, event, from_status, to_status, attempt, worker, message)

@@ -21,11 +21,12 @@ extension JobStore {
         return out
     }
 
-    /// Renews every lease `worker` holds (and its `workers` row) in one statement. Returns the jobs
-    /// still held, and those whose cancellation was requested. A job the worker believes it runs
-    /// but that is not in `renewed` was taken from it (lease expired and rescued).
-    public func heartbeat(worker: String, leaseSeconds: Double) async throws -> HeartbeatResult {
-        let rows = try await pool.query(JobQueries.heartbeat, [worker, leaseSeconds])
+    /// Renews the leases of `held`, the jobs `worker` holds (and its `workers` row), in one
+    /// statement. Returns the jobs still held, and those whose cancellation was requested. A job
+    /// the worker believes it runs but that is not in `renewed` was taken from it (lease expired
+    /// and rescued). Jobs locked by `worker` outside `held` are not renewed (DESIGN.md §12).
+    public func heartbeat(worker: String, leaseSeconds: Double, held: Set<UUID>) async throws -> HeartbeatResult {
+        let rows = try await pool.query(JobQueries.heartbeat, [worker, leaseSeconds, Array(held)])
         var renewed = Set<UUID>(minimumCapacity: rows.count)
         var cancel = Set<UUID>()
         for r in rows {
@@ -79,6 +80,15 @@ extension JobStore {
         ]
         let rows = try await pool.query(JobQueries.fail, params)
         return try Self.fenced(failures.map(\.id), applied: rows)
+    }
+
+    /// Hands back, as `queued` with the attempt not counted, every running job locked by `worker`
+    /// outside `held`: what a claim whose reply was lost left locked. Call it only while no claim
+    /// of this worker is in flight. Returns the ids handed back.
+    @discardableResult
+    public func releaseOrphans(worker: String, held: Set<UUID>) async throws -> [UUID] {
+        let rows = try await pool.query(JobQueries.releaseOrphans, [worker, Array(held)])
+        return try rows.map { try $0.decode(0, as: UUID.self) }
     }
 
     /// Graceful shutdown: hands `ids` (still held by `worker`) back as `queued` without counting

@@ -67,6 +67,17 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDeb
         }
     }
 
+    /// True when the statement may have taken effect although the caller got an error: the
+    /// connection broke after the statement was sent (its COMMIT may have succeeded and only the
+    /// reply been lost), or the reply arrived and could not be read. False when it certainly did
+    /// not: no connection, the server refused it, it was cancelled, or the pool gave none.
+    public var mayHaveTakenEffect: Bool {
+        switch code {
+        case .connectionLost, .protocolViolation, .decoding: return true
+        default: return false
+        }
+    }
+
     /// True for SQLSTATE class 22 (data exception): the server refused a value, so nothing of
     /// the statement took effect.
     public var isDataException: Bool {

@@ -13,7 +13,10 @@ public enum PostgresListenerEvent: Sendable, Equatable {
 /// LISTEN on a dedicated connection, driven by its own thread (`PQsocket` + `poll`).
 ///
 /// It reconnects by itself with backoff after a restart or a terminated backend,
-/// re-LISTENs every channel and reports `.reconnected`.
+/// re-LISTENs every channel and reports `.reconnected`. A connection that goes silently
+/// half-open (a network path that drops everything without a reset, which TCP keepalives
+/// miss when a middlebox still answers them) is found by a probe: after `probeInterval`
+/// without traffic it sends `SELECT 1`, and no answer within `probeTimeout` means reconnect.
 public final class PostgresListener: @unchecked Sendable {
     private let configuration: PostgresConfiguration
     private let lock = NSLock()
@@ -25,11 +28,16 @@ public final class PostgresListener: @unchecked Sendable {
     public let events: AsyncStream<PostgresListenerEvent>
     /// How long `poll` waits before checking for stop and new channels.
     private let pollMilliseconds: Int32 = 200
+    private let probeInterval: Double
+    private let probeTimeout: Double
 
-    /// Starts listening on `channels`.
-    public init(configuration: PostgresConfiguration, channels: [String]) {
+    /// Starts listening on `channels`; silence longer than `probeInterval` seconds is probed,
+    /// and a probe unanswered for `probeTimeout` seconds drops the connection for a new one.
+    public init(configuration: PostgresConfiguration, channels: [String], probeInterval: Double = 10, probeTimeout: Double = 5) {
         self.configuration = configuration
         self.channels = channels
+        self.probeInterval = max(0.1, probeInterval)
+        self.probeTimeout = max(0.1, probeTimeout)
         (events, continuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(10_000))
         let thread = Thread { [self] in self.run() }
         thread.name = "jobgate-listen"
@@ -69,6 +77,9 @@ public final class PostgresListener: @unchecked Sendable {
         var backoff = 0.05
         var connections = 0
         var announced = false
+        // The last time anything arrived, and when an unanswered probe was sent.
+        var lastHeard = Date()
+        var probeSent: Date?
         while !isStopped {
             if connection == nil {
                 do {
@@ -77,6 +88,8 @@ public final class PostgresListener: @unchecked Sendable {
                     backoff = 0.05
                     connections += 1
                     announced = false
+                    lastHeard = Date()
+                    probeSent = nil
                 } catch {
                     Thread.sleep(forTimeInterval: backoff)
                     backoff = min(backoff * 2, 2)
@@ -88,7 +101,8 @@ public final class PostgresListener: @unchecked Sendable {
             let wanted = channels
             lock.unlock()
             do {
-                for ch in wanted where !listening.contains(ch) {
+                // (Not while a probe's answer is pending: one command at a time.)
+                for ch in wanted where !listening.contains(ch) && probeSent == nil {
                     try c.execute(script: "LISTEN " + c.quoteIdentifier(ch))
                     listening.insert(ch)
                 }
@@ -110,12 +124,24 @@ public final class PostgresListener: @unchecked Sendable {
             var broken = r < 0 && errno != EINTR
             if r > 0 {
                 broken = PQconsumeInput(raw) == 0 || PQstatus(raw) != CONNECTION_OK
+                lastHeard = Date()
+                // The probe's answer: read its results (and clear it) once complete.
+                while !broken, probeSent != nil, PQisBusy(raw) == 0 {
+                    guard let result = PQgetResult(raw) else { probeSent = nil; break }
+                    PQclear(result)
+                }
                 while !broken, let n = PQnotifies(raw) {
                     let channel = String(cString: n.pointee.relname)
                     let payload = String(cString: n.pointee.extra)
                     PQfreemem(n)
                     continuation.yield(.notification(channel: channel, payload: payload))
                 }
+            }
+            if !broken, let sent = probeSent, Date().timeIntervalSince(sent) > probeTimeout {
+                broken = true  // half-open: the probe was never answered
+            } else if !broken, probeSent == nil, Date().timeIntervalSince(lastHeard) > probeInterval {
+                if PQsendQuery(raw, "SELECT 1") == 1 { probeSent = Date() } else { broken = true }
+                _ = PQflush(raw)
             }
             if broken {
                 c.close()

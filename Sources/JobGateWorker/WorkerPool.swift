@@ -36,6 +36,8 @@ public final class WorkerPool: Sendable {
         public var rescueInterval: Duration = .seconds(5)
         /// How often retention runs (by whichever worker gets the lock).
         public var pruneInterval: Duration = .seconds(300)
+        /// The longest one retention pass may take before it is cancelled (it resumes next time).
+        public var pruneTimeout: Duration = .seconds(120)
         /// How long finished results may wait to be written together.
         public var completionFlushInterval: Duration = .milliseconds(2)
         /// Most jobs per claim statement.
@@ -206,7 +208,9 @@ public final class WorkerPool: Sendable {
             Task { [self] in
                 let queues = knownQueues.withLock { Array($0) }.sorted()
                 do {
-                    let jobs = try await store.claim(queues: queues, limit: limit, worker: info.id, leaseSeconds: configuration.leaseSeconds)
+                    let jobs = try await withDeadline(shortCall) { [self] in
+                        try await store.claim(queues: queues, limit: limit, worker: info.id, leaseSeconds: configuration.leaseSeconds)
+                    }
                     if !jobs.isEmpty {
                         stats.withLock { $0.claimed += jobs.count }
                         for job in jobs {
@@ -217,8 +221,12 @@ public final class WorkerPool: Sendable {
                     }
                     handle(.claimed(jobs, requested: limit, now: .now))
                 } catch {
-                    log.error("claim failed", ["error": String(describing: error), "worker.id": info.id])
-                    handle(.claimFailed)
+                    // A claim whose reply was lost may have committed: its jobs are locked by this
+                    // worker, which does not hold them; the state machine has them handed back.
+                    let unknown = (error as? PostgresError)?.mayHaveTakenEffect ?? true
+                    log.error("claim failed", ["error": String(describing: error), "worker.id": info.id,
+                                               "outcome": unknown ? "unknown" : "nothing claimed"])
+                    handle(.claimFailed(outcomeUnknown: unknown))
                 }
             }
 
@@ -262,7 +270,9 @@ public final class WorkerPool: Sendable {
         case .heartbeat(let sent):
             Task { [self] in
                 do {
-                    let result = try await store.heartbeat(worker: info.id, leaseSeconds: configuration.leaseSeconds)
+                    let result = try await withDeadline(shortCall) { [self] in
+                        try await store.heartbeat(worker: info.id, leaseSeconds: configuration.leaseSeconds, held: sent)
+                    }
                     handle(.heartbeatDone(result, sent: sent))
                 } catch {
                     log.error("heartbeat failed", ["error": String(describing: error), "worker.id": info.id])
@@ -270,11 +280,27 @@ public final class WorkerPool: Sendable {
                 }
             }
 
+        case .releaseOrphans(let held):
+            Task { [self] in
+                do {
+                    let back = try await withDeadline(shortCall) { [self] in try await store.releaseOrphans(worker: info.id, held: held) }
+                    if !back.isEmpty {
+                        stats.withLock { $0.requeued += back.count }
+                        log.warn("handed back jobs a lost claim reply left locked by this worker",
+                                 ["count": String(back.count), "job.ids": back.map(\.uuidString).joined(separator: ","), "worker.id": info.id])
+                    }
+                    handle(.orphansReleased(ok: true))
+                } catch {
+                    log.warn("handing back unreceived claims failed; retrying", ["error": String(describing: error), "worker.id": info.id])
+                    handle(.orphansReleased(ok: false))
+                }
+            }
+
         case .requeue(let ids):
             Task { [self] in
                 for attempt in 1...5 {
                     do {
-                        let back = try await store.requeue(worker: info.id, ids: ids)
+                        let back = try await withDeadline(shortCall) { [self] in try await store.requeue(worker: info.id, ids: ids) }
                         stats.withLock { $0.requeued += back.count }
                         log.info("handed unfinished jobs back", ["count": String(back.count), "worker.id": info.id])
                         break
@@ -349,7 +375,7 @@ public final class WorkerPool: Sendable {
 
     private func refreshQueues() async {
         do {
-            let queues = try await store.claimableQueues()
+            let queues = try await withDeadline(shortCall) { [self] in try await store.claimableQueues() }
             knownQueues.withLock { $0.formUnion(queues) }
         } catch {
             log.warn("listing queues failed", ["error": String(describing: error)])
@@ -358,7 +384,9 @@ public final class WorkerPool: Sendable {
 
     private func rescueOnce() async {
         do {
-            let r = try await store.rescue(limit: 1000, retry: configuration.rescueRetry, typeRetry: retryPolicies)
+            let r = try await withDeadline(.seconds(max(1, configuration.leaseSeconds))) { [self] in
+                try await store.rescue(limit: 1000, retry: configuration.rescueRetry, typeRetry: retryPolicies)
+            }
             if r.count > 0 {
                 stats.withLock { $0.rescued += r.count }
                 for (o, n) in r.outcomes {
@@ -377,14 +405,39 @@ public final class WorkerPool: Sendable {
 
     private func pruneOnce() async {
         do {
-            guard let r = try await store.prune(jobRetention: configuration.jobRetentionSeconds,
-                                                historyRetention: configuration.historyRetentionSeconds) else { return }
+            guard let r = try await withDeadline(configuration.pruneTimeout, { [self] in
+                try await store.prune(jobRetention: configuration.jobRetentionSeconds, historyRetention: configuration.historyRetentionSeconds)
+            }) else { return }
             await OutputWriter.remove(r.outputFiles)
             if r.jobsDeleted + r.eventsDeleted > 0 {
                 log.info("pruned", ["jobs": String(r.jobsDeleted), "events": String(r.eventsDeleted)])
             }
         } catch {
             log.warn("prune failed", ["error": String(describing: error)])
+        }
+    }
+
+    /// The deadline of the loop's own statements (claim, heartbeat, hand-backs): a third of the
+    /// lease, so a stalled one gives up while the leases it should renew are still valid.
+    private var shortCall: Duration { .milliseconds(Int(max(1, configuration.leaseSeconds / 3) * 1000)) }
+
+    /// Runs `body`, cancelling it at `limit` (the pool then cancels its statement on the server):
+    /// a stalled database call (a lock held for minutes) never hangs a loop of the pool. A call
+    /// cancelled at its deadline answers with its own outcome (a commit that beat the cancel
+    /// still returns its rows); one that does not end within 2 s more throws `DeadlineExceeded`,
+    /// whose outcome is unknown.
+    private func withDeadline<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            let answer = AnswerOnce(continuation)
+            let work = Task {
+                do { answer.resume(.success(try await body())) } catch { answer.resume(.failure(error)) }
+            }
+            answer.setTimer(Task {
+                guard (try? await Task.sleep(for: limit)) != nil else { return }
+                work.cancel()
+                try? await Task.sleep(for: .seconds(2))
+                answer.resume(.failure(DeadlineExceeded(limit: limit)))
+            })
         }
     }
 
@@ -397,6 +450,36 @@ public final class WorkerPool: Sendable {
                 await body()
             }
         }
+    }
+}
+
+/// A database call of the pool did not end, even cancelled, near its deadline; whether it
+/// took effect is unknown.
+struct DeadlineExceeded: Error, CustomStringConvertible {
+    var limit: Duration
+    var description: String { "the database call did not end within \(limit) (cancelled; outcome unknown)" }
+}
+
+/// A continuation resumed by whichever of two tasks answers first.
+/// The timer is cancelled once answered, so no sleeping task outlives a quick call.
+private final class AnswerOnce<T: Sendable>: Sendable {
+    private let state: Mutex<(continuation: CheckedContinuation<T, any Error>?, timer: Task<Void, Never>?)>
+    init(_ c: CheckedContinuation<T, any Error>) { state = Mutex((c, nil)) }
+    func setTimer(_ timer: Task<Void, Never>) {
+        let answered = state.withLock { s -> Bool in
+            if s.continuation == nil { return true }
+            s.timer = timer
+            return false
+        }
+        if answered { timer.cancel() }
+    }
+    func resume(_ result: Result<T, any Error>) {
+        let (c, timer) = state.withLock { s in
+            defer { s = (nil, nil) }
+            return (s.continuation, s.timer)
+        }
+        timer?.cancel()
+        c?.resume(with: result)
     }
 }
 

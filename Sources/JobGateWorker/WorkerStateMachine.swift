@@ -18,11 +18,17 @@ public struct WorkerStateMachine: Sendable {
         public var maxPendingResults: Int
         /// After an attempt's deadline a handler that ignores cancellation is abandoned this much later.
         public var abandonAfter: Duration
-        public init(concurrency: Int, maxClaimBatch: Int = 1000, maxPendingResults: Int? = nil, abandonAfter: Duration = .seconds(5)) {
+        /// Heartbeats failing in a row after which claiming pauses until one succeeds: a worker
+        /// that cannot renew leases must not take jobs it will lose (the pool beats every lease/3,
+        /// so 2 is about two thirds of a lease without renewal).
+        public var maxHeartbeatFailures: Int
+        public init(concurrency: Int, maxClaimBatch: Int = 1000, maxPendingResults: Int? = nil, abandonAfter: Duration = .seconds(5),
+                    maxHeartbeatFailures: Int = 2) {
             self.concurrency = max(1, concurrency)
             self.maxClaimBatch = max(1, maxClaimBatch)
             self.maxPendingResults = maxPendingResults ?? max(2 * self.concurrency, 1000)
             self.abandonAfter = abandonAfter
+            self.maxHeartbeatFailures = max(1, maxHeartbeatFailures)
         }
     }
 
@@ -62,8 +68,9 @@ public struct WorkerStateMachine: Sendable {
         case wake
         /// A claim returned `jobs` after asking for `requested`.
         case claimed([ClaimedJob], requested: Int, now: ContinuousClock.Instant)
-        /// A claim failed (database unavailable); the next wake retries.
-        case claimFailed
+        /// A claim failed; the next wake retries. `outcomeUnknown` when the statement may have
+        /// committed (its reply was lost): jobs may now be locked by this worker that it does not hold.
+        case claimFailed(outcomeUnknown: Bool)
         /// A handler ended.
         case finished(UUID, HandlerResult)
         /// The completer wrote (or gave up on) these jobs' results.
@@ -80,6 +87,9 @@ public struct WorkerStateMachine: Sendable {
         case shutdown(now: ContinuousClock.Instant, grace: Duration)
         /// A requeue of these ids finished.
         case requeued([UUID])
+        /// Handing back running jobs locked by this worker that it does not hold finished
+        /// (`ok` false: it failed and is tried again).
+        case orphansReleased(ok: Bool)
     }
 
     /// Outputs.
@@ -94,8 +104,12 @@ public struct WorkerStateMachine: Sendable {
         case record(ClaimedJob, Record)
         /// Forget a result: the worker no longer holds the job (log it).
         case drop(ClaimedJob, StopReason)
-        /// Renew the leases of these jobs (the worker's whole set).
+        /// Renew the leases of exactly these jobs: the ones this worker holds (running, or
+        /// finished with the result not yet written), never "everything locked by me".
         case heartbeat(Set<UUID>)
+        /// Hand back every running job locked by this worker except `held` (a claim whose reply
+        /// was lost locked jobs that no handler runs). No claim is in flight meanwhile.
+        case releaseOrphans(held: Set<UUID>)
         /// Hand these jobs back (graceful shutdown).
         case requeue([UUID])
         /// Everything is settled after shutdown: the pool may stop.
@@ -123,6 +137,11 @@ public struct WorkerStateMachine: Sendable {
     /// Jobs may be waiting: set by wakes and full batches, cleared when a claim comes back short.
     private(set) var moreMayBeWaiting = false
     private(set) var heartbeatInFlight = false
+    /// A claim's outcome was unknown: jobs may be locked by this worker that it does not hold.
+    private(set) var orphansPossible = false
+    private(set) var releaseInFlight = false
+    /// Heartbeats failed in a row; at `limits.maxHeartbeatFailures` claiming pauses.
+    private(set) var heartbeatFailures = 0
 
     public init(limits: Limits) {
         self.limits = limits
@@ -163,8 +182,10 @@ public struct WorkerStateMachine: Sendable {
             moreMayBeWaiting = jobs.count >= requested
             claimIfPossible(&actions)
 
-        case .claimFailed:
+        case .claimFailed(let outcomeUnknown):
             claimInFlight = false
+            if outcomeUnknown { orphansPossible = true }
+            releaseOrphansIfNeeded(&actions)
             finishIfSettled(&actions)
 
         case .finished(let id, let result):
@@ -181,10 +202,11 @@ public struct WorkerStateMachine: Sendable {
         case .heartbeatDue:
             guard !heartbeatInFlight, mode != .finished else { break }
             heartbeatInFlight = true
-            actions.append(.heartbeat(Set(running.keys)))
+            actions.append(.heartbeat(held))
 
         case .heartbeatDone(let result, let sent):
             heartbeatInFlight = false
+            heartbeatFailures = 0
             for id in sent {
                 guard let r = running[id], r.stopReason == nil else { continue }
                 if !result.renewed.contains(id) {
@@ -198,6 +220,7 @@ public struct WorkerStateMachine: Sendable {
 
         case .heartbeatFailed:
             heartbeatInFlight = false
+            heartbeatFailures += 1
 
         case .tick(let now):
             for (id, r) in running {
@@ -236,8 +259,34 @@ public struct WorkerStateMachine: Sendable {
         case .requeued(let ids):
             for id in ids { requeueing.remove(id) }
             finishIfSettled(&actions)
+
+        case .orphansReleased(let ok):
+            releaseInFlight = false
+            // Tried again at the next wake or tick while running; when shutting down the
+            // leases of whatever is left expire and the rescuer hands the jobs back.
+            if !ok, mode == .running { orphansPossible = true }
+            claimIfPossible(&actions)
+            finishIfSettled(&actions)
         }
         return actions
+    }
+
+    /// The jobs this worker holds in the database: running handlers, results not yet written,
+    /// and jobs being handed back. Their leases are renewed; nothing else locked by it is.
+    public var held: Set<UUID> {
+        var ids = Set(running.keys)
+        ids.formUnion(recording)
+        ids.formUnion(requeueing)
+        return ids
+    }
+
+    /// Hands back jobs a lost claim reply left locked by this worker, when no claim is in
+    /// flight (a claim committing meanwhile would have its fresh jobs taken for orphans).
+    private mutating func releaseOrphansIfNeeded(_ actions: inout [Action]) {
+        guard orphansPossible, !releaseInFlight, !claimInFlight, mode != .finished else { return }
+        orphansPossible = false
+        releaseInFlight = true
+        actions.append(.releaseOrphans(held: held))
     }
 
     private mutating func settle(_ r: Running, _ result: HandlerResult, _ actions: inout [Action]) {
@@ -271,7 +320,9 @@ public struct WorkerStateMachine: Sendable {
     }
 
     private mutating func claimIfPossible(_ actions: inout [Action]) {
-        guard mode == .running, moreMayBeWaiting, !claimInFlight else { return }
+        releaseOrphansIfNeeded(&actions)
+        guard mode == .running, moreMayBeWaiting, !claimInFlight, !releaseInFlight, !orphansPossible,
+              heartbeatFailures < limits.maxHeartbeatFailures else { return }
         let free = limits.concurrency - running.count
         guard free > 0, recording.count < limits.maxPendingResults else { return }
         claimInFlight = true
@@ -279,7 +330,8 @@ public struct WorkerStateMachine: Sendable {
     }
 
     private mutating func finishIfSettled(_ actions: inout [Action]) {
-        guard case .draining = mode, running.isEmpty, recording.isEmpty, requeueing.isEmpty, !claimInFlight else { return }
+        guard case .draining = mode, running.isEmpty, recording.isEmpty, requeueing.isEmpty, !claimInFlight,
+              !releaseInFlight, !orphansPossible else { return }
         mode = .finished
         actions.append(.finish)
     }

@@ -85,7 +85,7 @@ import Testing
         guard case .cancelRequested(let r) = try await f.store.cancel(id: ids[1], tenant: "t") else { Issue.record("no request"); return }
         #expect(r.status == .running && r.cancelRequestedAt != nil)
         guard case .cancelRequested = try await f.store.cancel(id: ids[1], tenant: nil) else { Issue.record("second request"); return }
-        let hb = try await f.store.heartbeat(worker: "w", leaseSeconds: 30)
+        let hb = try await f.store.heartbeat(worker: "w", leaseSeconds: 30, held: [ids[1]])
         #expect(hb.renewed == [ids[1]] && hb.cancelRequested == [ids[1]])
         _ = try await f.store.fail([AttemptFailure(id: ids[1], attempt: 1, message: "cancelled on request", disposition: .cancel)], worker: "w")
         #expect(try await f.store.job(id: ids[1], tenant: nil)?.status == .cancelled)

@@ -119,6 +119,46 @@ import Testing
         #expect(sm.handle(.requeued([a.id])) == [.finish])
     }
 
+    /// DESIGN.md §12: a claim whose outcome is unknown makes the machine hand back whatever is
+    /// locked by the worker beyond what it holds, before any further claim, and only while no
+    /// claim is in flight; heartbeats carry exactly the held ids.
+    @Test func aClaimWithAnUnknownOutcomeReleasesOrphansBeforeClaimingAgain() {
+        var sm = SM(limits: .init(concurrency: 4))
+        _ = sm.handle(.wake)
+        let a = job(1)
+        _ = sm.handle(.claimed([a], requested: 1, now: t0))  // a full batch: another claim goes out
+        #expect(sm.handle(.wake).isEmpty, "a claim is already in flight")
+        let after = sm.handle(.claimFailed(outcomeUnknown: true))
+        #expect(after == [.releaseOrphans(held: [a.id])])
+        #expect(claims(sm.handle(.wake)).isEmpty, "no claim until the hand-back is done")
+        #expect(claims(sm.handle(.orphansReleased(ok: true))) == [3])
+        // A failed hand-back is tried again before the next claim.
+        _ = sm.handle(.claimFailed(outcomeUnknown: true))
+        #expect(sm.handle(.orphansReleased(ok: false)) == [.releaseOrphans(held: [a.id])])
+        // A claim that certainly stored nothing leaves nothing to hand back.
+        _ = sm.handle(.orphansReleased(ok: true))
+        #expect(sm.handle(.claimFailed(outcomeUnknown: false)).isEmpty)
+        // Held = running plus results not yet written.
+        _ = sm.handle(.finished(a.id, .succeeded(nil, inline: nil)))
+        guard case .heartbeat(let sent) = sm.handle(.heartbeatDue).first else { Issue.record("no heartbeat"); return }
+        #expect(sent == [a.id], "a job whose result is being written keeps its lease")
+    }
+
+    /// River #1321: heartbeats failing in a row pause claiming until one succeeds.
+    @Test func failingHeartbeatsPauseClaims() {
+        var sm = SM(limits: .init(concurrency: 2, maxHeartbeatFailures: 2))
+        _ = sm.handle(.wake)
+        _ = sm.handle(.claimed([], requested: 2, now: t0))
+        for _ in 0..<2 {
+            _ = sm.handle(.heartbeatDue)
+            _ = sm.handle(.heartbeatFailed)
+        }
+        #expect(claims(sm.handle(.wake)).isEmpty, "no claims while leases cannot be renewed")
+        _ = sm.handle(.heartbeatDue)
+        _ = sm.handle(.heartbeatDone(HeartbeatResult(renewed: [], cancelRequested: []), sent: []))
+        #expect(claims(sm.handle(.wake)) == [2])
+    }
+
     @Test func retryPolicyDelaysGrowUntilTheCap() {
         let p = RetryPolicy(baseSeconds: 2, capSeconds: 10)
         #expect((1...5).map { p.nominalDelay(afterAttempt: $0) } == [2, 4, 8, 10, 10])

@@ -112,6 +112,28 @@ import Testing
 }
 
 @Suite struct PostgresListenerTests {
+    /// pg-boss #851: a LISTEN connection that goes silently half-open (the proxy passes nothing
+    /// and closes nothing) is found by the probe and replaced within probe interval + timeout.
+    @Test func aHalfOpenListenConnectionIsDetectedAndReplaced() async throws {
+        let db = try await TestDatabase.create("halfopen")
+        let proxy = try FaultProxy.forTestServer()
+        defer { proxy.stop() }
+        let pool = PostgresPool(configuration: db.configuration())
+        defer { pool.shutdown() }
+        let listener = PostgresListener(configuration: PostgresConfiguration(url: proxy.url(database: db.name)),
+                                        channels: ["jobs.default"], probeInterval: 1, probeTimeout: 1)
+        defer { listener.stop() }
+        var iterator = listener.events.makeAsyncIterator()
+        #expect(try await eventually { listener.backendPID != 0 })
+        #expect(proxy.blackholeConnections(thatSent: "LISTEN") == 1)
+        let started = ContinuousClock.now
+        let event = await iterator.next()
+        #expect(event == .reconnected)
+        #expect(ContinuousClock.now - started < .seconds(6), "detected within probe interval + timeout")
+        try await pool.query("SELECT pg_notify($1, $2)", ["jobs.default", "after"])
+        #expect(await iterator.next() == .notification(channel: "jobs.default", payload: "after"))
+    }
+
     @Test func deliversNotificationsAndAgainAfterItsBackendIsTerminated() async throws {
         let db = try await TestDatabase.create("listen")
         let pool = PostgresPool(configuration: db.configuration())
