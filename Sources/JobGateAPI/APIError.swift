@@ -86,9 +86,19 @@ public struct APIError: Error, Sendable, Equatable {
                  headers: ["Retry-After": String(retryAfter)])
     }
 
-    /// 503: PostgreSQL cannot be reached.
-    public static func databaseUnavailable(retryAfter: Int = 2) -> APIError {
-        APIError(status: 503, code: "database_unavailable", message: "The database is unavailable; nothing was changed. Retry shortly.",
+    /// 503: PostgreSQL cannot be reached. Says "nothing was stored" only when that was checked
+    /// (`stored: false`): a write whose connection broke after it was sent may have committed.
+    public static func databaseUnavailable(retryAfter: Int = 2, stored: Bool? = nil) -> APIError {
+        let message = stored == false
+            ? "The database is unavailable; nothing was stored. Retry shortly."
+            : "The database is unavailable. Retry shortly."
+        return APIError(status: 503, code: "database_unavailable", message: message, headers: ["Retry-After": String(retryAfter)])
+    }
+
+    /// 503: a submit's commit reply was lost and whether it was stored could not be checked.
+    public static func outcomeUnknown(retryAfter: Int = 2) -> APIError {
+        APIError(status: 503, code: "outcome_unknown",
+                 message: "The database connection failed while committing; the job may have been stored. Retry with the same Idempotency-Key.",
                  headers: ["Retry-After": String(retryAfter)])
     }
 

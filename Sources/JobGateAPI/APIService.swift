@@ -62,6 +62,12 @@ public final class APIService: Sendable {
             response = e.response
         } catch is SubmitCommitter.Overloaded {
             response = APIError.overloaded(retryAfter: configuration.overloadRetryAfterSeconds).response
+        } catch let e as SubmitCommitter.NotStored {
+            response = (databaseError(e.underlying, requestID: request.requestID, stored: false)
+                ?? .databaseUnavailable(retryAfter: configuration.databaseRetryAfterSeconds, stored: false)).response
+        } catch let e as SubmitCommitter.OutcomeUnknown {
+            Log.warn("submit outcome unknown; answering 503 outcome_unknown", ["request.id": request.requestID, "error": String(describing: e.underlying)])
+            response = APIError.outcomeUnknown(retryAfter: configuration.databaseRetryAfterSeconds).response
         } catch {
             if let answer = databaseError(error, requestID: request.requestID) {
                 response = answer.response
@@ -135,13 +141,13 @@ public final class APIService: Sendable {
     /// answer within the statement timeout (`database_timeout`: the statement was cancelled and
     /// its transaction rolled back), logged at most once per interval (an outage answers every
     /// request so); nil for any other error.
-    func databaseError(_ error: any Error, requestID: String) -> APIError? {
+    func databaseError(_ error: any Error, requestID: String, stored: Bool? = nil) -> APIError? {
         guard let e = error as? PostgresError else { return nil }
         let answer: APIError
         if e.code == .cancelled {
             answer = .databaseTimeout(retryAfter: configuration.databaseRetryAfterSeconds)
         } else if e.isUnavailable {
-            answer = .databaseUnavailable(retryAfter: configuration.databaseRetryAfterSeconds)
+            answer = .databaseUnavailable(retryAfter: configuration.databaseRetryAfterSeconds, stored: stored)
         } else {
             return nil
         }

@@ -18,7 +18,7 @@ extension OpenAPIDocument {
             errorResponse(413, "Body or payload over the limit"),
             errorResponse(415, "The body is not JSON"),
             errorResponse(429, "Submission backlog over its cap", headers: retryAfter),
-            errorResponse(503, "The database is unavailable (database_unavailable) or did not answer within the statement timeout (database_timeout); nothing was changed", headers: retryAfter),
+            errorResponse(503, "The database is unavailable (database_unavailable; on a submit, nothing was stored), did not answer within the statement timeout (database_timeout; nothing was changed), or a submit's commit reply was lost and could not be checked (outcome_unknown; retry with the same Idempotency-Key)", headers: retryAfter),
         ].joined(separator: ",") + "},"
         + "\"schemas\":{" + schemas + "}}"
 

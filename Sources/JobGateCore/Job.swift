@@ -69,7 +69,7 @@ extension Job {
     /// The job just inserted for `new`: the server supplies only `createdAt` and `runAt`, so the
     /// submit statement returns three columns instead of whole rows (a hot path). The payload
     /// is the submitted text (the server stores it as jsonb, which may normalise spacing).
-    init(submitted new: NewJob, id: UUID, createdAt: Date, runAt: Date) {
+    public init(submitted new: NewJob, id: UUID, createdAt: Date, runAt: Date) {
         self.init(id: id, tenant: new.tenant, queue: new.queue, type: new.type, payload: new.payload, priority: new.priority,
                   status: .queued, attempt: 0, maxAttempts: new.maxAttempts, runAt: runAt, createdAt: createdAt,
                   startedAt: nil, finishedAt: nil, timeoutSeconds: new.timeoutSeconds, leaseExpiresAt: nil, lockedBy: nil,

@@ -42,8 +42,10 @@ public struct JobStore: Sendable {
     }
 
     /// `submit(units:)` on a connection the caller holds, on the connection's thread: for a
-    /// group committer that commits batch after batch without leaving that thread.
-    public static func submit(units: [[NewJob]], on conn: PostgresConnection) throws -> [UnitOutcome] {
+    /// group committer that commits batch after batch without leaving that thread. `ids` are
+    /// the new jobs' ids, one per job in order (made here when nil): a caller that knows them
+    /// can find out afterwards whether a commit whose reply was lost stored them.
+    public static func submit(units: [[NewJob]], ids: [UUID]? = nil, on conn: PostgresConnection) throws -> [UnitOutcome] {
         var flat: [NewJob] = [], unitOfJob: [Int] = [], firstJob: [Int] = []
         flat.reserveCapacity(units.count)
         unitOfJob.reserveCapacity(units.count)
@@ -56,7 +58,8 @@ public struct JobStore: Sendable {
         // The jobs in order, each job's unit, and each unit's first job.
         let (jobs, unitOf, start) = (flat, unitOfJob, firstJob)
         if jobs.isEmpty { return units.map { _ in .committed([]) } }
-        let ids = jobs.map { _ in UUIDv7.make() }
+        let ids = ids ?? jobs.map { _ in UUIDv7.make() }
+        precondition(ids.count == jobs.count, "one id per job")
         if jobs.allSatisfy({ $0.idempotencyKey == nil }) {
             // Nothing can conflict: the insert, its events and the NOTIFY are one statement,
             // atomic on its own, so it commits without BEGIN/COMMIT round trips.
@@ -175,6 +178,28 @@ public struct JobStore: Sendable {
          jobs.map(\.runAt), jobs.map(\.maxAttempts), jobs.map(\.timeoutSeconds), jobs.map(\.idempotencyKey), jobs.map(\.traceId)]
     }
 
+    /// Which of `ids` exist, with their creation and run times: how a submitter whose commit
+    /// reply was lost learns what it stored (JobGate made the ids, so they name its own rows).
+    public static func stored(ids: [UUID], on conn: PostgresConnection) throws -> [UUID: (createdAt: Date, runAt: Date)] {
+        var found: [UUID: (createdAt: Date, runAt: Date)] = [:]
+        for r in try conn.query(JobQueries.storedIDs, [ids]) {
+            found[try r.decode(0, as: UUID.self)] = (try r.decode(1), try r.decode(2))
+        }
+        return found
+    }
+
+    /// Waits until the server process `pid` no longer runs a statement or transaction (it has
+    /// committed, rolled back or gone), checked from `conn`, another session; false if it still
+    /// does at `deadline`. Before that, a commit it received may yet become visible.
+    public static func waitUntilIdle(backend pid: Int32, on conn: PostgresConnection, until deadline: ContinuousClock.Instant) throws -> Bool {
+        while true {
+            let busy = try conn.query(JobQueries.backendBusy, [pid]).first?.decode(0, as: Bool.self) ?? false
+            if !busy { return true }
+            if ContinuousClock.now >= deadline { return false }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+    }
+
     // MARK: reads
 
     /// One job; `tenant` nil reads any tenant's (admin).
@@ -226,7 +251,22 @@ public struct JobStore: Sendable {
 
     /// Cancels a job: queued/retrying at once; running via `cancel_requested_at` (its worker stops
     /// it on the next heartbeat and records `cancelled`); finished ones are left alone.
+    ///
+    /// When the connection breaks after the statement was sent (it may have committed with its
+    /// reply lost), it is asked once more: cancelling converges, so a second try is harmless
+    /// and finds the job cancelled if the first one did it (DESIGN.md §12).
     public func cancel(id: UUID, tenant: String?, message: String? = nil) async throws -> CancelOutcome {
+        do {
+            return try await cancelOnce(id: id, tenant: tenant, message: message)
+        } catch let e as PostgresError where e.mayHaveTakenEffect {
+            switch try await cancelOnce(id: id, tenant: tenant, message: message) {
+            case .alreadyFinished(let job) where job.status == .cancelled: return .cancelled(job)
+            case let outcome: return outcome
+            }
+        }
+    }
+
+    private func cancelOnce(id: UUID, tenant: String?, message: String?) async throws -> CancelOutcome {
         let rows = try await pool.query(JobQueries.cancel, [id, tenant, message])
         guard let r = rows.first, let previous = try r.decode(0, as: String?.self) else { return .notFound }
         if try r.decode(1, as: UUID?.self) != nil {

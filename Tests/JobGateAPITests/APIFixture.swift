@@ -13,10 +13,11 @@ struct APIFixture {
     let server: APIServer
     let tokens: TokenStore
 
-    static func make(_ prefix: String, url: String? = nil, statementTimeoutSeconds: Int = 15,
+    /// `proxy`: the server reaches the database through it (fault injection).
+    static func make(_ prefix: String, url: String? = nil, proxy: FaultProxy? = nil, statementTimeoutSeconds: Int = 15,
                      configure: (inout APIConfiguration) -> Void = { _ in }) async throws -> APIFixture {
         let db = try await TestDatabase.create(prefix)
-        let pool = PostgresPool(configuration: APIServer.databaseConfiguration(url: url ?? db.url, maxConnections: 8,
+        let pool = PostgresPool(configuration: APIServer.databaseConfiguration(url: url ?? proxy?.url(database: db.name) ?? db.url, maxConnections: 8,
                                                                                statementTimeoutSeconds: statementTimeoutSeconds))
         try await Migrator(pool: pool).migrate()
         var c = APIConfiguration()

@@ -117,8 +117,11 @@ public final class FaultProxy: @unchecked Sendable {
     }
 
     /// Closes the listening socket and every connection.
+    /// Idempotent: closing the listening descriptor twice could close another socket that
+    /// reused its number.
     public func stop() {
         lock.lock()
+        if stopped { lock.unlock(); return }
         stopped = true
         let all = links
         links.removeAll()
