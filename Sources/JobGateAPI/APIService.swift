@@ -60,6 +60,9 @@ public final class APIService: Sendable {
             response = try await dispatch(request, &exchange)
         } catch let e as APIError {
             response = e.response
+        } catch let e as PostgresError where e.code == .nulInText {
+            // The PostgreSQL layer refused a text parameter with a NUL before sending it.
+            response = APIError.invalidText(field: nil).response
         } catch is SubmitCommitter.Overloaded {
             response = APIError.overloaded(retryAfter: configuration.overloadRetryAfterSeconds).response
         } catch {

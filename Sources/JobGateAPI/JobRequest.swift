@@ -90,6 +90,7 @@ public struct JobRequestValidator: Sendable {
         guard !key.isEmpty, key.utf8.count <= 255 else {
             throw APIError(status: 400, code: "invalid_header", message: "Idempotency-Key must be 1 to 255 bytes.", field: "Idempotency-Key")
         }
+        if key.utf8.contains(0) { throw APIError.invalidText(field: "Idempotency-Key") }
         return key
     }
 
