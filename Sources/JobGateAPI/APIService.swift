@@ -161,9 +161,11 @@ public final class APIService: Sendable {
     }
 
     /// The job `id` if it exists and belongs to `tenant` (another tenant's job is not found),
-    /// read through the coalescer.
-    func readJob(_ id: UUID, tenant: String) async throws -> Job? {
-        guard let job = try await reader.submit(id), job.tenant == tenant else { return nil }
+    /// read through the coalescer, which fetches by id alone: the tenant is compared here, byte
+    /// for byte as SQL's `text =` does on the other routes (never `String ==`, for which
+    /// `cafe\u{301}` is `caf\u{e9}`).
+    func readJob(_ id: UUID, tenant: TenantName) async throws -> Job? {
+        guard let job = try await reader.submit(id), tenant.matches(job.tenant) else { return nil }
         return job
     }
 

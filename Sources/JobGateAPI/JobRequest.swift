@@ -68,7 +68,7 @@ public struct JobRequestValidator: Sendable {
             job.runAt = now.addingTimeInterval(delay)
         }
         let fieldKey = try f.string("idempotencyKey", maxLength: 255)
-        if let headerKey, let fieldKey, headerKey != fieldKey {
+        if let headerKey, let fieldKey, !headerKey.utf8.elementsEqual(fieldKey.utf8) {
             throw APIError.invalidField(f.name("idempotencyKey"), "The Idempotency-Key header and the idempotencyKey field differ.")
         }
         job.idempotencyKey = fieldKey ?? headerKey

@@ -64,6 +64,9 @@ enum APISettings {
             jwt.tenantClaim = args.string("jwt-tenant-claim", default: "tenant")
             jwt.scopesClaim = args.string("jwt-scopes-claim", default: "scope")
             jwt.defaultTenant = args.string("jwt-default-tenant")
+            if let t = jwt.defaultTenant, let problem = TenantName.problem(t) {
+                throw UsageError("--jwt-default-tenant \"\(t)\" is not a valid tenant name: \(problem)")
+            }
             c.jwt = jwt
         } else if args.string("jwt-issuer") != nil || args.string("jwt-audience") != nil {
             throw UsageError("--jwt-issuer and --jwt-audience need --jwks")
