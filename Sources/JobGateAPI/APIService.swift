@@ -74,6 +74,7 @@ public final class APIService: Sendable {
                 response = APIError.internalError.response
             }
         }
+        if Self.isDashboardPath(request.path) { response = Self.withDashboardHeaders(response) }
         let elapsed = ContinuousClock.now - start
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         metrics.observeRequest(method: request.method, route: exchange.route, status: response.status, seconds: seconds)
@@ -125,7 +126,7 @@ public final class APIService: Sendable {
         case .openapi: return HTTPResponse.json(openAPI)
         case .dashboard: return try await dashboard(request, &exchange)
         case .dashboardLogin: return try await dashboardLogin(request)
-        case .dashboardLogout: return dashboardLogout()
+        case .dashboardLogout: return dashboardLogout(request)
         }
     }
 
