@@ -47,9 +47,17 @@ public struct APIError: Error, Sendable, Equatable {
                  message: "The database refused a value of this request (SQLSTATE \(sqlState)); nothing was stored.")
     }
 
-    /// 400 for a body that is not valid JSON.
-    public static func malformedJSON(_ detail: String) -> APIError {
-        APIError(status: 400, code: "malformed_json", message: "The request body is not valid JSON: \(detail)")
+    /// 400 for a body that is not valid JSON; `field` is the member where parsing failed, if any.
+    public static func malformedJSON(_ detail: String, field: String? = nil) -> APIError {
+        APIError(status: 400, code: "malformed_json", message: "The request body is not valid JSON: \(detail)", field: field)
+    }
+
+    /// 400 for text holding a NUL byte, which PostgreSQL cannot store (DESIGN.md §13); `field`
+    /// names it when known. Nothing was stored.
+    public static func invalidText(field: String?) -> APIError {
+        APIError(status: 400, code: "invalid_text",
+                 message: (field ?? "A text value of this request") + " contains a NUL byte, which cannot be stored; nothing was changed.",
+                 field: field)
     }
 
     /// 401: no usable credentials.

@@ -8,10 +8,12 @@ enum APIQueries {
         RETURNING created_at
         """
 
+    /// The columns `TokenStore.decode` reads, in order.
+    static let tokenColumns = "id, tenant, name, scopes, created_at, expires_at, revoked_at, last_used_at"
+
     /// $1 tenant (NULL = all).
     static let listTokens = """
-        SELECT id, tenant, name, scopes, created_at, expires_at, revoked_at, last_used_at
-        FROM api_tokens WHERE ($1::text IS NULL OR tenant = $1) ORDER BY created_at, id
+        SELECT \(tokenColumns) FROM api_tokens WHERE ($1::text IS NULL OR tenant = $1) ORDER BY created_at, id
         """
 
     /// $1 id. Idempotent: an already revoked token keeps its first revocation time.
@@ -21,8 +23,12 @@ enum APIQueries {
 
     /// $1 token hash.
     static let lookupToken = """
-        SELECT id, tenant, name, scopes, created_at, expires_at, revoked_at, last_used_at
-        FROM api_tokens WHERE token_hash = $1
+        SELECT \(tokenColumns) FROM api_tokens WHERE token_hash = $1
+        """
+
+    /// $1 id (a dashboard session's token).
+    static let lookupTokenByID = """
+        SELECT \(tokenColumns) FROM api_tokens WHERE id = $1
         """
 
     /// $1 id. At most once a minute per token, whichever API node gets there first.

@@ -43,13 +43,14 @@ extension APIService {
         let now = Date()
         var jobs: [NewJob] = []
         jobs.reserveCapacity(items.count)
-        var keys: [String: (index: Int, job: NewJob, payload: [UInt8])] = [:]
+        // Keyed by the key's bytes: two keys are one only when the database's unique index says so.
+        var keys: [[UInt8]: (index: Int, job: NewJob, payload: [UInt8])] = [:]
         for (i, item) in items.enumerated() {
             guard let o = fields.fields(of: item, prefix: "jobs[\(i)].") else {
                 throw APIError.invalidField("jobs[\(i)]", "jobs[\(i)] must be a JSON object.")
             }
             let job = try validator.newJob(o, tenant: principal.tenant, traceID: trace, now: now)
-            if let key = job.idempotencyKey {
+            if let key = job.idempotencyKey.map({ Array($0.utf8) }) {
                 // The same key twice is fine for the same request (both get one job); for a
                 // different request it is refused before anything is stored. Payloads are
                 // compared in a canonical form (as the database's request hash compares them),
@@ -112,7 +113,7 @@ extension APIService {
 
     func getJob(_ idText: String, _ principal: Principal) async throws -> HTTPResponse {
         let id = try jobID(idText)
-        guard let job = try await readJob(id, tenant: principal.tenant) else { throw APIError.jobNotFound(idText) }
+        guard let job = try await readJob(id, tenant: principal.tenantName) else { throw APIError.jobNotFound(idText) }
         return json(JobJSON.job(job, output: try await signedOutput(job)))
     }
 

@@ -31,7 +31,7 @@ extension APIService {
     }
 
     func referenceStatus(_ request: HTTPRequest, id idText: String, _ principal: Principal) async throws -> HTTPResponse {
-        guard let id = UUIDText.parse(idText), let job = try await readJob(id, tenant: principal.tenant) else {
+        guard let id = UUIDText.parse(idText), let job = try await readJob(id, tenant: principal.tenantName) else {
             return json("{\"Error Message\":\(JSONText.quote("No Job data found for Job Id : \(idText)"))}", status: 404)
         }
         let jobID = job.id.lowercasedString

@@ -60,6 +60,9 @@ public final class APIService: Sendable {
             response = try await dispatch(request, &exchange)
         } catch let e as APIError {
             response = e.response
+        } catch let e as PostgresError where e.code == .nulInText {
+            // The PostgreSQL layer refused a text parameter with a NUL before sending it.
+            response = APIError.invalidText(field: nil).response
         } catch is SubmitCommitter.Overloaded {
             response = APIError.overloaded(retryAfter: configuration.overloadRetryAfterSeconds).response
         } catch let e as SubmitCommitter.NotStored {
@@ -77,6 +80,7 @@ public final class APIService: Sendable {
                 response = APIError.internalError.response
             }
         }
+        if Self.isDashboardPath(request.path) { response = Self.withDashboardHeaders(response) }
         let elapsed = ContinuousClock.now - start
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         metrics.observeRequest(method: request.method, route: exchange.route, status: response.status, seconds: seconds)
@@ -128,7 +132,7 @@ public final class APIService: Sendable {
         case .openapi: return HTTPResponse.json(openAPI)
         case .dashboard: return try await dashboard(request, &exchange)
         case .dashboardLogin: return try await dashboardLogin(request)
-        case .dashboardLogout: return dashboardLogout()
+        case .dashboardLogout: return dashboardLogout(request)
         }
     }
 
@@ -164,9 +168,11 @@ public final class APIService: Sendable {
     }
 
     /// The job `id` if it exists and belongs to `tenant` (another tenant's job is not found),
-    /// read through the coalescer.
-    func readJob(_ id: UUID, tenant: String) async throws -> Job? {
-        guard let job = try await reader.submit(id), job.tenant == tenant else { return nil }
+    /// read through the coalescer, which fetches by id alone: the tenant is compared here, byte
+    /// for byte as SQL's `text =` does on the other routes (never `String ==`, for which
+    /// `cafe\u{301}` is `caf\u{e9}`).
+    func readJob(_ id: UUID, tenant: TenantName) async throws -> Job? {
+        guard let job = try await reader.submit(id), tenant.matches(job.tenant) else { return nil }
         return job
     }
 

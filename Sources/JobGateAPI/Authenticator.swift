@@ -15,10 +15,16 @@ public final class Authenticator: Sendable {
     let jwt: JWTAuthSettings?
     let jwks: JWKSProvider?
     let cacheTTL: Duration
-    /// Lookups by the SHA-256 of the secret (the secret itself is never kept).
-    private let cache = Mutex<[[UInt8]: CacheEntry]>([:])
+    /// Token rows by the SHA-256 of the secret (the secret itself is never kept) or by id
+    /// (dashboard sessions name the token that opened them).
+    private let cache = Mutex<[CacheKey: CacheEntry]>([:])
     private let touched = Mutex<[UUID: ContinuousClock.Instant]>([:])
     private static let maxCacheEntries = 10_000
+
+    enum CacheKey: Hashable {
+        case secretHash([UInt8])
+        case id(UUID)
+    }
 
     struct CacheEntry {
         var token: APIToken?
@@ -55,12 +61,31 @@ public final class Authenticator: Sendable {
         if let jwks, credential.utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false).count == 3 {
             return try await verifyJWT(credential, jwks: jwks)
         }
-        guard let token = try await lookup(credential), token.isUsable(at: Date()) else {
+        guard let token = try await lookup(credential), let principal = Self.principal(token) else {
             throw APIError.unauthorized("The token is invalid, expired or revoked.")
         }
         noteUse(token.id)
-        return Principal(tenant: token.tenant, scopes: Set(token.scopes.compactMap(Scope.init(rawValue:))),
-                         kind: .apiToken(token.id.lowercasedString))
+        return principal
+    }
+
+    /// The caller behind the API token with this id while it is still usable (not revoked, not
+    /// expired), through the same short cache as bearer lookups; nil otherwise. A dashboard
+    /// session checks its token with it on every request, so revocation ends the session.
+    public func principal(forTokenID id: UUID) async throws -> Principal? {
+        let token = try await cached(.id(id)) { try await tokens.lookup(id: id) }
+        return token.flatMap { Self.principal($0) }
+    }
+
+    /// The principal of a usable token row; nil when it is revoked, expired, or names a tenant
+    /// outside the allowed set (a row written before names were checked, or by hand).
+    static func principal(_ token: APIToken, now: Date = Date()) -> Principal? {
+        guard token.isUsable(at: now) else { return nil }
+        guard let tenant = TenantName(token.tenant) else {
+            Log.warn("API token refused: its tenant is not a valid tenant name", ["token.id": token.id.lowercasedString])
+            return nil
+        }
+        return Principal(tenant: tenant, scopes: Set(token.scopes.compactMap(Scope.init(rawValue:))),
+                         kind: .apiToken(token.id.lowercasedString), expiresAt: token.expiresAt)
     }
 
     /// The token from `Bearer X` (scheme case-insensitive) or a bare `X`.
@@ -76,10 +101,14 @@ public final class Authenticator: Sendable {
     private func lookup(_ secret: String) async throws -> APIToken? {
         // Tokens are long random strings: anything else cannot be one, and needs no query.
         guard secret.utf8.count >= 16, secret.utf8.count <= 512 else { return nil }
-        let key = TokenStore.hash(secret)
+        return try await cached(.secretHash(TokenStore.hash(secret))) { try await tokens.lookup(secret: secret) }
+    }
+
+    /// The token row under `key`, from the cache when fetched less than `cacheTTL` ago.
+    private func cached(_ key: CacheKey, fetch: () async throws -> APIToken?) async throws -> APIToken? {
         let now = ContinuousClock.now
         if let hit = cache.withLock({ $0[key] }), now - hit.fetchedAt < cacheTTL { return hit.token }
-        let token = try await tokens.lookup(secret: secret)
+        let token = try await fetch()
         cache.withLock { c in
             if c.count >= Self.maxCacheEntries { c.removeAll(keepingCapacity: true) }
             c[key] = CacheEntry(token: token, fetchedAt: now)
@@ -126,10 +155,14 @@ public final class Authenticator: Sendable {
         } catch {
             throw APIError.unauthorized("The token is invalid: \(error).")
         }
-        guard let tenant = claims.string(settings.tenantClaim) ?? settings.defaultTenant, !tenant.isEmpty else {
+        guard let text = claims.string(settings.tenantClaim) ?? settings.defaultTenant, !text.isEmpty else {
             throw APIError.unauthorized("The token has no \"\(settings.tenantClaim)\" claim naming a tenant.")
         }
+        // Checked before it goes anywhere: a NUL or a Unicode look-alike must not become another tenant.
+        guard let tenant = TenantName(text) else {
+            throw APIError.unauthorized("The token's \"\(settings.tenantClaim)\" claim is not a valid tenant name (1-63 of a-z 0-9 . _ -).")
+        }
         let scopes = Set(claims.strings(settings.scopesClaim).compactMap(Scope.init(rawValue:)))
-        return Principal(tenant: tenant, scopes: scopes, kind: .jwt(subject: claims.subject))
+        return Principal(tenant: tenant, scopes: scopes, kind: .jwt(subject: claims.subject), expiresAt: claims.expiresAt)
     }
 }

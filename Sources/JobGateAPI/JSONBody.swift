@@ -17,7 +17,8 @@ enum JSONBody {
         do {
             return try JSONValue.parse(bytes)
         } catch {
-            throw APIError.malformedJSON(error.description)
+            if error.isNUL { throw APIError.invalidText(field: error.field) }
+            throw APIError.malformedJSON(error.description, field: error.field)
         }
     }
 
@@ -82,6 +83,9 @@ struct JSONFields {
         guard case .string(let s) = v else { throw APIError.invalidField(name(key), "\(name(key)) must be a string.") }
         if !allowEmpty && s.isEmpty { throw APIError.invalidField(name(key), "\(name(key)) must not be empty.") }
         if s.utf8.count > maxLength { throw APIError.invalidField(name(key), "\(name(key)) is longer than \(maxLength) bytes.") }
+        // The parser refuses \u0000 already; this keeps any other way of building fields from
+        // handing the database a NUL (DESIGN.md §13).
+        if s.utf8.contains(0) { throw APIError.invalidText(field: name(key)) }
         return s
     }
 

@@ -104,11 +104,36 @@ public struct JSONObject: Sendable {
     }
 }
 
-/// Why a text is not JSON, with the byte offset where parsing stopped.
+/// Why a text is not JSON, with the byte offset where parsing stopped and the member it was in.
 public struct JSONParseError: Error, Sendable, CustomStringConvertible {
     public let offset: Int
     public let reason: String
+    /// The member being parsed, as a path such as `jobs[1].idempotencyKey`; nil at the top level.
+    public internal(set) var field: String?
+    /// True for a `\u0000` escape: valid JSON, but text PostgreSQL cannot hold (DESIGN.md §13).
+    public internal(set) var isNUL = false
     public var description: String { "\(reason) at byte \(offset)" }
+
+    init(offset: Int, reason: String, isNUL: Bool = false) {
+        self.offset = offset
+        self.reason = reason
+        self.isNUL = isNUL
+    }
+
+    /// The error as seen from the object holding member `key` (paths are built while unwinding,
+    /// so parsing pays nothing for them).
+    func inside(member key: String) -> JSONParseError {
+        var e = self
+        e.field = key + (field.map { $0.hasPrefix("[") ? $0 : "." + $0 } ?? "")
+        return e
+    }
+
+    /// The error as seen from the array holding it at `index`.
+    func inside(index: Int) -> JSONParseError {
+        var e = self
+        e.field = "[\(index)]" + (field.map { $0.hasPrefix("[") ? $0 : "." + $0 } ?? "")
+        return e
+    }
 }
 
 private struct JSONParser {
@@ -168,7 +193,8 @@ private struct JSONParser {
             at += 1
             skipWhitespace()
             let start = at
-            let v = try value(depth: depth)
+            let v: JSONValue
+            do { v = try value(depth: depth) } catch { throw error.inside(member: key) }
             members.append(JSONObject.Member(key: key, value: v, range: start..<at))
             skipWhitespace()
             guard at < bytes.count else { throw error("unexpected end of JSON") }
@@ -186,7 +212,7 @@ private struct JSONParser {
         if at < bytes.count, bytes[at] == UInt8(ascii: "]") { at += 1; return items }
         while true {
             skipWhitespace()
-            items.append(try value(depth: depth))
+            do { items.append(try value(depth: depth)) } catch { throw error.inside(index: items.count) }
             skipWhitespace()
             guard at < bytes.count else { throw error("unexpected end of JSON") }
             if bytes[at] == UInt8(ascii: ",") { at += 1; continue }
@@ -310,7 +336,9 @@ private struct JSONParser {
             case UInt8(ascii: "t"): out.append(0x09)
             case UInt8(ascii: "u"):
                 var scalar = try hex4()
-                if scalar == 0 { throw error("\\u0000 is not allowed (PostgreSQL cannot store it)") }
+                if scalar == 0 {
+                    throw JSONParseError(offset: at, reason: "\\u0000 is not allowed (PostgreSQL cannot store it)", isNUL: true)
+                }
                 if (0xDC00...0xDFFF).contains(scalar) { throw error("unpaired surrogate in a \\u escape") }
                 if (0xD800...0xDBFF).contains(scalar) {
                     guard at + 1 < bytes.count, bytes[at] == UInt8(ascii: "\\"), bytes[at + 1] == UInt8(ascii: "u") else {

@@ -68,7 +68,7 @@ public struct JobRequestValidator: Sendable {
             job.runAt = now.addingTimeInterval(delay)
         }
         let fieldKey = try f.string("idempotencyKey", maxLength: 255)
-        if let headerKey, let fieldKey, headerKey != fieldKey {
+        if let headerKey, let fieldKey, !headerKey.utf8.elementsEqual(fieldKey.utf8) {
             throw APIError.invalidField(f.name("idempotencyKey"), "The Idempotency-Key header and the idempotencyKey field differ.")
         }
         job.idempotencyKey = fieldKey ?? headerKey
@@ -90,6 +90,7 @@ public struct JobRequestValidator: Sendable {
         guard !key.isEmpty, key.utf8.count <= 255 else {
             throw APIError(status: 400, code: "invalid_header", message: "Idempotency-Key must be 1 to 255 bytes.", field: "Idempotency-Key")
         }
+        if key.utf8.contains(0) { throw APIError.invalidText(field: "Idempotency-Key") }
         return key
     }
 

@@ -7,10 +7,10 @@ extension OpenAPIDocument {
     static let retryAfter = #""Retry-After":{"schema":{"type":"integer"}}"#
 
     static let components = "\"components\":{"
-        + #""securitySchemes":{"bearer":{"type":"http","scheme":"bearer","description":"An API token (jobgate token create) or a JWT from the configured OIDC provider. A raw token without the Bearer prefix is accepted too."}},"#
+        + #""securitySchemes":{"bearer":{"type":"http","scheme":"bearer","description":"An API token (jobgate token create) or a JWT from the configured OIDC provider. A raw token without the Bearer prefix is accepted too. Scopes: jobs:submit, jobs:read, jobs:cancel, admin (all job scopes, within the token's tenant) and operator (global operations across tenants, e.g. the dashboard of every tenant; implied by no other scope). A tenant name is 1-63 bytes of a-z 0-9 . _ -, starting with a letter or digit."}},"#
         + #""parameters":{"IdempotencyKey":{"name":"Idempotency-Key","in":"header","description":"Same as the idempotencyKey field; when both are given they must be equal (400 otherwise)","schema":{"type":"string","minLength":1,"maxLength":255}}},"#
         + "\"responses\":{" + [
-            errorResponse(400, "Malformed JSON, a wrong field type or value (field names it)"),
+            errorResponse(400, "Malformed JSON, a wrong field type or value, or text holding a NUL byte (invalid_text); field names it"),
             errorResponse(401, "Missing or invalid token", headers: #""WWW-Authenticate":{"schema":{"type":"string"}}"#),
             errorResponse(403, "The token lacks the scope, or the signed URL is invalid or expired"),
             errorResponse(404, "No such job for this tenant"),

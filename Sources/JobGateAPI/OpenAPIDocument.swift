@@ -97,12 +97,14 @@ public enum OpenAPIDocument {
     "/dashboard":{"get":{"operationId":"dashboard","summary":"The operator's dashboard (HTML); without a valid session cookie, the login form","tags":["operations"],"security":[],
         "responses":{"200":{"description":"The dashboard or the login page","content":{"text/html":{"schema":{"type":"string"}}}},
           "503":{"description":"Database unavailable","content":{"text/html":{"schema":{"type":"string"}}}}}}},
-    "/dashboard/login":{"post":{"operationId":"dashboardLogin","summary":"Exchange a token with jobs:read or admin for a short-lived HttpOnly session cookie","tags":["operations"],"security":[],
+    "/dashboard/login":{"post":{"operationId":"dashboardLogin","summary":"Exchange a token with jobs:read, admin or operator for a short-lived HttpOnly session cookie that ends when the token is revoked or expires (only operator sees every tenant)","tags":["operations"],"security":[],
         "requestBody":{"required":true,"content":{"application/x-www-form-urlencoded":{"schema":{"type":"object","properties":{"token":{"type":"string"}},"required":["token"]}}}},
         "responses":{"303":{"description":"Logged in: Set-Cookie and Location /dashboard"},
           "401":{"description":"Invalid token or missing scope: the login page again","content":{"text/html":{"schema":{"type":"string"}}}},
+          "403":{"description":"The form was posted from another origin (Origin, Sec-Fetch-Site): refused, no cookie","content":{"text/html":{"schema":{"type":"string"}}}},
           "503":{"description":"Database unavailable","content":{"text/html":{"schema":{"type":"string"}}}}}}},
     "/dashboard/logout":{"post":{"operationId":"dashboardLogout","summary":"Clear the session cookie","tags":["operations"],"security":[],
-        "responses":{"303":{"description":"Logged out: Location /dashboard"}}}}
+        "responses":{"303":{"description":"Logged out: Location /dashboard"},
+          "403":{"description":"Posted from another origin: refused","content":{"text/html":{"schema":{"type":"string"}}}}}}}
     """#
 }

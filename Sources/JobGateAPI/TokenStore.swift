@@ -41,7 +41,9 @@ public struct TokenStore: Sendable {
     public static func hash(_ secret: String) -> [UInt8] { SHA256.hash(secret) }
 
     /// Creates a token; returns its record and the secret (shown once, never stored).
+    /// Throws `APIError.invalidField("tenant", …)` for a tenant outside `TenantName`'s set.
     public func create(tenant: String, scopes: [Scope], name: String = "", expiresAt: Date? = nil) async throws -> (token: APIToken, secret: String) {
+        if let problem = TenantName.problem(tenant) { throw APIError.invalidField("tenant", "Invalid tenant: \(problem).") }
         let secret = Self.secretPrefix + SecureRandom.token(bytes: 32)
         let id = UUIDv7.make()
         let names = scopes.map(\.rawValue)
@@ -66,6 +68,11 @@ public struct TokenStore: Sendable {
     /// The token whose secret is `secret`, usable or not; nil when unknown.
     public func lookup(secret: String) async throws -> APIToken? {
         try await pool.query(APIQueries.lookupToken, [Self.hash(secret)]).first.map(Self.decode)
+    }
+
+    /// The token with this id, usable or not; nil when unknown.
+    public func lookup(id: UUID) async throws -> APIToken? {
+        try await pool.query(APIQueries.lookupTokenByID, [id]).first.map(Self.decode)
     }
 
     /// Records a use, at most once a minute per token.

@@ -64,6 +64,9 @@ enum APISettings {
             jwt.tenantClaim = args.string("jwt-tenant-claim", default: "tenant")
             jwt.scopesClaim = args.string("jwt-scopes-claim", default: "scope")
             jwt.defaultTenant = args.string("jwt-default-tenant")
+            if let t = jwt.defaultTenant, let problem = TenantName.problem(t) {
+                throw UsageError("--jwt-default-tenant \"\(t)\" is not a valid tenant name: \(problem)")
+            }
             c.jwt = jwt
         } else if args.string("jwt-issuer") != nil || args.string("jwt-audience") != nil {
             throw UsageError("--jwt-issuer and --jwt-audience need --jwks")
@@ -96,7 +99,8 @@ enum APISettings {
     }
 
     /// For `up`: starts the API on `url`'s database and makes a fresh admin token for the
-    /// `default` tenant (revoking the one the previous `up` printed). Returns the server and the secret.
+    /// `default` tenant, with `operator` too so its dashboard shows every tenant (revoking the
+    /// one the previous `up` printed). Returns the server and the secret.
     static func startForUp(_ args: Arguments, url: String, registry: HandlerRegistry) async throws -> (APIServer, String) {
         var configuration = try configuration(args, registry: registry)
         // `up`'s worker registers no database gauges, so the API does it (once per process).
@@ -106,7 +110,7 @@ enum APISettings {
         for old in try await tokens.list(tenant: "default") where old.name == "jobgate up" && old.revokedAt == nil {
             try await tokens.revoke(id: old.id)
         }
-        let secret = try await tokens.create(tenant: "default", scopes: [.admin], name: "jobgate up").secret
+        let secret = try await tokens.create(tenant: "default", scopes: [.admin, .operator], name: "jobgate up").secret
         let server = APIServer(configuration: configuration, pool: pool)
         try await server.start()
         return (server, secret)

@@ -9,7 +9,7 @@ extension JobGateCLI {
         usage: "jobgate token create --tenant T --scopes a,b [--name N] [--expires-in 30d] | token list [--tenant T] | token revoke ID",
         options: [
             OptionSpec("tenant", value: "T", help: "the tenant the token acts for (create; filter for list)"),
-            OptionSpec("scopes", value: "a,b", help: "jobs:submit, jobs:read, jobs:cancel, admin (all of them)"),
+            OptionSpec("scopes", value: "a,b", help: "jobs:submit, jobs:read, jobs:cancel, admin (all of them, own tenant), operator (every tenant's dashboard)"),
             OptionSpec("name", value: "N", help: "a label shown by token list"),
             OptionSpec("expires-in", value: "DURATION", help: "e.g. 12h, 30d (default: never)"),
         ]
@@ -23,6 +23,9 @@ extension JobGateCLI {
         case "create":
             guard args.positionals.count == 1 else { throw UsageError("unexpected argument \(args.positionals[1])") }
             guard let tenant = args.string("tenant"), !tenant.isEmpty else { throw UsageError("--tenant is required") }
+            if let problem = TenantName.problem(tenant) {
+                throw UsageError("--tenant \"\(tenant)\" is not a valid tenant name: \(problem) (1-63 bytes of a-z 0-9 . _ -)")
+            }
             guard let scopeText = args.string("scopes") else { throw UsageError("--scopes is required") }
             let scopes: [Scope]
             switch Scope.parseList(scopeText) {

@@ -147,9 +147,21 @@ public struct JobStore: Sendable {
         }
     }
 
+    /// A tenant's idempotency key, equal only when both are byte for byte (as the unique index
+    /// compares them), not merely canonically equivalent as `String ==` would say.
     private struct TenantKey: Hashable {
         var tenant: String
         var key: String
+
+        static func == (a: TenantKey, b: TenantKey) -> Bool {
+            a.tenant.utf8.elementsEqual(b.tenant.utf8) && a.key.utf8.elementsEqual(b.key.utf8)
+        }
+
+        func hash(into hasher: inout Hasher) {
+            for b in tenant.utf8 { hasher.combine(b) }
+            hasher.combine(0xFF as UInt8)  // never in UTF-8: separates tenant from key
+            for b in key.utf8 { hasher.combine(b) }
+        }
     }
 
     /// Units grouped so that no two units of one wave share an idempotency key (of a tenant),

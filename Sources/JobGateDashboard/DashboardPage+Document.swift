@@ -6,8 +6,9 @@ extension DashboardPage {
         return document(title: "JobGate dashboard: sign in", refresh: false, body: """
             <header><h1>JobGate</h1><span class="meta">dashboard</span></header>
             <section class="login"><h2>Sign in</h2>
-            <p>Paste an API token with the <code>jobs:read</code> or <code>admin</code> scope. It is checked once and \
-            exchanged for a session cookie that lasts \(Int(DashboardSession.defaultTTL / 3600)) hours; the token itself is not kept.</p>
+            <p>Paste an API token with the <code>jobs:read</code>, <code>admin</code> or <code>operator</code> scope \
+            (only <code>operator</code> shows every tenant). It is exchanged for a session cookie that lasts at most \
+            \(Int(DashboardSession.defaultTTL / 3600)) hours and ends when the token is revoked or expires; the token itself is not kept.</p>
             \(message)
             <form method="post" action="/dashboard/login" autocomplete="off">
             <label for="token">API token</label>

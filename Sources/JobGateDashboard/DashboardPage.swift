@@ -10,6 +10,17 @@ public enum DashboardPage {
     /// The content type to serve the page with.
     public static let contentType = "text/html; charset=utf-8"
 
+    /// Headers every dashboard response carries (DESIGN.md §13). The page needs nothing but its
+    /// inline `<style>` and `style=` attributes, inline SVG and at most `data:` images, and posts
+    /// forms only to itself; it is never framed, sniffed or named in a Referer.
+    public static let securityHeaders: [(name: String, value: String)] = [
+        ("Content-Security-Policy",
+         "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+        ("X-Frame-Options", "DENY"),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "no-referrer"),
+    ]
+
     static let colors = (completed: "#2f9e5f", failed: "#d64545", retried: "#e39a2d", cancelled: "#8a8f98",
                          leaseExpired: "#8e5cc9", depth: "#3b74c4")
 

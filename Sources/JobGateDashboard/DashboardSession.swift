@@ -5,9 +5,14 @@ import JobGateCrypto
 ///
 /// A browser cannot send `Authorization: Bearer`, so the operator pastes a token once into a
 /// login form; the API checks it as for any request and answers with this cookie. The cookie
-/// holds no secret: `base64url(payload) "." base64url(HMAC-SHA256(key, "jobgate-dashboard-session.v1." + payload))`,
-/// payload `{"t":tenant,"s":[scopes],"e":expiry unix seconds}`. It is HttpOnly (scripts can't
+/// holds no secret: `base64url(payload) "." base64url(HMAC-SHA256(key, "jobgate-dashboard-session.v2." + payload))`,
+/// payload `{"t":tenant,"s":[scopes],"e":expiry unix seconds,"k":API token id}`. It is HttpOnly (scripts can't
 /// read it), SameSite=Strict (no cross-site request carries it) and `Path=/dashboard`.
+///
+/// A session ends when the credential that opened it does (DESIGN.md §13): `k` names the API
+/// token, which the API looks up (through its token cache) on every dashboard request, so a
+/// revoked or expired token ends the session within the cache's lifetime; a JWT's session
+/// (no `k`) never outlives the JWT's `exp`, which caps `e`.
 ///
 /// ## Wiring in the API (JobGateAPI must depend on JobGateDashboard)
 ///
@@ -17,15 +22,15 @@ import JobGateCrypto
 ///
 /// - `GET /dashboard` (no bearer token needed):
 ///   `session.verify(DashboardSession.cookie(named: DashboardSession.cookieName, in: request.headers["Cookie"]), now:)`.
-///   Valid → `DashboardPage.render(try await DashboardData.load(pool:, now:, tenant: admin ? nil : tenant), now:)`,
+///   Valid (and its token still usable) → `DashboardPage.render(try await DashboardData.load(pool:, now:, tenant: operator ? nil : tenant), now:)`,
 ///   200 `text/html; charset=utf-8`, `Cache-Control: no-store`. Invalid or missing →
 ///   200 with `DashboardSession.loginPage()` (401 would make some browsers show their own dialog).
 ///   A database error → 503 with `DashboardPage.unavailable()`.
 /// - `POST /dashboard/login` (form body, `application/x-www-form-urlencoded`):
 ///   `DashboardSession.token(fromFormBody: request.body)` → authenticate it exactly like a bearer
 ///   token (API token or JWT). If it is valid and `DashboardSession.allows(scopes:)` (it has
-///   `jobs:read` or `admin`): 303 `Location: /dashboard` with
-///   `Set-Cookie: session.setCookieHeader(value: session.issue(tenant:scopes:ttl:now:), ttl:, secure:)`.
+///   `jobs:read`, `admin` or `operator`) and the POST is same-origin: 303 `Location: /dashboard` with
+///   `Set-Cookie: session.setCookieHeader(value: session.issue(tenant:scopes:tokenID:ttl:now:), ttl:, secure:)`.
 ///   Otherwise 200 (or 401) with `loginPage(error: "That token is not valid or lacks jobs:read.")`.
 ///   Never log the body.
 /// - `POST /dashboard/logout` (optional): 303 to `/dashboard` with `DashboardSession.clearCookieHeader(secure:)`.
@@ -36,10 +41,23 @@ public struct DashboardSession: Sendable {
     public static let cookieName = "jobgate_session"
     /// Default lifetime: 8 hours, a working day.
     public static let defaultTTL: TimeInterval = 8 * 3600
-    /// The scopes that may read the dashboard.
-    public static let readScopes: Set<String> = ["jobs:read", "admin"]
+    /// The scopes that may read the dashboard (`operator` sees every tenant, the others their own).
+    public static let readScopes: Set<String> = ["jobs:read", "admin", "operator"]
 
-    private static let context = "jobgate-dashboard-session.v1."
+    /// What a valid session cookie says.
+    public struct Claims: Sendable, Equatable {
+        /// The tenant of the credential that opened the session.
+        public var tenant: String
+        /// Its scopes at login.
+        public var scopes: [String]
+        /// The API token that opened it (lowercase UUID text), nil for a JWT.
+        public var tokenID: String?
+        /// When the session ends at the latest.
+        public var expiresAt: Date
+    }
+
+    // v2 added the token id: a v1 cookie (which could not be tied to its token) is not accepted.
+    private static let context = "jobgate-dashboard-session.v2."
     private let secret: [UInt8]
 
     /// A session signer and checker with `secret` (at least 16 bytes; 32 random bytes is right).
@@ -59,16 +77,19 @@ public struct DashboardSession: Sendable {
         scopes.contains { readScopes.contains($0) }
     }
 
-    /// A cookie value for `tenant` with `scopes`, valid for `ttl` seconds from `now`.
-    public func issue(tenant: String, scopes: [String], ttl: TimeInterval = DashboardSession.defaultTTL, now: Date = Date()) -> String {
-        let payload = Payload(t: tenant, s: scopes, e: Int64((now.timeIntervalSince1970 + ttl).rounded(.down)))
+    /// A cookie value for `tenant` with `scopes`, opened by API token `tokenID` (nil for a JWT),
+    /// valid for `ttl` seconds from `now`.
+    public func issue(tenant: String, scopes: [String], tokenID: String? = nil, ttl: TimeInterval = DashboardSession.defaultTTL,
+                      now: Date = Date()) -> String {
+        let payload = Payload(t: tenant, s: scopes, e: Int64((now.timeIntervalSince1970 + ttl).rounded(.down)), k: tokenID)
         let json = (try? JSONEncoder().encode(payload)) ?? Data()
         let body = Base64URL.encode(Array(json))
         return body + "." + Base64URL.encode(mac(body))
     }
 
-    /// The tenant and scopes of a cookie value this secret signed and that has not expired; nil otherwise.
-    public func verify(_ cookie: String?, now: Date = Date()) -> (tenant: String, scopes: [String])? {
+    /// What a cookie value this secret signed and that has not expired says; nil otherwise. The
+    /// caller still checks that `tokenID`'s token is usable.
+    public func verify(_ cookie: String?, now: Date = Date()) -> Claims? {
         guard let cookie, cookie.utf8.count <= 4096 else { return nil }
         let parts = cookie.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 2, let sig = Base64URL.decode(parts[1]) else { return nil }
@@ -77,7 +98,8 @@ public struct DashboardSession: Sendable {
               let payload = try? JSONDecoder().decode(Payload.self, from: Data(json)),
               Double(payload.e) > now.timeIntervalSince1970
         else { return nil }
-        return (payload.t, payload.s)
+        return Claims(tenant: payload.t, scopes: payload.s, tokenID: payload.k,
+                      expiresAt: Date(timeIntervalSince1970: Double(payload.e)))
     }
 
     /// The `Set-Cookie` value for a session cookie (`Max-Age` = `ttl`).
@@ -124,5 +146,6 @@ public struct DashboardSession: Sendable {
         var t: String
         var s: [String]
         var e: Int64
+        var k: String?
     }
 }

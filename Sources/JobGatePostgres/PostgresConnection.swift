@@ -109,8 +109,9 @@ public final class PostgresConnection {
     @discardableResult
     public func query(_ sql: String, _ parameters: [any PostgresBindable] = [], prepare: Bool = true) throws(PostgresError) -> PostgresRows {
         guard let conn else { throw PostgresError(code: .connectionLost, message: "connection is closed") }
+        // Bound (and checked for NULs) before anything is sent, so a refused value never reaches the server.
+        let bound = try BoundParameters(parameters.map { $0.postgresParameter })
         statementsSent += 1
-        let params = parameters.map { $0.postgresParameter }
         var statementName: String?
         if prepare {
             if let name = prepared[sql] {
@@ -126,7 +127,7 @@ public final class PostgresConnection {
                 statementName = name
             }
         }
-        let result = Self.execute(conn: conn, sql: sql, statementName: statementName, params: params)
+        let result = bound.execute(conn: conn, sql: sql, statementName: statementName)
         defer { PQclear(result) }
         guard let result else { throw PostgresError.from(result: nil, connection: conn) }
         switch PQresultStatus(result) {
@@ -176,46 +177,6 @@ public final class PostgresConnection {
 
     var rawConnection: OpaquePointer? { conn }
 
-    private static func execute(conn: OpaquePointer, sql: String, statementName: String?, params: [PostgresParameter]) -> OpaquePointer? {
-        let n = params.count
-        if n == 0 {
-            if let statementName { return PQexecPrepared(conn, statementName, 0, nil, nil, nil, 0) }
-            return PQexecParams(conn, sql, 0, nil, nil, nil, nil, 0)
-        }
-        // Every parameter's bytes in one buffer (text NUL-terminated), alive until the call returns.
-        var storage: [UInt8] = []
-        var offsets = [Int](repeating: -1, count: n)
-        var lengths = [Int32](repeating: 0, count: n)
-        var formats = [Int32](repeating: 0, count: n)
-        for (i, p) in params.enumerated() {
-            switch p {
-            case .null:
-                break
-            case .text(let s):
-                offsets[i] = storage.count
-                storage.append(contentsOf: s.utf8)
-                lengths[i] = Int32(storage.count - offsets[i])
-                storage.append(0)
-            case .binary(let b):
-                offsets[i] = storage.count
-                storage.append(contentsOf: b)
-                lengths[i] = Int32(b.count)
-                formats[i] = 1
-            }
-        }
-        if storage.isEmpty { storage.append(0) }
-        return storage.withUnsafeBufferPointer { buffer in
-            let base = UnsafeRawPointer(buffer.baseAddress!).assumingMemoryBound(to: CChar.self)
-            var values: [UnsafePointer<CChar>?] = offsets.map { $0 < 0 ? nil : base + $0 }
-            return values.withUnsafeMutableBufferPointer { vp in
-                if let statementName {
-                    return PQexecPrepared(conn, statementName, Int32(n), vp.baseAddress, lengths, formats, 0)
-                }
-                return PQexecParams(conn, sql, Int32(n), nil, vp.baseAddress, lengths, formats, 0)
-            }
-        }
-    }
-
     private static func copyRows(_ r: OpaquePointer) -> PostgresRows {
         let nf = Int(PQnfields(r))
         let nt = Int(PQntuples(r))
@@ -242,6 +203,66 @@ public final class PostgresConnection {
         }
         let affected = PQcmdTuples(r).map { Int(String(cString: $0)) ?? nt } ?? nt
         return PostgresRows(columns: columns, rows: rows, affectedRows: affected)
+    }
+}
+
+/// Every parameter's bytes in one buffer (text NUL-terminated, as libpq reads it), with the
+/// offsets, lengths and formats `PQexecParams`/`PQexecPrepared` take.
+///
+/// libpq reads a text parameter as a C string, so a NUL inside one would silently cut it there
+/// (a tenant `acme\0evil` would become `acme`): such a parameter is refused with
+/// `PostgresError.Code.nulInText`, found with `memchr` over the bytes just copied.
+private struct BoundParameters {
+    var storage: [UInt8] = []
+    var offsets: [Int]
+    var lengths: [Int32]
+    var formats: [Int32]
+
+    init(_ params: [PostgresParameter]) throws(PostgresError) {
+        let n = params.count
+        offsets = [Int](repeating: -1, count: n)
+        lengths = [Int32](repeating: 0, count: n)
+        formats = [Int32](repeating: 0, count: n)
+        for (i, p) in params.enumerated() {
+            switch p {
+            case .null:
+                break
+            case .text(let s):
+                let start = storage.count
+                offsets[i] = start
+                storage.append(contentsOf: s.utf8)
+                let count = storage.count - start
+                lengths[i] = Int32(count)
+                let hasNUL = count > 0 && storage.withUnsafeBufferPointer { memchr($0.baseAddress! + start, 0, count) != nil }
+                if hasNUL { throw PostgresError.nulInText(parameter: i + 1) }
+                storage.append(0)
+            case .binary(let b):
+                offsets[i] = storage.count
+                storage.append(contentsOf: b)
+                lengths[i] = Int32(b.count)
+                formats[i] = 1
+            }
+        }
+        if storage.isEmpty { storage.append(0) }
+    }
+
+    /// Runs the statement with these parameters; the buffer lives until the call returns.
+    func execute(conn: OpaquePointer, sql: String, statementName: String?) -> OpaquePointer? {
+        let n = Int32(offsets.count)
+        if n == 0 {
+            if let statementName { return PQexecPrepared(conn, statementName, 0, nil, nil, nil, 0) }
+            return PQexecParams(conn, sql, 0, nil, nil, nil, nil, 0)
+        }
+        return storage.withUnsafeBufferPointer { buffer in
+            let base = UnsafeRawPointer(buffer.baseAddress!).assumingMemoryBound(to: CChar.self)
+            var values: [UnsafePointer<CChar>?] = offsets.map { $0 < 0 ? nil : base + $0 }
+            return values.withUnsafeMutableBufferPointer { vp in
+                if let statementName {
+                    return PQexecPrepared(conn, statementName, n, vp.baseAddress, lengths, formats, 0)
+                }
+                return PQexecParams(conn, sql, n, nil, vp.baseAddress, lengths, formats, 0)
+            }
+        }
     }
 }
 

@@ -26,6 +26,9 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDeb
         public static let decoding = Code(raw: "decoding")
         /// libpq reported an unexpected state.
         public static let protocolViolation = Code(raw: "protocolViolation")
+        /// A text parameter contained a NUL byte, which PostgreSQL text cannot hold and libpq
+        /// would cut the value at; refused before anything was sent (so nothing took effect).
+        public static let nulInText = Code(raw: "nulInText")
         public var description: String { raw }
     }
 
@@ -82,6 +85,11 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDeb
     /// the statement took effect.
     public var isDataException: Bool {
         code == .server && sqlState?.hasPrefix("22") == true
+    }
+
+    /// The refusal of text parameter number `parameter` (1-based, as in `$1`) for holding a NUL byte.
+    static func nulInText(parameter: Int) -> PostgresError {
+        PostgresError(code: .nulInText, message: "text parameter $\(parameter) contains a NUL byte")
     }
 
     public var description: String {

@@ -1,6 +1,7 @@
 import Foundation
 import JobGateAPI
 import JobGateCore
+import JobGateCrypto
 import JobGatePostgres
 import JobGateTestSupport
 import JobGateWorker
@@ -29,6 +30,20 @@ struct APIFixture {
         let server = APIServer(configuration: c, pool: pool)
         try await server.start()
         return APIFixture(db: db, pool: pool, server: server, tokens: TokenStore(pool: pool))
+    }
+
+    /// A fixture that also accepts JWTs signed by `signer` (its JWKS written to a temporary
+    /// file, read when the server starts), with `jwt` adjusting the settings.
+    static func make(_ prefix: String, trusting signer: JWTSigner, jwt configure: (inout JWTAuthSettings) -> Void = { _ in }) async throws -> APIFixture {
+        let jwksPath = NSTemporaryDirectory() + "jobgate-jwks-\(UUID().uuidString).json"
+        try Data(signer.jwksJSON).write(to: URL(fileURLWithPath: jwksPath))
+        defer { try? FileManager.default.removeItem(atPath: jwksPath) }
+        return try await make(prefix) { c in
+            var jwt = JWTAuthSettings()
+            jwt.jwksFile = jwksPath
+            configure(&jwt)
+            c.jwt = jwt
+        }
     }
 
     func stop() async {

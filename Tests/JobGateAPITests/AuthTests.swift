@@ -87,16 +87,10 @@ import Testing
     @Test(arguments: [JWTAlgorithm.rs256, .es256])
     func jwtFromTheConfiguredJWKS(_ algorithm: JWTAlgorithm) async throws {
         let signer = try JWTSigner(generating: algorithm)
-        let jwksPath = NSTemporaryDirectory() + "jobgate-jwks-\(UUID().uuidString).json"
-        try Data(signer.jwksJSON).write(to: URL(fileURLWithPath: jwksPath))
-        defer { try? FileManager.default.removeItem(atPath: jwksPath) }
-        let f = try await APIFixture.make("jwt") { c in
-            var jwt = JWTAuthSettings()
-            jwt.jwksFile = jwksPath
+        let f = try await APIFixture.make("jwt", trusting: signer) { jwt in
             jwt.issuer = "https://issuer.example"
             jwt.audience = "jobgate"
             jwt.tenantClaim = "org"
-            c.jwt = jwt
         }
         defer { Task { await f.stop() } }
         let now = Date().timeIntervalSince1970

@@ -9,7 +9,7 @@ import Testing
 /// submit/status/cancel/retry` against a running `serve`, as separate processes.
 @Suite struct ClientCommandTests {
     /// Runs `jobgate ARGS`; returns its exit code and what it printed (stdout only when `stdoutOnly`).
-    private func jobgate(_ args: [String], env: [String: String], stdoutOnly: Bool = false) async throws -> (Int32, String) {
+    func jobgate(_ args: [String], env: [String: String], stdoutOnly: Bool = false) async throws -> (Int32, String) {
         let bin = try JobGateBinary.path()
         let argv = stdoutOnly ? ["/bin/sh", "-c", "exec \"$0\" \"$@\" 2>/dev/null", bin] + args : [bin] + args
         let p = try TestProcess(argv, environment: env.merging(["JOBGATE_LOG_LEVEL": "error"]) { a, _ in a })

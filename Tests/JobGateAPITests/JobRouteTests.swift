@@ -204,9 +204,9 @@ import Testing
         #expect(try await stored(none.string("jobId")) == "{}")
         // jsonb cannot hold \u0000 or a lone surrogate: refused up front, nothing stored.
         let before = try await f.count("SELECT count(*) FROM jobs")
-        for body in [#"{"type":"noop","payload":"a\u0000b"}"#, #"{"type":"noop","payload":"\ud800"}"#] {
+        for (body, code) in [(#"{"type":"noop","payload":"a\u0000b"}"#, "invalid_text"), (#"{"type":"noop","payload":"\ud800"}"#, "malformed_json")] {
             let r = try await post("/v1/jobs", body)
-            #expect(r.status == 400 && r.errorCode == "malformed_json", "\(body)")
+            #expect(r.status == 400 && r.errorCode == code && r.errorField == "payload", "\(body)")
         }
         #expect(try await post("/v1/jobs/batch", #"{"jobs":[{"type":"noop"},{"type":"noop","payload":"\u0000"}]}"#).status == 400)
         #expect(try await f.count("SELECT count(*) FROM jobs") == before)

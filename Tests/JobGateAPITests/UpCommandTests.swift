@@ -60,6 +60,12 @@ import Testing
             try await client.send("GET", "/v1/jobs/\(id)").object?["status"] as? String == "completed"
         }
         #expect(completed, "the job did not complete: \(first.output.suffix(2000))")
+        // up's token is admin and operator: its dashboard shows every tenant.
+        let browser = try APIClient(baseURL: base)
+        let login = try await browser.send("POST", "/dashboard/login", body: Array("token=\(token1)".utf8),
+                                           contentType: "application/x-www-form-urlencoded")
+        let session = String(try #require(login.header("Set-Cookie")).split(separator: ";")[0])
+        #expect(try await browser.send("GET", "/dashboard", body: nil, contentType: nil, headers: [("Cookie", session)]).text.contains("all tenants"))
 
         first.signal(SIGTERM)
         #expect(await first.wait() == 0, "up: \(first.output.suffix(2000))")
