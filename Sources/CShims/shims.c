@@ -113,3 +113,9 @@ int jobgate_mhd_client_address(struct MHD_Connection *connection,
     }
     return inet_ntop(address->sa_family, raw, buffer, (socklen_t)buffer_size) == NULL ? -1 : 0;
 }
+
+size_t jobgate_mhd_request_head_size(struct MHD_Connection *connection) {
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(connection, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+    return info == NULL ? 0 : info->header_size;
+}

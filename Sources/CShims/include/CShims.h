@@ -44,4 +44,8 @@ uint16_t jobgate_mhd_bound_port(struct MHD_Daemon *daemon);
 int jobgate_mhd_client_address(struct MHD_Connection *connection,
                                char *buffer, size_t buffer_size);
 
+/* The size of the request head (request line, header fields and the empty
+   line) libmicrohttpd read for the current request, 0 before it is complete. */
+size_t jobgate_mhd_request_head_size(struct MHD_Connection *connection);
+
 #endif

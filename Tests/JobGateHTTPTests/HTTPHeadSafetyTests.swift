@@ -1,0 +1,102 @@
+import Foundation
+import Testing
+@testable import JobGateHTTP
+
+/// What the server answered a raw request, and whether a handler ran for it.
+private func refusal(_ raw: [UInt8], configure: (inout HTTPServer.Configuration) -> Void = { _ in })
+    async throws -> (response: WireResponse, handlerCalls: Int) {
+    let recorder = Recorder()
+    let server = try startServer(configure, recorder: recorder)
+    let port = server.port
+    let response = try await onThread {
+        let client = try TestClient(port: port, timeoutSeconds: 10)
+        try client.send(raw)
+        return try client.readResponse()
+    }
+    await server.shutdown(gracePeriod: .seconds(1))
+    return (response, recorder.count)
+}
+
+private func bytes(_ parts: String...) -> [UInt8] {
+    parts.flatMap { Array($0.utf8) }
+}
+
+@Suite struct HTTPHeadSafetyTests {
+    // MARK: NUL, CR and LF
+
+    @Test(arguments: [
+        ("Authorization", bytes("GET /echo HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer good-token\0junk\r\nAccept: */*\r\n\r\n")),
+        ("Idempotency-Key", bytes("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\nIdempotency-Key: K\0A\r\n\r\n{}")),
+        ("X-Trailing", bytes("GET /echo HTTP/1.1\r\nX-Trailing: a\0\r\nHost: t\r\n\r\n")),
+        ("X-Last", bytes("GET /echo HTTP/1.1\r\nHost: t\r\nX-Last: a\0\r\n\r\n")),
+        ("X-Only-Nul", bytes("GET /echo HTTP/1.1\r\nHost: t\r\nX-Only-Nul: \0after\r\n\r\n")),
+        ("X-CR", bytes("GET /echo HTTP/1.1\r\nHost: t\r\nX-CR: a\rb\r\n\r\n")),
+        ("X-Folded", bytes("GET /echo HTTP/1.1\r\nHost: t\r\nX-Folded: a\r\n b\r\n\r\n")),
+    ])
+    func headerValueWithNULCROrLFIsRefusedBeforeAnyHandler(name: String, raw: [UInt8]) async throws {
+        let (response, handlerCalls) = try await refusal(raw)
+        #expect(response.status == 400, "\(name): \(response.status) \(response.text)")
+        #expect(response.text.contains(#""code":"invalid_header""#), "\(response.text)")
+        // libmicrohttpd glues a folded line onto the field's name, so only its start is certain.
+        #expect(response.text.contains(#""field":"\#(name)"#), "\(response.text)")
+        #expect(response.header("X-Request-Id") != nil)
+        #expect(handlerCalls == 0, "the handler ran for a refused head")
+    }
+
+    @Test func wholeValuesPassWhateverTheLineEndings() async throws {
+        // The checks must not refuse what libmicrohttpd parses normally: empty values,
+        // bare LF line ends, values next to each other, a lone header.
+        let recorder = Recorder()
+        let server = try startServer(recorder: recorder)
+        let port = server.port
+        let heads = [
+            "GET /h HTTP/1.1\r\nHost: t\r\nX-Empty:\r\nAuthorization: Bearer abc\r\n\r\n",
+            "GET /h HTTP/1.1\nHost: t\nX-Empty:\nAuthorization: Bearer abc\n\n",
+            "GET /h HTTP/1.1\r\nHost: t\r\nAuthorization:   Bearer abc\r\n\n",
+            "GET /h HTTP/1.1\r\nAuthorization: Bearer abc\r\n\r\n",
+            "GET /h HTTP/1.0\r\n\r\n",
+        ]
+        for head in heads {
+            let response = try await exchange(port: port, head, timeoutSeconds: 10)
+            #expect(response.status == 200, "\(head.debugDescription): \(response.text)")
+        }
+        #expect(recorder.count == heads.count)
+        let keptAlive = try await onThread { () -> [Int] in
+            let client = try TestClient(port: port, timeoutSeconds: 10)
+            var statuses: [Int] = []
+            for key in ["first", "second"] {
+                try client.send("GET /h HTTP/1.1\r\nHost: t\r\nIdempotency-Key: \(key)\r\n\r\n")
+                statuses.append(try client.readResponse().status)
+            }
+            return statuses
+        }
+        #expect(keptAlive == [200, 200])
+        #expect(recorder.last?.headers["Idempotency-Key"] == "second")
+        await server.shutdown(gracePeriod: .seconds(1))
+    }
+
+    @Test(arguments: [
+        ("type", "/echo?type=noop%00zzz"),
+        ("type", "/echo?limit=5&type=a%0Db"),
+        ("after", "/echo?after=x%0a"),
+        ("ok", "/echo?ok=%0D%0AX-Injected:%20yes"),
+    ])
+    func queryParameterWithNULCROrLFIsRefusedBeforeAnyHandler(name: String, target: String) async throws {
+        let (response, handlerCalls) = try await refusal(bytes("GET \(target) HTTP/1.1\r\nHost: t\r\n\r\n"))
+        #expect(response.status == 400, "\(target): \(response.status) \(response.text)")
+        #expect(response.text.contains(#""code":"invalid_query""#), "\(response.text)")
+        #expect(response.text.contains(#""field":\#(HTTPResponse.jsonString(name))"#), "\(response.text)")
+        #expect(handlerCalls == 0)
+    }
+
+    @Test func rawNULInTheRequestTargetIsRefused() async throws {
+        // libmicrohttpd hands the target over as a C string, so `?type=noop\0zzz` arrived as `?type=noop`.
+        let (response, handlerCalls) = try await refusal(bytes("GET /echo?type=noop\0zzz HTTP/1.1\r\nHost: t\r\n\r\n"))
+        #expect(response.status == 400, "\(response.text)")
+        #expect(response.text.contains(#""code":"invalid_target""#), "\(response.text)")
+        #expect(handlerCalls == 0)
+        let (fine, calls) = try await refusal(bytes("GET /echo?type=noop%20x&b=%E2%82%AC HTTP/1.1\r\nHost: t\r\n\r\n"))
+        #expect(fine.status == 200, "\(fine.text)")
+        #expect(calls == 1)
+    }
+}
