@@ -21,7 +21,9 @@ enum APISettings {
         OptionSpec("http-per-ip", value: "N", env: "JOBGATE_HTTP_PER_IP", default: "256",
                    help: "open HTTP connections per client IP at most, so one client cannot hold them all (0: no limit, e.g. behind a proxy)"),
         OptionSpec("http-timeout", value: "SECONDS", env: "JOBGATE_HTTP_TIMEOUT", default: "30",
-                   help: "an idle or trickling connection is closed after this"),
+                   help: "a connection that receives nothing for this long (idle between requests, or stalled mid-request) is closed"),
+        OptionSpec("http-header-timeout", value: "SECONDS", env: "JOBGATE_HTTP_HEADER_TIMEOUT", default: "10",
+                   help: "a request head (request line and headers) must arrive completely within this, however it trickles (0: no deadline)"),
         OptionSpec("max-body", value: "BYTES", env: "JOBGATE_MAX_BODY", default: "1048576", help: "largest request body (413 above)"),
         OptionSpec("output-url-ttl", value: "DURATION", env: "JOBGATE_OUTPUT_URL_TTL", default: "1h",
                    help: "how long signed output URLs stay valid"),
@@ -47,6 +49,7 @@ enum APISettings {
         c.http.connectionLimit = try args.int("http-connections", default: 1024, range: 1...1_000_000)
         c.http.perIPConnectionLimit = try args.int("http-per-ip", default: 256, range: 0...1_000_000)
         c.http.connectionTimeoutSeconds = try args.int("http-timeout", default: 30, range: 1...3600)
+        c.http.headerTimeoutSeconds = try args.int("http-header-timeout", default: 10, range: 0...3600)
         c.http.maxBodyBytes = try args.int("max-body", default: 1 << 20, range: 1024...(1 << 30))
         c.jobTypes = registry.settings
         c.publicBaseURL = args.string("public-url")

@@ -33,9 +33,17 @@ public final class HTTPServer: Sendable {
         /// Off by default because API nodes usually sit behind a proxy or load balancer,
         /// where every client shares the proxy's address.
         public var perIPConnectionLimit: Int = 0
-        /// Seconds a connection may stay idle (or trickle a request) before it is closed.
+        /// Seconds a connection may go without receiving a byte (idle between requests,
+        /// or stalled mid-request) before it is closed. Every byte restarts it, so it does
+        /// not bound a request that trickles in: `headerTimeoutSeconds` does, for the head.
         /// Time spent in the handler does not count (the connection is suspended).
         public var connectionTimeoutSeconds: Int = 30
+        /// Seconds a request head (request line and header fields) may take to arrive
+        /// completely, however it trickles; an overdue connection is closed without an
+        /// answer. A new connection's first head is timed from its accept; a kept-alive
+        /// connection's next head from its first byte (seen within a quarter second),
+        /// while the idle wait before that is `connectionTimeoutSeconds`'s. 0: no deadline.
+        public var headerTimeoutSeconds: Int = 10
         /// Memory libmicrohttpd may use per connection; this also bounds the size of
         /// the request line plus headers (larger ones are answered 431/414 by libmicrohttpd).
         /// 32 KiB: libmicrohttpd clears the whole pool between requests on a kept-alive

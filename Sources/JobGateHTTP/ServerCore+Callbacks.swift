@@ -33,7 +33,8 @@ func startDaemon(core: ServerCore) throws -> OpaquePointer {
             strict_for_client: 0,
             log_sink: configuration.diagnostics == nil ? nil : logSink
         )
-        return jobgate_mhd_start(&options, accessHandler, uriLogger, requestCompleted, cls, &errorBuffer, errorBuffer.count)
+        let notifier: MHD_NotifyConnectionCallback? = core.timesHeads ? connectionNotifier : nil
+        return jobgate_mhd_start(&options, accessHandler, uriLogger, requestCompleted, notifier, cls, &errorBuffer, errorBuffer.count)
     }
     guard let daemon else {
         let reason = errorBuffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
@@ -55,16 +56,34 @@ private let uriLogger: jobgate_uri_log_callback = { cls, uri, connection in
     let core = Unmanaged<ServerCore>.fromOpaque(cls!).takeUnretainedValue()
     let context = RequestContext(rawTarget: uri, remoteAddress: clientAddress(connection))
     core.requestArrived()
+    if let connection { core.headEvent(connection) { $0.requestLineReceived($1, at: $2) } }
     return Unmanaged.passRetained(context).toOpaque()
 }
 
 /// libmicrohttpd is done with a request (answered, failed or the client left).
 private let requestCompleted: MHD_RequestCompletedCallback = { cls, connection, conCls, _ in
-    guard let cls, let conCls, let raw = conCls.pointee else { return }
-    conCls.pointee = nil
+    guard let cls else { return }
     let core = Unmanaged<ServerCore>.fromOpaque(cls).takeUnretainedValue()
+    if let connection { core.headAnswered(connection) }
+    guard let conCls, let raw = conCls.pointee else { return }
+    conCls.pointee = nil
     let context = Unmanaged<RequestContext>.fromOpaque(raw).takeRetainedValue()
     core.requestCompleted(context)
+}
+
+/// A connection was accepted or is about to be closed (its socket still open).
+private let connectionNotifier: MHD_NotifyConnectionCallback = { cls, connection, _, event in
+    guard let cls, let connection else { return }
+    let core = Unmanaged<ServerCore>.fromOpaque(cls).takeUnretainedValue()
+    switch event {
+    case .CONNECTION_NOTIFY_STARTED:
+        let socket = jobgate_mhd_connection_fd(connection)
+        core.headEvent(connection) { $0.opened($1, socket: socket, at: $2) }
+    case .CONNECTION_NOTIFY_CLOSED:
+        core.headEvent(connection) { deadlines, key, _ in deadlines.closed(key) }
+    default:
+        break
+    }
 }
 
 private let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, method, version, uploadData, uploadDataSize, conCls in
@@ -140,6 +159,7 @@ extension ServerCore {
             switch state.phase {
             case .new:
                 state.phase = .receiving
+                headEvent(connection) { deadlines, key, _ in deadlines.headCompleted(key) }
                 let fields = RequestHead.fields(connection)
                 state.headers = HTTPHeaders(fields.map { ($0.name, $0.value) })
                 if let refusal = ServerCore.refusal(of: context, fields: fields, connection: connection, head: head)

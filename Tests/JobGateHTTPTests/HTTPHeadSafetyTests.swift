@@ -2,6 +2,10 @@ import Foundation
 import Testing
 @testable import JobGateHTTP
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// What the server answered a raw request, and whether a handler ran for it.
 private func refusal(_ raw: [UInt8], configure: (inout HTTPServer.Configuration) -> Void = { _ in })
     async throws -> (response: WireResponse, handlerCalls: Int) {
@@ -19,6 +23,34 @@ private func refusal(_ raw: [UInt8], configure: (inout HTTPServer.Configuration)
 
 private func bytes(_ parts: String...) -> [UInt8] {
     parts.flatMap { Array($0.utf8) }
+}
+
+/// Trickles a head one header line per second until the server closes the connection;
+/// returns how long after the head's first byte that was, nil if it never did within `limit`.
+private func trickle(_ client: TestClient, firstLine: String = "GET / HTTP/1.1\r\nHost: t\r\n", limit: Duration) throws -> Duration? {
+    let clock = ContinuousClock()
+    let start = clock.now
+    try client.send(firstLine)
+    var line = 0
+    while clock.now - start < limit {
+        for _ in 0..<10 {
+            if client.isClosedByServer() { return clock.now - start }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        line += 1
+        // A send to a socket the server shut down may still succeed once; the check above sees it.
+        try? client.send("X-Line-\(line): still coming\r\n")
+    }
+    return nil
+}
+
+/// A trickled head (2 s deadline) was cut near its deadline: not before `earliest`,
+/// and not so late that something else (the 30 s idle timeout) did it.
+private func expectCutAtTheDeadline(_ closedAfter: Duration?, earliest: Duration,
+                                    sourceLocation: SourceLocation = #_sourceLocation) throws {
+    let elapsed = try #require(closedAfter, "a head trickling one line a second was never closed", sourceLocation: sourceLocation)
+    #expect(elapsed >= earliest, "closed before its deadline: \(elapsed)", sourceLocation: sourceLocation)
+    #expect(elapsed < .seconds(8), "closed long after its 2 s deadline: \(elapsed)", sourceLocation: sourceLocation)
 }
 
 @Suite struct HTTPHeadSafetyTests {
@@ -98,5 +130,42 @@ private func bytes(_ parts: String...) -> [UInt8] {
         let (fine, calls) = try await refusal(bytes("GET /echo?type=noop%20x&b=%E2%82%AC HTTP/1.1\r\nHost: t\r\n\r\n"))
         #expect(fine.status == 200, "\(fine.text)")
         #expect(calls == 1)
+    }
+
+    // MARK: Head deadline
+
+    @Test func tricklingHeadIsClosedAtTheHeaderDeadline() async throws {
+        // Each line comes 1 s after the last, far inside the 30 s idle timeout that
+        // libmicrohttpd restarts on every byte: only the 2 s head deadline can end it.
+        let server = try startServer({ $0.headerTimeoutSeconds = 2; $0.connectionTimeoutSeconds = 30 })
+        let port = server.port
+        let closedAfter = try await onThread {
+            try trickle(try TestClient(port: port, timeoutSeconds: 20), limit: .seconds(12))
+        }
+        try expectCutAtTheDeadline(closedAfter, earliest: .milliseconds(1900))
+        try await expectHealthy(server)
+        try await expectDrained(server)
+        await server.shutdown(gracePeriod: .seconds(1))
+    }
+
+    @Test func keptAliveConnectionIdlesPastTheHeadDeadlineButItsNextHeadIsTimed() async throws {
+        let server = try startServer({ $0.headerTimeoutSeconds = 2; $0.connectionTimeoutSeconds = 30 })
+        let port = server.port
+        let (second, closedAfter) = try await onThread { () -> (Int, Duration?) in
+            let client = try TestClient(port: port, timeoutSeconds: 20)
+            try client.send("GET /a HTTP/1.1\r\nHost: t\r\n\r\n")
+            _ = try client.readResponse()
+            // Idle for longer than the head deadline: that is the idle timeout's business.
+            Thread.sleep(forTimeInterval: 3.5)
+            try client.send("GET /b HTTP/1.1\r\nHost: t\r\n\r\n")
+            let second = try client.readResponse().status
+            Thread.sleep(forTimeInterval: 1)
+            return (second, try trickle(client, firstLine: "GET /c HTTP/1.1\r\n", limit: .seconds(12)))
+        }
+        #expect(second == 200, "a kept-alive connection idle past the head deadline was closed")
+        // Its first byte is seen within a quarter second, so up to that much is forgiven.
+        try expectCutAtTheDeadline(closedAfter, earliest: .milliseconds(1500))
+        try await expectDrained(server)
+        await server.shutdown(gracePeriod: .seconds(1))
     }
 }

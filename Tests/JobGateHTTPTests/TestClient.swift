@@ -154,6 +154,16 @@ final class TestClient {
         return response
     }
 
+    /// Whether the server has closed the connection by now (end of file or reset
+    /// waiting), without blocking; bytes it sent are left unread.
+    func isClosedByServer() -> Bool {
+        var byte: UInt8 = 0
+        let count = recv(fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
+        if count == 0 { return true }
+        if count > 0 { return false }
+        return !(errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+    }
+
     /// Waits for the server to close the connection; true if it did (EOF or reset)
     /// before the receive timeout. Any bytes received meanwhile are returned in `received`.
     func waitForClose(received: inout [UInt8]) -> Bool {
