@@ -27,7 +27,7 @@ func startDaemon(core: ServerCore) throws -> OpaquePointer {
             port: UInt16(configuration.port),
             thread_pool_size: max(1, clamp(configuration.threadPoolSize)),
             connection_limit: max(1, clamp(configuration.connectionLimit)),
-            per_ip_connection_limit: clamp(configuration.perIPConnectionLimit),
+            per_ip_connection_limit: clamp(configuration.effectivePerIPConnectionLimit),
             connection_timeout_seconds: clamp(configuration.connectionTimeoutSeconds),
             connection_memory_limit: max(4096, configuration.connectionMemoryLimit),
             strict_for_client: 0,

@@ -168,4 +168,61 @@ private func expectCutAtTheDeadline(_ closedAfter: Duration?, earliest: Duration
         try await expectDrained(server)
         await server.shutdown(gracePeriod: .seconds(1))
     }
+
+    // MARK: Per-IP share
+
+    @Test func oneAddressHoldingItsShareLeavesRoomForOthers() async throws {
+        // 8 connections in all; the configured 8 per IP is lowered to a quarter, 2. The head
+        // deadline (10 s) and idle timeout (30 s) are far away: only the share protects here.
+        let server = try startServer({
+            $0.connectionLimit = 8
+            $0.perIPConnectionLimit = 8
+            $0.headerTimeoutSeconds = 10
+            $0.connectionTimeoutSeconds = 30
+        })
+        let port = server.port
+        let clock = ContinuousClock()
+        let (held, status, took) = try await onThread { () -> (Int, Int, Duration) in
+            // 127.0.0.2 opens all 8 and trickles a head on each.
+            var attackers: [TestClient] = []
+            for _ in 0..<8 {
+                let client = try TestClient(port: port, timeoutSeconds: 5, sourceAddress: "127.0.0.2")
+                try? client.send("GET / HTTP/1.1\r\nHost: t\r\n")
+                attackers.append(client)
+            }
+            Thread.sleep(forTimeInterval: 0.5)
+            for client in attackers { try? client.send("X-More: soon\r\n") }
+            Thread.sleep(forTimeInterval: 0.5)
+            let held = attackers.filter { !$0.isClosedByServer() }.count
+            // Meanwhile a client from 127.0.0.1 is served at once.
+            let start = clock.now
+            let client = try TestClient(port: port, timeoutSeconds: 5, sourceAddress: "127.0.0.1")
+            try client.send("GET /other HTTP/1.1\r\nHost: t\r\n\r\n")
+            let status = (try? client.readResponse().status) ?? 0
+            let took = clock.now - start
+            withExtendedLifetime(attackers) {}
+            return (held, status, took)
+        }
+        #expect(held == 2, "127.0.0.2 holds \(held) connections; its share is 2")
+        #expect(status == 200, "a client from 127.0.0.1 was not served while 127.0.0.2 held its share")
+        #expect(took < .seconds(3), "served only after \(took)")
+        await server.shutdown(gracePeriod: .seconds(1))
+    }
+
+    @Test func perIPLimitIsAtMostAQuarterOfTheConnections() {
+        var configuration = HTTPServer.Configuration()
+        configuration.connectionLimit = 1024
+        configuration.perIPConnectionLimit = 256
+        #expect(configuration.effectivePerIPConnectionLimit == 256)
+        configuration.perIPConnectionLimit = 1000
+        #expect(configuration.effectivePerIPConnectionLimit == 256)
+        configuration.perIPConnectionLimit = 10
+        #expect(configuration.effectivePerIPConnectionLimit == 10)
+        configuration.perIPConnectionLimit = 0
+        #expect(configuration.effectivePerIPConnectionLimit == 0, "0 stays: no per-IP limit behind a proxy")
+        configuration.connectionLimit = 3
+        configuration.perIPConnectionLimit = 5
+        #expect(configuration.effectivePerIPConnectionLimit == 1)
+        #expect(HTTPServer.Configuration.largestPerIPConnectionLimit(connectionLimit: 100) == 25)
+    }
 }
