@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#ifdef __linux__
+#include <linux/tcp.h>
+#endif
 
 static void set_error(char *error, size_t error_size, const char *message) {
     if (error != NULL && error_size > 0) {
@@ -33,6 +36,7 @@ struct MHD_Daemon *jobgate_mhd_start(const struct jobgate_mhd_config *config,
                                      MHD_AccessHandlerCallback access_handler,
                                      jobgate_uri_log_callback uri_logger,
                                      MHD_RequestCompletedCallback completed,
+                                     MHD_NotifyConnectionCallback connection_notifier,
                                      void *cls,
                                      char *error, size_t error_size) {
     /* The address must outlive MHD_start_daemon only (MHD binds during it). */
@@ -71,6 +75,8 @@ struct MHD_Daemon *jobgate_mhd_start(const struct jobgate_mhd_config *config,
         { MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)uri_logger, cls },
         { MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)completed, cls },
         { MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)format_log, cls },
+        /* NULL is allowed: libmicrohttpd only calls a notifier it has. */
+        { MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)connection_notifier, cls },
         { MHD_OPTION_END, 0, NULL },
         { MHD_OPTION_END, 0, NULL },
     };
@@ -112,4 +118,33 @@ int jobgate_mhd_client_address(struct MHD_Connection *connection,
         return -1;
     }
     return inet_ntop(address->sa_family, raw, buffer, (socklen_t)buffer_size) == NULL ? -1 : 0;
+}
+
+int jobgate_mhd_connection_fd(struct MHD_Connection *connection) {
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+    return info == NULL ? -1 : (int)info->connect_fd;
+}
+
+size_t jobgate_mhd_request_head_size(struct MHD_Connection *connection) {
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(connection, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+    return info == NULL ? 0 : info->header_size;
+}
+
+int64_t jobgate_socket_bytes_received(int fd) {
+#if defined(__linux__) && defined(TCP_INFO)
+    struct tcp_info info;
+    socklen_t length = sizeof info;
+    memset(&info, 0, sizeof info);
+    /* Kernels before 4.1 return a shorter struct without the counter. */
+    if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &length) != 0 ||
+        length < offsetof(struct tcp_info, tcpi_bytes_received) + sizeof info.tcpi_bytes_received) {
+        return -1;
+    }
+    return (int64_t)info.tcpi_bytes_received;
+#else
+    (void)fd;
+    return -1;
+#endif
 }

@@ -1,6 +1,7 @@
 import Foundation
 import JobGateAPI
 import JobGateCore
+import JobGateHTTP
 import JobGatePostgres
 import JobGateWorker
 
@@ -18,10 +19,12 @@ enum APISettings {
         OptionSpec("max-backlog", value: "N", env: "JOBGATE_MAX_BACKLOG", default: "50000",
                    help: "submitted jobs waiting for their group commit before new submits get 429"),
         OptionSpec("http-connections", value: "N", env: "JOBGATE_HTTP_CONNECTIONS", default: "1024", help: "open HTTP connections at most"),
-        OptionSpec("http-per-ip", value: "N", env: "JOBGATE_HTTP_PER_IP", default: "256",
-                   help: "open HTTP connections per client IP at most, so one client cannot hold them all (0: no limit, e.g. behind a proxy)"),
+        OptionSpec("http-per-ip", value: "N", env: "JOBGATE_HTTP_PER_IP", default: "a quarter of --http-connections",
+                   help: "most HTTP connections one client IP may hold, at most a quarter of --http-connections so one address cannot lock others out (0: no per-IP limit, e.g. behind a proxy)"),
         OptionSpec("http-timeout", value: "SECONDS", env: "JOBGATE_HTTP_TIMEOUT", default: "30",
-                   help: "an idle or trickling connection is closed after this"),
+                   help: "a connection that receives nothing for this long (idle between requests, or stalled mid-request) is closed"),
+        OptionSpec("http-header-timeout", value: "SECONDS", env: "JOBGATE_HTTP_HEADER_TIMEOUT", default: "10",
+                   help: "a request head (request line and headers) must arrive completely within this, however it trickles (0: no deadline)"),
         OptionSpec("max-body", value: "BYTES", env: "JOBGATE_MAX_BODY", default: "1048576", help: "largest request body (413 above)"),
         OptionSpec("output-url-ttl", value: "DURATION", env: "JOBGATE_OUTPUT_URL_TTL", default: "1h",
                    help: "how long signed output URLs stay valid"),
@@ -45,8 +48,9 @@ enum APISettings {
         c.http.host = host
         c.http.port = port
         c.http.connectionLimit = try args.int("http-connections", default: 1024, range: 1...1_000_000)
-        c.http.perIPConnectionLimit = try args.int("http-per-ip", default: 256, range: 0...1_000_000)
+        c.http.perIPConnectionLimit = try perIPLimit(args, connectionLimit: c.http.connectionLimit)
         c.http.connectionTimeoutSeconds = try args.int("http-timeout", default: 30, range: 1...3600)
+        c.http.headerTimeoutSeconds = try args.int("http-header-timeout", default: 10, range: 0...3600)
         c.http.maxBodyBytes = try args.int("max-body", default: 1 << 20, range: 1024...(1 << 30))
         c.jobTypes = registry.settings
         c.publicBaseURL = args.string("public-url")
@@ -72,6 +76,17 @@ enum APISettings {
             throw UsageError("--jwt-issuer and --jwt-audience need --jwks")
         }
         return c
+    }
+
+    /// `--http-per-ip`: by default a quarter of the connection limit; more is refused,
+    /// since one address could then lock every other client out.
+    static func perIPLimit(_ args: Arguments, connectionLimit: Int) throws -> Int {
+        let largest = HTTPServer.Configuration.largestPerIPConnectionLimit(connectionLimit: connectionLimit)
+        let limit = try args.int("http-per-ip", default: largest, range: 0...1_000_000)
+        guard limit <= largest else {
+            throw UsageError("--http-per-ip \(limit) is more than a quarter of --http-connections \(connectionLimit): one address could hold more than a quarter of all connections; use at most \(largest), or 0 for no per-IP limit behind a proxy")
+        }
+        return limit
     }
 
     /// The API's own pool (short timeouts: an unreachable database is a quick 503).

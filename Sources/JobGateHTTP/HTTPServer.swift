@@ -31,11 +31,20 @@ public final class HTTPServer: Sendable {
         public var connectionLimit: Int = 1024
         /// Most connections open at once from one IP address; 0 means no per-IP limit.
         /// Off by default because API nodes usually sit behind a proxy or load balancer,
-        /// where every client shares the proxy's address.
+        /// where every client shares the proxy's address. A limit above a quarter of
+        /// `connectionLimit` is lowered to that (see `effectivePerIPConnectionLimit`).
         public var perIPConnectionLimit: Int = 0
-        /// Seconds a connection may stay idle (or trickle a request) before it is closed.
+        /// Seconds a connection may go without receiving a byte (idle between requests,
+        /// or stalled mid-request) before it is closed. Every byte restarts it, so it does
+        /// not bound a request that trickles in: `headerTimeoutSeconds` does, for the head.
         /// Time spent in the handler does not count (the connection is suspended).
         public var connectionTimeoutSeconds: Int = 30
+        /// Seconds a request head (request line and header fields) may take to arrive
+        /// completely, however it trickles; an overdue connection is closed without an
+        /// answer. A new connection's first head is timed from its accept; a kept-alive
+        /// connection's next head from its first byte (seen within a quarter second),
+        /// while the idle wait before that is `connectionTimeoutSeconds`'s. 0: no deadline.
+        public var headerTimeoutSeconds: Int = 10
         /// Memory libmicrohttpd may use per connection; this also bounds the size of
         /// the request line plus headers (larger ones are answered 431/414 by libmicrohttpd).
         /// 32 KiB: libmicrohttpd clears the whole pool between requests on a kept-alive
@@ -46,6 +55,19 @@ public final class HTTPServer: Sendable {
         /// Receives libmicrohttpd's own diagnostics (refused connections, malformed
         /// requests, bind failures), one line each, from its threads. nil: none are produced.
         public var diagnostics: (@Sendable (String) -> Void)? = nil
+
+        /// The per-IP limit applied: `perIPConnectionLimit`, but at most
+        /// `largestPerIPConnectionLimit(connectionLimit:)`, so one address can hold at most a
+        /// quarter of all connections and clients elsewhere are still served; 0 stays 0.
+        public var effectivePerIPConnectionLimit: Int {
+            guard perIPConnectionLimit > 0 else { return 0 }
+            return min(perIPConnectionLimit, Configuration.largestPerIPConnectionLimit(connectionLimit: connectionLimit))
+        }
+
+        /// A quarter of `connectionLimit` (at least 1): the most one address may hold.
+        public static func largestPerIPConnectionLimit(connectionLimit: Int) -> Int {
+            max(1, connectionLimit / 4)
+        }
 
         /// The defaults: 127.0.0.1:8080 and the limits above.
         public init() {}

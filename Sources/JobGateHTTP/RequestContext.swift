@@ -1,5 +1,11 @@
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A libmicrohttpd pointer that crosses threads. libmicrohttpd owns the object;
 /// we only hand the pointer back to it under the rules of its API.
 struct MHDPointer: @unchecked Sendable {
@@ -39,12 +45,16 @@ final class RequestContext: Sendable {
 
     /// The request target as sent (`/path?query`), before any decoding.
     let rawTarget: String
+    /// How many bytes of the target libmicrohttpd handed over (its C string stops
+    /// at a NUL); the access handler compares it with the request line.
+    let rawTargetByteCount: Int
     /// The client's numeric address.
     let remoteAddress: String
     let state = Mutex(State())
 
-    init(rawTarget: String, remoteAddress: String) {
-        self.rawTarget = rawTarget
+    init(rawTarget: UnsafePointer<CChar>?, remoteAddress: String) {
+        self.rawTarget = rawTarget.map { String(cString: $0) } ?? "/"
+        self.rawTargetByteCount = rawTarget.map { strlen($0) } ?? 1
         self.remoteAddress = remoteAddress
     }
 

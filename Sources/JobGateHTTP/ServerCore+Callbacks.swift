@@ -27,13 +27,14 @@ func startDaemon(core: ServerCore) throws -> OpaquePointer {
             port: UInt16(configuration.port),
             thread_pool_size: max(1, clamp(configuration.threadPoolSize)),
             connection_limit: max(1, clamp(configuration.connectionLimit)),
-            per_ip_connection_limit: clamp(configuration.perIPConnectionLimit),
+            per_ip_connection_limit: clamp(configuration.effectivePerIPConnectionLimit),
             connection_timeout_seconds: clamp(configuration.connectionTimeoutSeconds),
             connection_memory_limit: max(4096, configuration.connectionMemoryLimit),
             strict_for_client: 0,
             log_sink: configuration.diagnostics == nil ? nil : logSink
         )
-        return jobgate_mhd_start(&options, accessHandler, uriLogger, requestCompleted, cls, &errorBuffer, errorBuffer.count)
+        let notifier: MHD_NotifyConnectionCallback? = core.timesHeads ? connectionNotifier : nil
+        return jobgate_mhd_start(&options, accessHandler, uriLogger, requestCompleted, notifier, cls, &errorBuffer, errorBuffer.count)
     }
     guard let daemon else {
         let reason = errorBuffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
@@ -53,22 +54,39 @@ private let logSink: jobgate_log_sink = { cls, message in
 /// The raw URI is only available here; the access handler gets it decoded.
 private let uriLogger: jobgate_uri_log_callback = { cls, uri, connection in
     let core = Unmanaged<ServerCore>.fromOpaque(cls!).takeUnretainedValue()
-    let target = uri.map { String(cString: $0) } ?? "/"
-    let context = RequestContext(rawTarget: target, remoteAddress: clientAddress(connection))
+    let context = RequestContext(rawTarget: uri, remoteAddress: clientAddress(connection))
     core.requestArrived()
+    if let connection { core.headEvent(connection) { $0.requestLineReceived($1, at: $2) } }
     return Unmanaged.passRetained(context).toOpaque()
 }
 
 /// libmicrohttpd is done with a request (answered, failed or the client left).
 private let requestCompleted: MHD_RequestCompletedCallback = { cls, connection, conCls, _ in
-    guard let cls, let conCls, let raw = conCls.pointee else { return }
-    conCls.pointee = nil
+    guard let cls else { return }
     let core = Unmanaged<ServerCore>.fromOpaque(cls).takeUnretainedValue()
+    if let connection { core.headAnswered(connection) }
+    guard let conCls, let raw = conCls.pointee else { return }
+    conCls.pointee = nil
     let context = Unmanaged<RequestContext>.fromOpaque(raw).takeRetainedValue()
     core.requestCompleted(context)
 }
 
-private let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, method, _, uploadData, uploadDataSize, conCls in
+/// A connection was accepted or is about to be closed (its socket still open).
+private let connectionNotifier: MHD_NotifyConnectionCallback = { cls, connection, _, event in
+    guard let cls, let connection else { return }
+    let core = Unmanaged<ServerCore>.fromOpaque(cls).takeUnretainedValue()
+    switch event {
+    case .CONNECTION_NOTIFY_STARTED:
+        let socket = jobgate_mhd_connection_fd(connection)
+        core.headEvent(connection) { $0.opened($1, socket: socket, at: $2) }
+    case .CONNECTION_NOTIFY_CLOSED:
+        core.headEvent(connection) { deadlines, key, _ in deadlines.closed(key) }
+    default:
+        break
+    }
+}
+
+private let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, method, version, uploadData, uploadDataSize, conCls in
     guard let cls, let connection, let conCls, let uploadDataSize else { return .NO }
     let core = Unmanaged<ServerCore>.fromOpaque(cls).takeUnretainedValue()
     let context: RequestContext
@@ -76,13 +94,14 @@ private let accessHandler: MHD_AccessHandlerCallback = { cls, connection, url, m
         context = Unmanaged<RequestContext>.fromOpaque(raw).takeUnretainedValue()
     } else {
         // The URI logger always runs first; this only guards against a libmicrohttpd change.
-        context = RequestContext(rawTarget: url.map { String(cString: $0) } ?? "/", remoteAddress: clientAddress(connection))
+        context = RequestContext(rawTarget: url, remoteAddress: clientAddress(connection))
         core.requestArrived()
         conCls.pointee = Unmanaged.passRetained(context).toOpaque()
     }
     let methodName = method.map { String(cString: $0) } ?? "GET"
     let chunk = uploadDataSize.pointee > 0 ? UnsafeRawBufferPointer(start: uploadData, count: uploadDataSize.pointee) : nil
-    let step = core.accessStep(context, connection: connection, chunk: chunk)
+    let head = ServerCore.HeadLocation(method: method, target: url, version: version)
+    let step = core.accessStep(context, connection: connection, head: head, chunk: chunk)
     uploadDataSize.pointee = 0  // every chunk is consumed (kept or discarded)
     switch step {
     case .continueReading:
@@ -109,6 +128,13 @@ private func clientAddress(_ connection: OpaquePointer?) -> String {
 }
 
 extension ServerCore {
+    /// Where libmicrohttpd keeps the parts of the request line (pointers into its read buffer).
+    struct HeadLocation {
+        var method: UnsafePointer<CChar>?
+        var target: UnsafePointer<CChar>?
+        var version: UnsafePointer<CChar>?
+    }
+
     enum AccessStep {
         case continueReading
         case closeConnection
@@ -126,14 +152,18 @@ extension ServerCore {
     /// of the body is read; a chunked body that passes the cap stops being kept,
     /// the rest is drained (up to the cap again, at least 64 KiB, else the
     /// connection is closed) and then answered 413.
-    func accessStep(_ context: RequestContext, connection: OpaquePointer, chunk: UnsafeRawBufferPointer?) -> AccessStep {
+    func accessStep(_ context: RequestContext, connection: OpaquePointer, head: HeadLocation,
+                    chunk: UnsafeRawBufferPointer?) -> AccessStep {
         let limit = configuration.maxBodyBytes
         return context.state.withLock { state -> AccessStep in
             switch state.phase {
             case .new:
                 state.phase = .receiving
-                state.headers = ServerCore.collectHeaders(connection)
-                if let refusal = ServerCore.refusal(of: state.headers, limit: limit) {
+                headEvent(connection) { deadlines, key, _ in deadlines.headCompleted(key) }
+                let fields = RequestHead.fields(connection)
+                state.headers = HTTPHeaders(fields.map { ($0.name, $0.value) })
+                if let refusal = ServerCore.refusal(of: context, fields: fields, connection: connection, head: head)
+                    ?? ServerCore.refusal(of: state.headers, limit: limit) {
                     // Queued before any body is read: libmicrohttpd then skips the body
                     // and closes the connection after the answer.
                     state.phase = .rejected(discarded: 0)
@@ -194,20 +224,24 @@ extension ServerCore {
         return nil
     }
 
-    /// The request header fields libmicrohttpd parsed, in order.
-    static func collectHeaders(_ connection: OpaquePointer) -> HTTPHeaders {
-        var fields: [(name: String, value: String)] = []
-        withUnsafeMutablePointer(to: &fields) { pointer in
-            _ = MHD_get_connection_values_n(connection, .HEADER_KIND, { cls, _, key, keySize, value, valueSize in
-                guard let cls, let key else { return .YES }
-                let fields = cls.assumingMemoryBound(to: [(name: String, value: String)].self)
-                let name = String(decoding: UnsafeRawBufferPointer(start: key, count: keySize), as: UTF8.self)
-                let text = value.map { String(decoding: UnsafeRawBufferPointer(start: $0, count: valueSize), as: UTF8.self) } ?? ""
-                fields.pointee.append((name, text))
-                return .YES
-            }, pointer)
+    /// The 400 for a request whose target, header values or query parameters hold
+    /// NUL, CR or LF (RFC 9110 §5.5): libmicrohttpd would hand them over cut at the
+    /// NUL, and a handler, a log line or libpq would see another value than was sent.
+    static func refusal(of context: RequestContext, fields: [RequestHead.Field], connection: OpaquePointer,
+                        head: HeadLocation) -> HTTPResponse? {
+        if !RequestHead.targetIsWhole(seenCount: context.rawTargetByteCount, target: head.target, version: head.version) {
+            return RequestHead.badTarget
         }
-        return HTTPHeaders(fields)
+        let headSize = jobgate_mhd_request_head_size(connection)
+        if let method = head.method,
+           let name = RequestHead.firstUnsafeField(fields, headStart: UInt(bitPattern: method), headSize: headSize) {
+            return RequestHead.badHeader(name)
+        }
+        let rawQuery = HTTPRequest.splitTarget(context.rawTarget).rawQuery
+        if let name = RequestHead.firstUnsafeQueryItem(HTTPRequest.parseQuery(rawQuery)) {
+            return RequestHead.badQuery(name)
+        }
+        return nil
     }
 
     /// Builds the handler's view of the request.

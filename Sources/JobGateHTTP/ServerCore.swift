@@ -1,5 +1,6 @@
 import CMicroHTTPD
 import CShims
+import Dispatch
 import Synchronization
 
 #if canImport(Glibc)
@@ -30,10 +31,28 @@ final class ServerCore: Sendable {
     let configuration: HTTPServer.Configuration
     let handler: @Sendable (HTTPRequest) async -> HTTPResponse
     let state = Mutex(State())
+    /// Open connections and their head deadlines (kept only when `timesHeads`).
+    /// Sockets are shut down only under this lock, and libmicrohttpd reports a
+    /// connection closed (removing it) before it closes the socket, so a socket
+    /// number is never shut down after it was reused.
+    let headDeadlines: Mutex<HeadDeadlines>
+    /// Whether request heads have a deadline (`headerTimeoutSeconds` > 0).
+    let timesHeads: Bool
+    /// Looks for overdue heads while the daemon runs.
+    let headTimer = Mutex<HeadTimer?>(nil)
+
+    /// A dispatch timer crosses threads: creating, resuming and cancelling one are
+    /// thread-safe calls of libdispatch.
+    struct HeadTimer: @unchecked Sendable {
+        let source: DispatchSourceTimer
+    }
 
     init(configuration: HTTPServer.Configuration, handler: @escaping @Sendable (HTTPRequest) async -> HTTPResponse) {
         self.configuration = configuration
         self.handler = handler
+        timesHeads = configuration.headerTimeoutSeconds > 0
+        headDeadlines = Mutex(HeadDeadlines(headerTimeout: .seconds(max(0, configuration.headerTimeoutSeconds)),
+                                            idleTimeout: .seconds(max(1, configuration.connectionTimeoutSeconds))))
     }
 
     var boundPort: Int { state.withLock { $0.boundPort } }
@@ -52,6 +71,7 @@ final class ServerCore: Sendable {
             state.boundPort = Int(jobgate_mhd_bound_port(daemon))
             state.phase = .running
         }
+        startHeadTimer()
     }
 
     /// Stops accepting new connections. Returns false if the server was not running.
@@ -99,6 +119,10 @@ final class ServerCore: Sendable {
             return state.daemon
         }
         guard let daemon else { return }
+        headTimer.withLock { timer in
+            timer?.source.cancel()
+            timer = nil
+        }
         MHD_stop_daemon(daemon.raw)
         state.withLock { state in
             if state.listenSocket >= 0 {
@@ -192,6 +216,57 @@ final class ServerCore: Sendable {
         }
         if resumed {
             state.withLock { $0.suspended[context.key] = nil }
+        }
+    }
+}
+
+// MARK: Head deadlines
+
+extension ServerCore {
+    /// Applies one libmicrohttpd event to the head deadlines (if heads are timed).
+    func headEvent(_ connection: OpaquePointer,
+                   _ apply: (inout HeadDeadlines, UInt, ContinuousClock.Instant) -> Void) {
+        guard timesHeads else { return }
+        let now = ContinuousClock.now
+        let key = UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(connection)))
+        headDeadlines.withLock { apply(&$0, key, now) }
+    }
+
+    /// A request of `connection` is done: it idles until the next head starts.
+    func headAnswered(_ connection: OpaquePointer) {
+        headEvent(connection) { deadlines, key, now in
+            let socket = deadlines.entries[key]?.socket ?? -1
+            deadlines.requestCompleted(key, at: now, bytesReceived: ServerCore.bytesReceived(socket))
+        }
+    }
+
+    static func bytesReceived(_ socket: Int32) -> Int64? {
+        guard socket >= 0 else { return nil }
+        let count = jobgate_socket_bytes_received(socket)
+        return count < 0 ? nil : count
+    }
+
+    /// Every few hundred milliseconds, shuts down the sockets whose head is overdue.
+    /// libmicrohttpd then reads end-of-file and closes the connection itself, so
+    /// its limits and bookkeeping stay right.
+    private func startHeadTimer() {
+        guard timesHeads else { return }
+        let interval = min(Duration.milliseconds(250), headDeadlines.withLock { $0.headerTimeout } / 8)
+        let timer = DispatchSource.makeTimerSource(queue: DispatchQueue.global())
+        let nanoseconds = Int(interval.components.seconds) * 1_000_000_000 + Int(interval.components.attoseconds / 1_000_000_000)
+        timer.schedule(deadline: .now() + .nanoseconds(nanoseconds), repeating: .nanoseconds(nanoseconds),
+                       leeway: .milliseconds(10))
+        timer.setEventHandler { [weak self] in self?.cutOverdueHeads() }
+        timer.resume()
+        headTimer.withLock { $0 = HeadTimer(source: timer) }
+    }
+
+    func cutOverdueHeads() {
+        let now = ContinuousClock.now
+        headDeadlines.withLock { deadlines in
+            for socket in deadlines.overdue(at: now, bytesReceived: ServerCore.bytesReceived) {
+                _ = Glibc.shutdown(socket, Int32(SHUT_RDWR))
+            }
         }
     }
 }

@@ -41,12 +41,23 @@ final class TestClient {
 
     // Generous: a loaded 2-core CI machine can starve the handlers for seconds; the tests
     // check behaviour, and the ones about time pass their own bound.
-    init(port: Int, timeoutSeconds: Double = 30) throws {
+    /// `sourceAddress` (a loopback address such as 127.0.0.2: all of 127/8 is
+    /// loopback on Linux) makes the connection come from another client IP.
+    init(port: Int, timeoutSeconds: Double = 30, sourceAddress: String? = nil) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw ClientError(description: "socket failed") }
         var timeout = timeval(tv_sec: Int(timeoutSeconds), tv_usec: Int((timeoutSeconds - Double(Int(timeoutSeconds))) * 1_000_000))
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        if let sourceAddress {
+            var source = sockaddr_in()
+            source.sin_family = sa_family_t(AF_INET)
+            source.sin_addr.s_addr = inet_addr(sourceAddress)
+            let bound = withUnsafePointer(to: &source) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard bound == 0 else { throw ClientError(description: "bind to \(sourceAddress) failed: errno \(errno)") }
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -152,6 +163,16 @@ final class TestClient {
             buffer = []
         }
         return response
+    }
+
+    /// Whether the server has closed the connection by now (end of file or reset
+    /// waiting), without blocking; bytes it sent are left unread.
+    func isClosedByServer() -> Bool {
+        var byte: UInt8 = 0
+        let count = recv(fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
+        if count == 0 { return true }
+        if count > 0 { return false }
+        return !(errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
     }
 
     /// Waits for the server to close the connection; true if it did (EOF or reset)

@@ -27,12 +27,15 @@ typedef void *(*jobgate_uri_log_callback)(void *cls, const char *uri,
                                           struct MHD_Connection *connection);
 
 /* Starts a daemon with an internal epoll thread (pool), suspend/resume and
-   the limits of `config`. `cls` goes to every callback, the log sink included. Returns NULL and writes a reason into `error`
+   the limits of `config`. `cls` goes to every callback, the log sink included;
+   `connection_notifier` (may be NULL) hears of every connection opened and
+   closed. Returns NULL and writes a reason into `error`
    (NUL-terminated, at most error_size bytes) on failure. */
 struct MHD_Daemon *jobgate_mhd_start(const struct jobgate_mhd_config *config,
                                      MHD_AccessHandlerCallback access_handler,
                                      jobgate_uri_log_callback uri_logger,
                                      MHD_RequestCompletedCallback completed,
+                                     MHD_NotifyConnectionCallback connection_notifier,
                                      void *cls,
                                      char *error, size_t error_size);
 
@@ -43,5 +46,16 @@ uint16_t jobgate_mhd_bound_port(struct MHD_Daemon *daemon);
    returns 0 on success, -1 if unknown. */
 int jobgate_mhd_client_address(struct MHD_Connection *connection,
                                char *buffer, size_t buffer_size);
+
+/* The socket of `connection`, -1 if unknown. */
+int jobgate_mhd_connection_fd(struct MHD_Connection *connection);
+
+/* The size of the request head (request line, header fields and the empty
+   line) libmicrohttpd read for the current request, 0 before it is complete. */
+size_t jobgate_mhd_request_head_size(struct MHD_Connection *connection);
+
+/* Bytes the kernel has received on TCP socket `fd` since it was opened
+   (Linux TCP_INFO tcpi_bytes_received), -1 where that is not available. */
+int64_t jobgate_socket_bytes_received(int fd);
 
 #endif
