@@ -140,6 +140,9 @@ public struct WorkerStateMachine: Sendable {
     /// A claim's outcome was unknown: jobs may be locked by this worker that it does not hold.
     private(set) var orphansPossible = false
     private(set) var releaseInFlight = false
+    /// A hand-back failed: the next try waits for the next tick (not a busy loop while the
+    /// database is down).
+    private(set) var releaseWaitsForTick = false
     /// Heartbeats failed in a row; at `limits.maxHeartbeatFailures` claiming pauses.
     private(set) var heartbeatFailures = 0
 
@@ -223,6 +226,7 @@ public struct WorkerStateMachine: Sendable {
             heartbeatFailures += 1
 
         case .tick(let now):
+            releaseWaitsForTick = false
             for (id, r) in running {
                 if r.stopReason == nil, now >= r.deadline {
                     running[id]?.stopReason = .timeout
@@ -264,7 +268,10 @@ public struct WorkerStateMachine: Sendable {
             releaseInFlight = false
             // Tried again at the next wake or tick while running; when shutting down the
             // leases of whatever is left expire and the rescuer hands the jobs back.
-            if !ok, mode == .running { orphansPossible = true }
+            if !ok, mode == .running {
+                orphansPossible = true
+                releaseWaitsForTick = true
+            }
             claimIfPossible(&actions)
             finishIfSettled(&actions)
         }
@@ -283,7 +290,7 @@ public struct WorkerStateMachine: Sendable {
     /// Hands back jobs a lost claim reply left locked by this worker, when no claim is in
     /// flight (a claim committing meanwhile would have its fresh jobs taken for orphans).
     private mutating func releaseOrphansIfNeeded(_ actions: inout [Action]) {
-        guard orphansPossible, !releaseInFlight, !claimInFlight, mode != .finished else { return }
+        guard orphansPossible, !releaseInFlight, !releaseWaitsForTick, !claimInFlight, mode != .finished else { return }
         orphansPossible = false
         releaseInFlight = true
         actions.append(.releaseOrphans(held: held))
