@@ -72,7 +72,7 @@ public enum OpenAPIDocument {
         "responses":{
           "200":{"description":"The output bytes","headers":{"ETag":{"schema":{"type":"string"}},"Content-Length":{"schema":{"type":"integer"}}},"content":{"*/*":{"schema":{}}}},
           "304":{"description":"Not modified (If-None-Match matched the ETag)"},
-          \#(errors([403, 404, 503]))}}},
+          \#(errors([400, 403, 404, 503]))}}},
     "/submit-job-request":{
       "post":{"operationId":"referenceSubmit","summary":"Reference-compatible submit: the whole body is the payload of a weather job","tags":["reference"],
         "parameters":[{"$ref":"#/components/parameters/IdempotencyKey"}],
