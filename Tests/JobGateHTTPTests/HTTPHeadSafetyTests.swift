@@ -192,11 +192,16 @@ private func expectCutAtTheDeadline(_ closedAfter: Duration?, earliest: Duration
             }
             Thread.sleep(forTimeInterval: 0.5)
             for client in attackers { try? client.send("X-More: soon\r\n") }
-            Thread.sleep(forTimeInterval: 0.5)
-            let held = attackers.filter { !$0.isClosedByServer() }.count
+            // The ones over the share are closed as libmicrohttpd accepts them (later on a loaded machine).
+            var held = attackers.count
+            let settle = clock.now
+            while held > 2, clock.now - settle < .seconds(5) {
+                Thread.sleep(forTimeInterval: 0.1)
+                held = attackers.filter { !$0.isClosedByServer() }.count
+            }
             // Meanwhile a client from 127.0.0.1 is served at once.
             let start = clock.now
-            let client = try TestClient(port: port, timeoutSeconds: 5, sourceAddress: "127.0.0.1")
+            let client = try TestClient(port: port, timeoutSeconds: 10, sourceAddress: "127.0.0.1")
             try client.send("GET /other HTTP/1.1\r\nHost: t\r\n\r\n")
             let status = (try? client.readResponse().status) ?? 0
             let took = clock.now - start
@@ -205,7 +210,7 @@ private func expectCutAtTheDeadline(_ closedAfter: Duration?, earliest: Duration
         }
         #expect(held == 2, "127.0.0.2 holds \(held) connections; its share is 2")
         #expect(status == 200, "a client from 127.0.0.1 was not served while 127.0.0.2 held its share")
-        #expect(took < .seconds(3), "served only after \(took)")
+        #expect(took < .seconds(5), "served only after \(took)")
         await server.shutdown(gracePeriod: .seconds(1))
     }
 
