@@ -38,12 +38,9 @@ import Testing
         let ids = try await p.f.store.submit((0..<20).map { _ in NewJob(tenant: "t", type: "noop") }).map(\.jobID)
         p.proxy.arm(.init(sql: "claimed AS", action: .dropReply))
         let worker = p.f.worker({ $0.leaseSeconds = 30; $0.queues = ["default"] }, pool: p.proxiedPool)
-        let run = Task { try await worker.run() }
-        let done = try await eventually(timeout: .seconds(15)) {
+        let done = try await worker.runUntil(timeout: .seconds(15)) {
             try await p.f.count("SELECT count(*) FROM jobs WHERE status = 'completed'") == ids.count
         }
-        worker.shutdown()
-        try await run.value
         #expect(p.proxy.fired == 1, "the claim's reply was dropped")
         #expect(done, "every job completed although the first claim's reply was lost")
         #expect(try await p.f.count("SELECT count(*) FROM jobs WHERE status = 'running'") == 0)
@@ -82,12 +79,9 @@ import Testing
         }).map(\.jobID)
         p.proxy.arm(.init(sql: "renewed AS", action: .dropReply, times: 2))
         let worker = p.f.worker({ $0.leaseSeconds = 3; $0.queues = ["default"] }, pool: p.proxiedPool)
-        let run = Task { try await worker.run() }
-        let done = try await eventually(timeout: .seconds(20)) {
+        let done = try await worker.runUntil(timeout: .seconds(20)) {
             try await p.f.count("SELECT count(*) FROM jobs WHERE status = 'completed'") == ids.count
         }
-        worker.shutdown()
-        try await run.value
         #expect(p.proxy.fired == 2)
         #expect(done)
         #expect(worker.statistics.fencedOut == 0 && worker.statistics.dropped == 0)
@@ -102,12 +96,9 @@ import Testing
         let ids = try await p.f.store.submit((0..<5).map { _ in NewJob(tenant: "t", type: "weather", payload: #"{"records": 3}"#) }).map(\.jobID)
         p.proxy.arm(.init(sql: "done AS", action: .dropReply))
         let worker = p.f.worker({ $0.inlineOutputMax = 0; $0.queues = ["default"] }, pool: p.proxiedPool)
-        let run = Task { try await worker.run() }
-        let done = try await eventually(timeout: .seconds(15)) {
+        let done = try await worker.runUntil(timeout: .seconds(15)) {
             try await p.f.count("SELECT count(*) FROM jobs WHERE status = 'completed'") == ids.count
         }
-        worker.shutdown()
-        try await run.value
         #expect(p.proxy.fired == 1)
         #expect(done)
         #expect(worker.statistics.fencedOut == 0, "the retried completion is its own commit, not a fenced-out result")
@@ -241,6 +232,18 @@ import Testing
         #expect(try await eventually(timeout: .seconds(10)) { try await f.status(id) == .completed })
         again.shutdown()
         try await run2.value
+    }
+}
+
+extension WorkerPool {
+    /// Runs the pool until `condition` holds (or `timeout` passes), then shuts it down
+    /// gracefully; whether the condition held.
+    func runUntil(timeout: Duration, _ condition: () async throws -> Bool) async throws -> Bool {
+        let run = Task { try await self.run() }
+        let held = try await eventually(timeout: timeout, condition)
+        shutdown()
+        try await run.value
+        return held
     }
 }
 
