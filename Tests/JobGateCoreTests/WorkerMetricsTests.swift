@@ -29,16 +29,22 @@ import Testing
         #expect(try await JobStore(pool: deadPool).claim(queues: ["q3"], limit: 1, worker: "dead:1:x", leaseSeconds: 0.5).count == 1)
         deadPool.shutdown()
 
-        let w = f.worker({ $0.pollInterval = .milliseconds(50); $0.metrics = metrics; $0.concurrency = 4 }, registry: registry)
+        // A lease long enough that a loaded CI machine cannot let the slow job's lease expire
+        // (its rescue would end the run this test counts as busy); heartbeats every 4 s.
+        let w = f.worker({
+            $0.pollInterval = .milliseconds(50); $0.metrics = metrics; $0.concurrency = 4; $0.leaseSeconds = 12
+        }, registry: registry)
         let task = Task { try await w.run() }
+        defer { task.cancel() } // an early return must not leave the worker running on a closed pool
         #expect(try await eventually { try await f.status(slow) == .running })
         #expect(try await eventually {
             try await f.count("SELECT count(*) FROM jobs WHERE status IN ('completed', 'failed')") == 10
         })
         #expect(metrics.workerSlots.labels().value == 4)
         #expect(metrics.workerSlotsBusy.labels().value == 1, "the slow job holds one slot")
-        guard case .cancelRequested = try await f.store.cancel(id: slow, tenant: "t") else { Issue.record("not requested"); return }
-        #expect(try await eventually { try await f.status(slow) == .cancelled })
+        let asked = try await f.store.cancel(id: slow, tenant: "t")
+        guard case .cancelRequested = asked else { Issue.record("not requested: \(asked)"); return }
+        #expect(try await eventually(timeout: .seconds(20)) { try await f.status(slow) == .cancelled })
         // Outcomes are counted after the completer's write lands.
         #expect(try await eventually { metrics.jobsCancelled.labels("weather", "q2").value == 1 })
         task.cancel()
