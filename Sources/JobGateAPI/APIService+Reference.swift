@@ -17,9 +17,9 @@ extension APIService {
         try validator.checkPayloadSize(payload.utf8.count, field: "payload")
         let type = configuration.referenceJobType
         let settings = configuration.jobTypes[type] ?? JobTypeSettings()
-        let job = NewJob(tenant: principal.tenant, type: type, payload: payload, maxAttempts: settings.maxAttempts,
-                         timeoutSeconds: settings.timeoutSeconds, idempotencyKey: try JobRequestValidator.headerKey(request),
-                         traceId: JobRequestValidator.traceID(request))
+        var job = settings.newJob(tenant: principal.tenant, type: type, payload: payload)
+        job.idempotencyKey = try JobRequestValidator.headerKey(request)
+        job.traceId = JobRequestValidator.traceID(request)
         let outcome = try await committer.submit(job)
         switch outcome {
         case .created(let j): metrics.jobsSubmitted(type: type, queue: j.queue, count: 1)

@@ -42,7 +42,7 @@ public struct JobRequestValidator: Sendable {
                            message: "Unknown job type \"\(type)\"; known types: \(jobTypes.keys.sorted().joined(separator: ", ")).",
                            field: f.name("type"))
         }
-        var job = NewJob(tenant: tenant, type: type, maxAttempts: settings.maxAttempts, timeoutSeconds: settings.timeoutSeconds)
+        var job = settings.newJob(tenant: tenant, type: type)
         // Stored as sent: the text was validated as JSON, and jsonb normalises it.
         if let payload = f.rawText("payload") { job.payload = payload }
         try checkPayloadSize(job.payload.utf8.count, field: f.name("payload"))

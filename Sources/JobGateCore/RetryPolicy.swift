@@ -53,4 +53,11 @@ public struct JobTypeSettings: Sendable, Equatable {
         self.retry = retry
         self.queue = queue
     }
+
+    /// A job of this type with the type's defaults (queue, attempts, time limit), the one place
+    /// they are applied; the submitter's own fields override them afterwards.
+    public func newJob(tenant: String, type: String, payload: String = "{}") -> NewJob {
+        NewJob(tenant: tenant, type: type, queue: queue ?? "default", payload: payload,
+               maxAttempts: maxAttempts, timeoutSeconds: timeoutSeconds)
+    }
 }

@@ -3,6 +3,7 @@ import Foundation
 import JobGateCore
 import JobGatePostgres
 import JobGateTestSupport
+import JobGateWorker
 import Testing
 
 @Suite struct JobRouteTests {
@@ -101,6 +102,38 @@ import Testing
         #expect(retried.string("status") == "queued")
         #expect(try await c.send("POST", "/v1/jobs/\(UUID().uuidString)/cancel").status == 404)
         #expect(try await c.send("POST", "/v1/jobs/\(UUID().uuidString)/retry").status == 404)
+    }
+
+    /// A job type's declared queue (here from a `--job-types` file, as the README shows it) is
+    /// where its jobs go when the request names none, on every submit route; a named queue wins.
+    @Test func aJobTypesDeclaredQueueIsUsedWhenTheRequestNamesNone() async throws {
+        let file = NSTemporaryDirectory() + "jobgate-types-\(UUID().uuidString).json"
+        try Data(#"{"resize": {"argv": ["/bin/true"], "maxAttempts": 5, "queue": "images"}}"#.utf8).write(to: URL(fileURLWithPath: file))
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let registry = try HandlerRegistry.builtIn(jobTypesFile: file)
+        let f = try await APIFixture.make("typequeue") { c in
+            c.jobTypes = registry.settings
+            c.referenceJobType = "resize"
+        }
+        defer { Task { await f.stop() } }
+        let secret = try await f.token()
+        let c = try f.client(secret)
+        let one = try await c.send("POST", "/v1/jobs", json: ["type": "resize"])
+        let named = try await c.send("POST", "/v1/jobs", json: ["type": "resize", "queue": "urgent"])
+        let batch = try await c.send("POST", "/v1/jobs/batch", json: ["jobs": [["type": "resize"], ["type": "noop"]]])
+        let reference = try await c.send("POST", "/submit-job-request", body: Array("{}".utf8), headers: [("Authorization", secret)])
+        #expect(one.status == 202 && named.status == 202 && batch.status == 202)
+        #expect(reference.status == 200)
+        let batchIDs = try #require(batch.object?["jobs"] as? [[String: Any]]).compactMap { $0["jobId"] as? String }
+        let ids = [one.string("jobId"), named.string("jobId"), reference.string("jobId")].compactMap { $0 } + batchIDs
+        #expect(ids.count == 5)
+        var queues: [String] = []
+        for id in ids { queues.append(try #require(try await c.send("GET", "/v1/jobs/\(id)").string("queue"))) }
+        #expect(queues == ["images", "urgent", "images", "images", "default"])
+        #expect(try await f.count("SELECT count(*) FROM jobs WHERE type = 'resize' AND max_attempts = 5") == 4)
+        // A worker serving only that queue sees them.
+        let claimed = try await JobStore(pool: f.pool).claim(queues: ["images"], limit: 10, worker: "t:1:x", leaseSeconds: 30)
+        #expect(claimed.count == 3 && claimed.allSatisfy { $0.type == "resize" })
     }
 
     @Test func batchIsAllOrNothingAndNamesTheBadIndex() async throws {
