@@ -19,39 +19,68 @@ let package = Package(
         // Small C helpers for what Swift cannot call directly (variadics, macros).
         .target(name: "CShims", dependencies: ["CMicroHTTPD"]),
 
+        // What every module needs and nothing else provides: the logger, the one thread hop
+        // (cancellable), posix_spawn, the JSON value and escaper, UUID text, Duration in seconds.
+        .target(name: "JobGateSystem"),
+        // The Prometheus registry, metric families and text exposition.
+        .target(name: "JobGatePrometheus", dependencies: ["JobGateSystem"]),
         // A PostgreSQL client over libpq, usable on its own.
-        .target(name: "JobGatePostgres", dependencies: ["CLibPQ"]),
-        // Hashing, HMAC, randomness and JWT signature checks over libcrypto.
-        .target(name: "JobGateCrypto", dependencies: ["CCrypto"]),
-        // A small HTTP/1.1 server over libmicrohttpd.
-        .target(name: "JobGateHTTP", dependencies: ["CMicroHTTPD", "CShims"]),
-        // The job model, the job store (all job SQL), migrations, configuration.
+        .target(name: "JobGatePostgres", dependencies: ["CLibPQ", "JobGateSystem"]),
+        // Hashing (the one SHA-256), HMAC, randomness and JWT signature checks over libcrypto.
+        .target(name: "JobGateCrypto", dependencies: ["CCrypto", "JobGateSystem"]),
+        // A small HTTP/1.1 server over libmicrohttpd, its house error, and a blocking HTTP client.
+        .target(name: "JobGateHTTP", dependencies: ["CMicroHTTPD", "CShims", "JobGateSystem"]),
+        // The job model, one job-type definition, the job store (all job SQL), migrations, reports.
         .target(
             name: "JobGateCore",
-            dependencies: ["JobGatePostgres", "JobGateCrypto"],
+            dependencies: ["JobGateSystem", "JobGatePrometheus", "JobGatePostgres", "JobGateCrypto"],
             resources: [.embedInCode("Migrations"), .embedInCode("Reports")]
         ),
-        // The worker pool: claimer, executor, completer, heartbeater, rescuer, pruner.
-        .target(name: "JobGateWorker", dependencies: ["JobGateCore", "CCrypto"]),
-        // The operator's /dashboard page (data, HTML with inline SVG) and its session cookie.
-        .target(name: "JobGateDashboard", dependencies: ["JobGateCore", "JobGatePostgres", "JobGateCrypto"]),
-        // The HTTP API: routes, auth, signed URLs, group-committed submits.
-        .target(name: "JobGateAPI", dependencies: ["JobGateCore", "JobGateHTTP", "JobGateCrypto", "JobGatePostgres", "JobGateDashboard"]),
-        // The command line: subcommands, configuration, embedded PostgreSQL.
-        .target(name: "JobGateApp", dependencies: ["JobGateCore", "JobGateWorker", "JobGateAPI", "JobGateHTTP"]),
+        // The worker pool: claimer, executor, completer, heartbeater, rescuer, pruner, handlers.
+        .target(name: "JobGateWorker", dependencies: ["JobGateCore", "JobGateCrypto", "JobGateSystem", "JobGatePrometheus"]),
+        // Who is calling: scopes, principals, API tokens, JWT settings; used by the API and the dashboard.
+        .target(name: "JobGateAuth", dependencies: ["JobGateCore", "JobGateCrypto", "JobGateHTTP", "JobGatePostgres", "JobGateSystem"]),
+        // The HTTP API: routes, signed URLs, group-committed submits.
+        .target(name: "JobGateAPI", dependencies: [
+            "JobGateCore", "JobGateAuth", "JobGateHTTP", "JobGateCrypto", "JobGatePostgres", "JobGatePrometheus", "JobGateSystem",
+        ]),
+        // The operator's /dashboard (data, HTML with inline SVG, session cookie), mounted beside the API.
+        .target(name: "JobGateDashboard", dependencies: [
+            "JobGateCore", "JobGateAuth", "JobGateHTTP", "JobGatePostgres", "JobGateCrypto", "JobGateSystem",
+        ]),
+        // Load generators and benchmark fixtures: `jobgate bench`, the drain benchmark, pgbench scripts.
+        .target(name: "JobGateBench", dependencies: ["JobGateCore", "JobGateWorker", "JobGateHTTP", "JobGatePostgres", "JobGateSystem"]),
+        // The command line: one command per file, configuration, embedded PostgreSQL.
+        .target(name: "JobGateApp", dependencies: [
+            "JobGateCore", "JobGateWorker", "JobGateAuth", "JobGateAPI", "JobGateDashboard", "JobGateBench", "JobGateHTTP",
+            "JobGatePrometheus", "JobGatePostgres", "JobGateSystem",
+        ]),
         .executableTarget(name: "jobgate", dependencies: ["JobGateApp"]),
 
-        // Helpers shared by the test targets: a fresh database per test on the throwaway server.
-        .target(name: "JobGateTestSupport", dependencies: ["JobGatePostgres", "JobGateCore"], path: "Tests/JobGateTestSupport"),
-        .testTarget(name: "JobGatePostgresTests", dependencies: ["JobGatePostgres", "JobGateTestSupport"]),
-        .testTarget(name: "JobGateCryptoTests", dependencies: ["JobGateCrypto", "JobGateCore"]),
-        .testTarget(name: "JobGateHTTPTests", dependencies: ["JobGateHTTP"]),
-        .testTarget(name: "JobGateCoreTests", dependencies: ["JobGateCore", "JobGateWorker", "JobGateApp", "JobGatePostgres", "JobGateTestSupport"]),
-        .testTarget(name: "JobGateWorkerTests", dependencies: ["JobGateWorker"]),
-        .testTarget(name: "JobGateAPITests", dependencies: [
-            "JobGateAPI", "JobGateCore", "JobGateWorker", "JobGateHTTP", "JobGateCrypto", "JobGatePostgres", "JobGateApp", "JobGateTestSupport",
+        // Helpers shared by the test targets: a fresh database per test on the throwaway server,
+        // the fault proxy, child processes.
+        .target(name: "JobGateTestSupport", dependencies: ["JobGatePostgres", "JobGateCore", "JobGateSystem"], path: "Tests/JobGateTestSupport"),
+        .testTarget(name: "JobGateSystemTests", dependencies: ["JobGateSystem"]),
+        .testTarget(name: "JobGatePrometheusTests", dependencies: ["JobGatePrometheus", "JobGateSystem"]),
+        .testTarget(name: "JobGatePostgresTests", dependencies: ["JobGatePostgres", "JobGateSystem", "JobGateTestSupport"]),
+        .testTarget(name: "JobGateCryptoTests", dependencies: ["JobGateCrypto", "JobGateCore", "JobGateSystem"]),
+        .testTarget(name: "JobGateHTTPTests", dependencies: ["JobGateHTTP", "JobGateSystem", "JobGateTestSupport"]),
+        .testTarget(name: "JobGateCoreTests", dependencies: [
+            "JobGateCore", "JobGateWorker", "JobGateApp", "JobGateCrypto", "JobGatePostgres", "JobGatePrometheus", "JobGateSystem",
+            "JobGateTestSupport",
         ]),
-        .testTarget(name: "JobGateDashboardTests", dependencies: ["JobGateDashboard", "JobGateCore", "JobGatePostgres", "JobGateTestSupport"]),
+        .testTarget(name: "JobGateWorkerTests", dependencies: ["JobGateWorker", "JobGateCore", "JobGateSystem"]),
+        .testTarget(name: "JobGateBenchTests", dependencies: ["JobGateBench", "JobGateCore", "JobGatePostgres", "JobGateSystem", "JobGateTestSupport"]),
+        .testTarget(name: "JobGateAppTests", dependencies: [
+            "JobGateApp", "JobGateAPI", "JobGateAuth", "JobGateCore", "JobGateHTTP", "JobGatePostgres", "JobGateSystem", "JobGateTestSupport",
+        ]),
+        .testTarget(name: "JobGateAPITests", dependencies: [
+            "JobGateAPI", "JobGateAuth", "JobGateDashboard", "JobGateCore", "JobGateWorker", "JobGateHTTP", "JobGateCrypto",
+            "JobGatePostgres", "JobGatePrometheus", "JobGateSystem", "JobGateApp", "JobGateTestSupport",
+        ]),
+        .testTarget(name: "JobGateDashboardTests", dependencies: [
+            "JobGateDashboard", "JobGateAuth", "JobGateCore", "JobGatePostgres", "JobGateSystem", "JobGateTestSupport",
+        ]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,3 +1,4 @@
+import JobGateAuth
 import JobGateCore
 import JobGateHTTP
 

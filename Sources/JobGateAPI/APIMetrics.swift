@@ -1,5 +1,6 @@
 import JobGateCore
 import JobGateHTTP
+import JobGatePrometheus
 
 /// The API's metrics (DESIGN.md §9) through the shared registry: requests by route
 /// template, method and status with their latency, and jobs submitted by type and queue.

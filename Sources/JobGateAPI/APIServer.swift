@@ -1,6 +1,8 @@
+import JobGateAuth
 import JobGateCore
 import JobGateHTTP
 import JobGatePostgres
+import JobGateSystem
 import Synchronization
 
 /// A running API node: the HTTP listener over an `APIService`.

@@ -1,7 +1,9 @@
 import Foundation
+import JobGateAuth
 import JobGateCore
 import JobGateHTTP
 import JobGatePostgres
+import JobGateSystem
 
 /// `/v1/jobs…`: submit (group-committed), batch, list, read, events, cancel, retry.
 extension APIService {

@@ -1,7 +1,9 @@
 import Foundation
+import JobGateAuth
 import JobGateCore
 import JobGateHTTP
 import JobGatePostgres
+import JobGateSystem
 
 /// The reference-compatible routes (`/submit-job-request`, `/job-status/{job-id}`) and
 /// signed output downloads.

@@ -1,7 +1,9 @@
 import Foundation
+import JobGateAuth
 import JobGateCore
 import JobGateHTTP
 import JobGatePostgres
+import JobGateSystem
 import Synchronization
 
 /// The API's request handler: routing, authentication, scopes, error mapping, the access
@@ -13,7 +15,8 @@ public final class APIService: Sendable {
     public let router = Router()
     let pool: PostgresPool
     let store: JobStore
-    let authenticator: Authenticator
+    /// Who is calling (shared with what is mounted beside the API).
+    public let authenticator: Authenticator
     let committer: SubmitCommitter
     /// Status reads of all connections coalesced into one `id = ANY(…)` query per batch, one
     /// batch at a time: a query's fixed cost (a round trip, executor start-up) dwarfs its
@@ -25,6 +28,8 @@ public final class APIService: Sendable {
     let metrics: APIMetrics
     let openAPI: String
     let unavailableLog = RateLimitedLog(interval: .seconds(5))
+    /// Routes mounted beside the API's own (the dashboard), asked first.
+    let mounts = Mutex<[any HTTPMount]>([])
 
     /// A service over `pool` (which should have short acquire and connect timeouts; see
     /// `APIServer.databaseConfiguration`).
@@ -45,19 +50,18 @@ public final class APIService: Sendable {
         self.openAPI = OpenAPIDocument.json(jobTypes: Array(configuration.jobTypes.keys))
     }
 
-    /// What a handler learned about the request, for the log line and metrics.
-    struct Exchange {
-        var route = "unmatched"
-        var tenant: String?
-    }
-
     /// Answers one request; never throws, never answers 500 for a client's mistake.
     public func handle(_ request: HTTPRequest) async -> HTTPResponse {
         let start = ContinuousClock.now
-        var exchange = Exchange()
+        var exchange = RequestNote()
+        let mount = mounts.withLock { $0.first { $0.serves(path: request.path) } }
         var response: HTTPResponse
         do {
-            response = try await dispatch(request, &exchange)
+            if let mount {
+                response = try await mount.respond(to: request, note: &exchange)
+            } else {
+                response = try await dispatch(request, &exchange)
+            }
         } catch let e as APIError {
             response = e.response
         } catch let e as PostgresError where e.code == .nulInText {
@@ -80,9 +84,8 @@ public final class APIService: Sendable {
                 response = APIError.internalError.response
             }
         }
-        if Self.isDashboardPath(request.path) { response = Self.withDashboardHeaders(response) }
-        let elapsed = ContinuousClock.now - start
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        for (name, value) in mount?.responseHeaders ?? [] { response.headers.set(name, value) }
+        let seconds = (ContinuousClock.now - start).seconds
         metrics.observeRequest(method: request.method, route: exchange.route, status: response.status, seconds: seconds)
         if configuration.accessLog {
             let bytes: Int
@@ -99,7 +102,7 @@ public final class APIService: Sendable {
         return response
     }
 
-    private func dispatch(_ request: HTTPRequest, _ exchange: inout Exchange) async throws -> HTTPResponse {
+    private func dispatch(_ request: HTTPRequest, _ exchange: inout RequestNote) async throws -> HTTPResponse {
         let (route, params): (Route, [String])
         switch router.match(method: request.method, path: request.path) {
         case .notFound: throw APIError.routeNotFound
@@ -130,9 +133,6 @@ public final class APIService: Sendable {
         case .readyz: return try await readyz(requestID: request.requestID)
         case .metrics: return await metricsResponse()
         case .openapi: return HTTPResponse.json(openAPI)
-        case .dashboard: return try await dashboard(request, &exchange)
-        case .dashboardLogin: return try await dashboardLogin(request)
-        case .dashboardLogout: return dashboardLogout(request)
         }
     }
 
@@ -176,28 +176,19 @@ public final class APIService: Sendable {
         return job
     }
 
+    /// The current output signing key's secret (the dashboard derives its session key from it).
+    public func signingSecret() async throws -> [UInt8] {
+        try await signer.currentSecret()
+    }
+
+    /// Mounts `mount`'s routes beside the API's (before the server starts).
+    public func mount(_ mount: any HTTPMount) {
+        mounts.withLock { $0.append(mount) }
+    }
+
     /// A signed output link for a completed job with an output.
     func signedOutput(_ job: Job) async throws -> OutputSigner.SignedURL? {
         guard job.status == .completed, job.output != nil else { return nil }
         return try await signer.sign(job.id)
-    }
-}
-
-/// Lets a repeated warning through at most once per interval (an outage answers every request 503).
-final class RateLimitedLog: Sendable {
-    let interval: Duration
-    private let last = Mutex<ContinuousClock.Instant?>(nil)
-
-    init(interval: Duration) {
-        self.interval = interval
-    }
-
-    func shouldLog() -> Bool {
-        let now = ContinuousClock.now
-        return last.withLock { l in
-            if let l, now - l < interval { return false }
-            l = now
-            return true
-        }
     }
 }

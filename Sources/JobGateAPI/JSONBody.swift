@@ -1,4 +1,5 @@
 import JobGateHTTP
+import JobGateSystem
 
 /// Reading JSON request bodies: media type check (415), parsing (400 for malformed JSON)
 /// and typed field access that names the offending field (400).

@@ -1,5 +1,6 @@
 import Foundation
 import JobGateCore
+import JobGateSystem
 
 /// The JSON shapes of DESIGN.md §7, written by hand (hot paths; exact field order).
 enum JobJSON {

@@ -1,4 +1,5 @@
 import JobGateCore
+import JobGateSystem
 
 /// The OpenAPI 3.1 description of every route (`GET /openapi.json`), written by hand to
 /// match what the handlers return. `OpenAPITests` checks it covers every route of `Router.api`.

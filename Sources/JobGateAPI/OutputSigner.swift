@@ -1,7 +1,9 @@
 import Foundation
 import JobGateCore
 import JobGateCrypto
+import JobGateHTTP
 import JobGatePostgres
+import JobGateSystem
 import Synchronization
 
 /// Signs and checks output URLs (DESIGN.md §6): HMAC-SHA256 over method, path and expiry,

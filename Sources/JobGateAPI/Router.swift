@@ -1,9 +1,10 @@
+import JobGateAuth
+
 /// The API's operations: one per route of DESIGN.md §7.
 public enum RouteID: String, Sendable, CaseIterable {
     case submitJob, submitBatch, listJobs, getJob, jobEvents, cancelJob, retryJob
     case output, referenceSubmit, referenceStatus
     case healthz, readyz, metrics, openapi
-    case dashboard, dashboardLogin, dashboardLogout
 }
 
 /// One route: a method, a path template such as `/v1/jobs/{id}`, and its operation.
@@ -72,10 +73,7 @@ public struct Router: Sendable {
         Route("GET", "/readyz", .readyz, scope: nil),
         Route("GET", "/metrics", .metrics, scope: nil),
         Route("GET", "/openapi.json", .openapi, scope: nil),
-        // Browser routes: authenticated by a session cookie issued at login, not a bearer token.
-        Route("GET", "/dashboard", .dashboard, scope: nil),
-        Route("POST", "/dashboard/login", .dashboardLogin, scope: nil),
-        Route("POST", "/dashboard/logout", .dashboardLogout, scope: nil),
+        // The browser routes under /dashboard are the dashboard's own, mounted beside these.
     ]
 
     /// Matches `method` and `path`. `HEAD` is served by `GET` routes. Only the most specific

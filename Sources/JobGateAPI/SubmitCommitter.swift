@@ -1,6 +1,8 @@
 import Foundation
 import JobGateCore
+import JobGateHTTP
 import JobGatePostgres
+import JobGateSystem
 import Synchronization
 
 /// Group commit for submissions (DESIGN.md §8).

@@ -1,7 +1,8 @@
 import Foundation
 import JobGateCore
 import JobGatePostgres
-import JobGateWorker
+import JobGateSystem
+import JobGateBench
 import Synchronization
 
 /// `jobgate bench`: a load generator built from the project's own code (DESIGN.md §10).
@@ -40,7 +41,19 @@ extension JobGateCLI {
             print(json ? result.json : result.table)
             return 0
         }
-        let target = try BenchTarget(args)
+        let target: BenchTarget
+        do {
+            target = try BenchTarget(
+                url: args.string("url", default: "http://127.0.0.1:8080"), token: args.string("token"),
+                connections: try args.int("connections", default: 64, range: 1...10_000),
+                duration: try args.duration("duration", default: .seconds(10)),
+                type: args.string("type", default: "noop"), payload: args.string("payload", default: "{}"),
+                batchSize: try args.int("batch-size", default: 100, range: 1...1000),
+                rate: try args.int("rate", default: 1000, range: 1...1_000_000),
+                prefill: try args.int("prefill", default: 1000, range: 1...1_000_000))
+        } catch let e as BenchTarget.InvalidTarget {
+            throw UsageError(e.description)
+        }
         let result: BenchResult
         switch mode {
         case "submit": result = try await target.submit()
@@ -58,73 +71,6 @@ extension JobGateCLI {
         let jobs = try args.int("jobs", default: 100_000, range: 1...10_000_000)
         let concurrency = try args.int("concurrency", default: 1000, range: 1...100_000)
         let url = try DatabaseLocation.required(args)
-        let pool = PostgresPool(configuration: Database.configuration(url: url, maxConnections: 8))
-        defer { pool.shutdown() }
-        try await Migrator(pool: pool).migrate()
-        let queue = "bench-" + String(UInt32.random(in: 0...UInt32.max), radix: 36)
-        let r = try await DrainBenchmark.run(pool: pool, jobs: jobs, concurrency: concurrency, queue: queue)
-        let events = try await pool.query(
-            "SELECT count(*) FROM job_events e JOIN jobs j ON j.id = e.job_id WHERE j.queue = $1", [queue]).first?.decode(0, as: Int.self) ?? 0
-        var result = BenchResult(mode: "drain", connections: concurrency, seconds: r.drainSeconds)
-        result.ok = r.jobs
-        result.jobs = r.jobs
-        result.notes = ["submitted \(r.jobs) jobs at \(Int(r.submittedPerSecond))/s first; \(events) history rows (3 per job)"]
-        return result
-    }
-}
-
-/// What one bench run measured.
-struct BenchResult: Sendable {
-    var mode: String
-    var connections: Int
-    var seconds: Double
-    var ok = 0
-    var jobs = 0
-    var errors: [Int: Int] = [:]
-    var transportErrors = 0
-    var latency = LatencySummary([])
-    var startLatency: LatencySummary?
-    var completeLatency: LatencySummary?
-    var notes: [String] = []
-    /// The jobs e2e mode submitted and when it sent each (it reads their timestamps afterwards).
-    var sent: [BenchTarget.SentJob] = []
-
-    init(mode: String, connections: Int, seconds: Double) {
-        self.mode = mode
-        self.connections = connections
-        self.seconds = seconds
-    }
-
-    var perSecond: Double { Double(ok) / max(seconds, 1e-9) }
-    var jobsPerSecond: Double { Double(jobs) / max(seconds, 1e-9) }
-
-    var table: String {
-        func ms(_ s: Double) -> String { String(format: "%.2f", s * 1000) }
-        var out = "mode \(mode), \(connections) connections, \(String(format: "%.1f", seconds)) s\n"
-        out += "  ok            \(ok) (\(String(format: "%.0f", perSecond))/s)\n"
-        if jobs != ok { out += "  jobs          \(jobs) (\(String(format: "%.0f", jobsPerSecond))/s)\n" }
-        let errs = errors.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" } + (transportErrors > 0 ? ["transport: \(transportErrors)"] : [])
-        out += "  errors        \(errs.isEmpty ? "none" : errs.joined(separator: ", "))\n"
-        func row(_ name: String, _ l: LatencySummary) -> String {
-            "  \(name.padding(toLength: 14, withPad: " ", startingAt: 0))p50 \(ms(l.p50)) ms  p95 \(ms(l.p95)) ms  p99 \(ms(l.p99)) ms  max \(ms(l.max)) ms  (n=\(l.count))\n"
-        }
-        if latency.count > 0 { out += row("latency", latency) }
-        if let s = startLatency { out += row("submit→start", s) }
-        if let c = completeLatency { out += row("submit→done", c) }
-        for n in notes { out += "  note: \(n)\n" }
-        return out
-    }
-
-    var json: String {
-        func l(_ s: LatencySummary?) -> String {
-            guard let s else { return "null" }
-            return "{\"count\":\(s.count),\"p50\":\(s.p50),\"p95\":\(s.p95),\"p99\":\(s.p99),\"max\":\(s.max)}"
-        }
-        let errs = errors.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\($0.value)" }.joined(separator: ",")
-        return "{\"mode\":\(JSONText.quote(mode)),\"connections\":\(connections),\"seconds\":\(seconds),\"ok\":\(ok),"
-            + "\"perSecond\":\(perSecond),\"jobs\":\(jobs),\"jobsPerSecond\":\(jobsPerSecond),\"errors\":{\(errs)},"
-            + "\"transportErrors\":\(transportErrors),\"latency\":\(l(latency.count > 0 ? latency : nil)),"
-            + "\"submitToStart\":\(l(startLatency)),\"submitToComplete\":\(l(completeLatency)),"
-            + "\"notes\":[\(notes.map(JSONText.quote).joined(separator: ","))]}"
+        return try await DrainBenchmark.measure(url: url, jobs: jobs, concurrency: concurrency)
     }
 }

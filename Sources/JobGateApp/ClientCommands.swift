@@ -1,5 +1,7 @@
 import Foundation
 import JobGateAPI
+import JobGateHTTP
+import JobGateSystem
 
 /// `submit`, `status`, `cancel`, `retry`: the API's operations from the shell, over HTTP.
 /// Each prints the API's JSON answer on stdout; an error answer goes to stderr with exit code 1.
@@ -9,21 +11,21 @@ enum ClientSettings {
         OptionSpec("token", value: "TOKEN", env: "JOBGATE_TOKEN", help: "an API token or JWT"),
     ]
 
-    static func client(_ args: Arguments) throws -> APIClient {
+    static func client(_ args: Arguments) throws -> HTTPClient {
         guard let token = args.string("token") else { throw UsageError("--token or JOBGATE_TOKEN is required (see jobgate token create)") }
-        do { return try APIClient(baseURL: args.string("url", default: "http://127.0.0.1:8080"), token: token) } catch {
+        do { return try HTTPClient(baseURL: args.string("url", default: "http://127.0.0.1:8080"), token: token) } catch {
             throw UsageError("--url: \(error)")
         }
     }
 
     /// The single positional job id.
     static func jobID(_ args: Arguments) throws -> String {
-        guard args.positionals.count == 1, UUID(uuidString: args.positionals[0]) != nil else { throw UsageError("give one job id") }
+        guard args.positionals.count == 1, UUIDText.parse(args.positionals[0]) != nil else { throw UsageError("give one job id") }
         return args.positionals[0].lowercased()
     }
 
     /// Prints the answer; exit code 0 for 2xx, else 1 with the error message on stderr.
-    static func report(_ r: APIClient.Response) -> Int32 {
+    static func report(_ r: HTTPClient.Response) -> Int32 {
         if (200..<300).contains(r.status) {
             print(r.text)
             return 0
@@ -36,8 +38,8 @@ enum ClientSettings {
     }
 
     static func send(_ args: Arguments, _ method: String, _ path: String, body: [UInt8]? = nil,
-                     headers: [(String, String)] = []) async throws -> APIClient.Response {
-        do { return try await client(args).send(method, path, body: body, headers: headers) } catch let e as APIClient.Failure {
+                     headers: [(String, String)] = []) async throws -> HTTPClient.Response {
+        do { return try await client(args).send(method, path, body: body, headers: headers) } catch let e as HTTPClient.Failure {
             throw RuntimeFailure("\(e.description) (is the API running? see --url)")
         }
     }
@@ -78,7 +80,7 @@ extension JobGateCLI {
         }
         if let q = args.string("queue") { body["queue"] = q }
         if args.string("priority") != nil { body["priority"] = try args.int("priority", default: 0, range: -32768...32767) }
-        if args.string("delay") != nil { body["delaySeconds"] = WorkerSettings.seconds(try args.duration("delay", default: .zero)) }
+        if args.string("delay") != nil { body["delaySeconds"] = try args.duration("delay", default: .zero).seconds }
         if let t = args.string("run-at") { body["runAt"] = t }
         if args.string("max-attempts") != nil { body["maxAttempts"] = try args.int("max-attempts", default: 1, range: 1...1000) }
         if args.string("timeout-seconds") != nil { body["timeoutSeconds"] = try args.int("timeout-seconds", default: 1, range: 1...86_400) }

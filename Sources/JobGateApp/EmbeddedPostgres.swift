@@ -1,5 +1,6 @@
 import Foundation
 import JobGateCore
+import JobGateSystem
 
 /// A private PostgreSQL cluster for `jobgate up` when no database is configured
 /// (DESIGN.md §2): made with the system's `initdb` under `.jobgate/pg`, listening on a
@@ -137,7 +138,7 @@ public final class EmbeddedPostgres: @unchecked Sendable {
     private func run(_ argv: [String], asPostgres: Bool) throws -> String {
         var args = argv
         if asPostgres, let user = runAsUser { args = ["/usr/sbin/runuser", "-u", user, "--"] + argv }
-        let result = try Subprocess.run(args)
+        let result = try Spawn.run(args)
         let text = result.output
         guard result.status == 0 else {
             let tail = text.split(separator: "\n").suffix(5).joined(separator: " | ")
@@ -175,7 +176,7 @@ public final class EmbeddedPostgres: @unchecked Sendable {
         let fm = FileManager.default
         if let env = environment["JOBGATE_PG_BINDIR"], fm.isExecutableFile(atPath: env + "/initdb") { return env }
         if let pgConfig = pgConfigs.first(where: fm.isExecutableFile(atPath:)),
-           let r = try? Subprocess.run([pgConfig, "--bindir"]), r.status == 0 {
+           let r = try? Spawn.run([pgConfig, "--bindir"]), r.status == 0 {
             let dir = r.output.trimmingCharacters(in: .whitespacesAndNewlines)
             if fm.isExecutableFile(atPath: dir + "/initdb") { return dir }
         }

@@ -1,5 +1,7 @@
 import JobGateCore
 import JobGateHTTP
+import JobGatePrometheus
+import JobGateSystem
 
 /// A worker's `/metrics` listener (`jobgate worker --metrics-addr HOST:PORT`): `GET /metrics`
 /// renders `registry` in the Prometheus text format; `GET /healthz` answers `ok`; anything else

@@ -1,6 +1,7 @@
 import Foundation
 import JobGateCore
 import JobGatePostgres
+import JobGateSystem
 
 extension JobGateCLI {
     static let reportCommand = Command(

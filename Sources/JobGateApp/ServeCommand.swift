@@ -1,8 +1,10 @@
 import Foundation
 import JobGateAPI
+import JobGateAuth
 import JobGateCore
 import JobGateHTTP
 import JobGatePostgres
+import JobGateSystem
 import JobGateWorker
 
 /// Options of the HTTP API, shared by `serve` and `up`, resolved flag > environment > default.
@@ -56,7 +58,7 @@ enum APISettings {
         c.publicBaseURL = args.string("public-url")
         c.secureCookies = c.publicBaseURL?.hasPrefix("https://") ?? false
         c.submit.maxBacklogJobs = try args.int("max-backlog", default: 50_000, range: 1...10_000_000)
-        c.outputURLLifetimeSeconds = Int(WorkerSettings.seconds(try args.duration("output-url-ttl", default: .seconds(3600))))
+        c.outputURLLifetimeSeconds = Int(try args.duration("output-url-ttl", default: .seconds(3600)).seconds)
         guard c.outputURLLifetimeSeconds >= 1 else { throw UsageError("--output-url-ttl must be at least 1s") }
         c.accessLog = !args.flag("no-access-log")
         c.version = JobGateCLI.version
@@ -126,7 +128,7 @@ enum APISettings {
             try await tokens.revoke(id: old.id)
         }
         let secret = try await tokens.create(tenant: "default", scopes: [.admin, .operator], name: "jobgate up").secret
-        let server = APIServer(configuration: configuration, pool: pool)
+        let server = Node.apiServer(configuration: configuration, pool: pool)
         try await server.start()
         return (server, secret)
     }
@@ -150,7 +152,7 @@ extension JobGateCLI {
         let signals = Signals.termination()
         let pool = try APISettings.pool(args, url: url)
         defer { pool.shutdown() }
-        let server = APIServer(configuration: configuration, pool: pool)
+        let server = Node.apiServer(configuration: configuration, pool: pool)
         do {
             try await server.start()
         } catch let e as APIConfigurationError {

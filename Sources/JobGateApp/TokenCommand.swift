@@ -1,7 +1,9 @@
 import Foundation
 import JobGateAPI
+import JobGateAuth
 import JobGateCore
 import JobGatePostgres
+import JobGateSystem
 
 extension JobGateCLI {
     static let tokenCommand = Command(
@@ -36,7 +38,7 @@ extension JobGateCLI {
             var expiresAt: Date?
             if args.string("expires-in") != nil {
                 let d = try args.duration("expires-in", default: .zero)
-                expiresAt = Date().addingTimeInterval(WorkerSettings.seconds(d))
+                expiresAt = Date().addingTimeInterval(d.seconds)
             }
             let (token, secret) = try await tokens.create(tenant: tenant, scopes: scopes, name: args.string("name") ?? "", expiresAt: expiresAt)
             // The secret alone on stdout (so `$(jobgate token create …)` captures it); details on stderr.
@@ -56,7 +58,7 @@ extension JobGateCLI {
                        d(t.createdAt), d(t.expiresAt), d(t.lastUsedAt), state].joined(separator: "\t"))
             }
         case "revoke":
-            guard args.positionals.count == 2, let id = UUID(uuidString: args.positionals[1]) else {
+            guard args.positionals.count == 2, let id = UUIDText.parse(args.positionals[1]) else {
                 throw UsageError("token revoke needs one token ID (see token list)")
             }
             guard try await tokens.revoke(id: id) else { throw RuntimeFailure("no token \(args.positionals[1])") }

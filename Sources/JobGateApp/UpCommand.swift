@@ -2,6 +2,7 @@ import Foundation
 import JobGateCore
 import JobGatePostgres
 import JobGateAPI
+import JobGateSystem
 import JobGateWorker
 
 extension JobGateCLI {

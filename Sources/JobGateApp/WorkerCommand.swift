@@ -1,6 +1,7 @@
 import Foundation
 import JobGateCore
 import JobGatePostgres
+import JobGateSystem
 import JobGateWorker
 
 /// Options shared by `worker` and `up`, resolved flag > environment > default.
@@ -27,12 +28,15 @@ enum WorkerSettings {
         var c = WorkerPool.Configuration()
         c.concurrency = try args.int("concurrency", default: 16, range: 1...10_000)
         c.queues = args.list("queues") ?? []
+        if let bad = c.queues.first(where: { !QueueName.isValid($0) }) {
+            throw UsageError("--queues: \"\(bad)\" is not a queue name (\(QueueName.rule))")
+        }
         c.leaseSeconds = Double(try args.int("lease-seconds", default: 30, range: 2...86_400))
         c.gracePeriod = .seconds(try args.int("grace-seconds", default: 25, range: 0...86_400))
         c.outputDirectory = args.string("output-dir", default: ".jobgate/outputs")
         c.inlineOutputMax = try args.int("output-inline-max", default: 1 << 20, range: 0...(1 << 30))
-        c.jobRetentionSeconds = seconds(try args.duration("job-retention", default: .seconds(7 * 86_400)))
-        c.historyRetentionSeconds = seconds(try args.duration("history-retention", default: .seconds(90 * 86_400)))
+        c.jobRetentionSeconds = try args.duration("job-retention", default: .seconds(7 * 86_400)).seconds
+        c.historyRetentionSeconds = try args.duration("history-retention", default: .seconds(90 * 86_400)).seconds
         c.version = JobGateCLI.version
         return c
     }
@@ -43,10 +47,6 @@ enum WorkerSettings {
         } catch {
             throw UsageError("--job-types: \(error)")
         }
-    }
-
-    static func seconds(_ d: Duration) -> Double {
-        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
     }
 }
 

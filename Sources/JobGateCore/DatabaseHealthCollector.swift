@@ -1,11 +1,6 @@
+import JobGatePrometheus
+import JobGateSystem
 import Synchronization
-
-extension JobStore {
-    /// Workers that have not stopped and sent a heartbeat within `seconds` (see `JobQueries.liveWorkers`).
-    public func liveWorkerCount(within seconds: Double) async throws -> Int {
-        try await pool.query(JobQueries.liveWorkers, [seconds]).first?.decode(0, as: Int.self) ?? 0
-    }
-}
 
 /// Backs `jobgate_db_up` and `jobgate_workers_live`: one small query (the live-worker count),
 /// cached for `maxAge`. The query succeeding *is* the database check, so a scrape costs at most
@@ -83,7 +78,7 @@ public final class DatabaseHealthCollector: Sendable {
             Task { [self] in
                 try? await Task.sleep(for: timeout)
                 if once.resume() {
-                    Log.warn("database health check timed out", ["timeout_seconds": Double(timeout.components.seconds)])
+                    Log.warn("database health check timed out", ["timeout_seconds": timeout.seconds])
                     state.withLock { s in
                         s.snapshot.up = false
                         s.checked = true

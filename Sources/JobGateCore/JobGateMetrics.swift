@@ -1,4 +1,5 @@
 import JobGatePostgres
+import JobGatePrometheus
 import Synchronization
 
 /// JobGate's metrics, declared in one place so names, labels and buckets agree

@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import JobGateSystem
 
 /// A JSON value as found in a JWT header, payload or JWK.
 ///
@@ -117,9 +118,24 @@ extension JWTClaimValue {
         .number(date.timeIntervalSince1970.rounded(.down))
     }
 
-    /// Parses a JSON object; nil if `bytes` is not JSON or not an object.
+    /// Parses a JSON object; nil if `bytes` is not JSON or not an object. Parsed by the code
+    /// base's one JSON parser (`JSONValue`), so a token is held to what a request body is: valid
+    /// UTF-8, no `\u0000` (DESIGN.md §13); duplicate keys resolve to the last.
     static func parseObject(_ bytes: some Collection<UInt8>) -> [String: JWTClaimValue]? {
-        try? JSONDecoder().decode([String: JWTClaimValue].self, from: Data(bytes))
+        guard case .object(let object)? = try? JSONValue.parse(Array(bytes)) else { return nil }
+        return object.dictionary.mapValues(JWTClaimValue.init)
+    }
+
+    /// The claim tree of a parsed JSON value (numbers as `Double`).
+    init(_ value: JSONValue) {
+        switch value {
+        case .null: self = .null
+        case .bool(let b): self = .bool(b)
+        case .number(let n): self = .number(n.double)
+        case .string(let s): self = .string(s)
+        case .array(let items): self = .array(items.map(JWTClaimValue.init))
+        case .object(let o): self = .object(o.dictionary.mapValues(JWTClaimValue.init))
+        }
     }
 
     /// Compact JSON with sorted keys, so signed output is reproducible.

@@ -1,5 +1,6 @@
 import Foundation
 import JobGateCore
+import JobGateSystem
 
 /// The `/dashboard` page: one self-contained HTML document (inline CSS and SVG, no script,
 /// no external asset) that reloads itself every `refreshSeconds`. Every database value is

@@ -1,4 +1,5 @@
 import Foundation
+import JobGateAuth
 import JobGateCrypto
 
 /// The browser session behind `/dashboard`: a signed, expiring cookie made from an API token.
@@ -42,7 +43,7 @@ public struct DashboardSession: Sendable {
     /// Default lifetime: 8 hours, a working day.
     public static let defaultTTL: TimeInterval = 8 * 3600
     /// The scopes that may read the dashboard (`operator` sees every tenant, the others their own).
-    public static let readScopes: Set<String> = ["jobs:read", "admin", "operator"]
+    public static let readScopes: Set<Scope> = [.read, .admin, .operator]
 
     /// What a valid session cookie says.
     public struct Claims: Sendable, Equatable {
@@ -73,7 +74,7 @@ public struct DashboardSession: Sendable {
     }
 
     /// Whether a token with `scopes` may open the dashboard.
-    public static func allows(scopes: some Sequence<String>) -> Bool {
+    public static func allows(scopes: some Sequence<Scope>) -> Bool {
         scopes.contains { readScopes.contains($0) }
     }
 

@@ -1,3 +1,5 @@
+import JobGateSystem
+
 /// One HTTP response. The server adds `X-Request-Id`; libmicrohttpd adds
 /// `Content-Length`, `Date` and the connection headers.
 public struct HTTPResponse: Sendable {
@@ -60,28 +62,9 @@ public struct HTTPResponse: Sendable {
     /// (plus `"field"` when given).
     public static func error(status: Int, code: String, message: String, field: String? = nil,
                              headers: HTTPHeaders = HTTPHeaders()) -> HTTPResponse {
-        var text = #"{"error":{"code":"# + jsonString(code) + #","message":"# + jsonString(message)
-        if let field { text += #","field":"# + jsonString(field) }
+        var text = #"{"error":{"code":"# + JSONText.quote(code) + #","message":"# + JSONText.quote(message)
+        if let field { text += #","field":"# + JSONText.quote(field) }
         text += "}}"
         return json(text, status: status, headers: headers)
-    }
-
-    /// `text` as a JSON string literal, quotes included.
-    static func jsonString(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 }

@@ -1,6 +1,7 @@
 import CMicroHTTPD
 import CShims
 import Dispatch
+import JobGateSystem
 import Synchronization
 
 #if canImport(Glibc)
@@ -253,7 +254,7 @@ extension ServerCore {
         guard timesHeads else { return }
         let interval = min(Duration.milliseconds(250), headDeadlines.withLock { $0.headerTimeout } / 8)
         let timer = DispatchSource.makeTimerSource(queue: DispatchQueue.global())
-        let nanoseconds = Int(interval.components.seconds) * 1_000_000_000 + Int(interval.components.attoseconds / 1_000_000_000)
+        let nanoseconds = Int(interval.inNanoseconds)
         timer.schedule(deadline: .now() + .nanoseconds(nanoseconds), repeating: .nanoseconds(nanoseconds),
                        leeway: .milliseconds(10))
         timer.setEventHandler { [weak self] in self?.cutOverdueHeads() }

@@ -1,4 +1,5 @@
 import Foundation
+import JobGateSystem
 
 /// One query parameter as sent to the server: text, binary (`bytea`) or NULL.
 public enum PostgresParameter: Sendable, Equatable {

@@ -1,4 +1,5 @@
 import Foundation
+import JobGateSystem
 
 /// The rows a statement returned, copied out of libpq's result (text format).
 public struct PostgresRows: Sendable, Sequence {

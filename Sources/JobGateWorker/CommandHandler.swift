@@ -1,5 +1,6 @@
 import Foundation
 import JobGateCore
+import JobGateSystem
 import Synchronization
 
 /// Runs a command job type (DESIGN.md §5): the payload on stdin, the job's identity in the
@@ -40,23 +41,13 @@ public struct CommandHandler: JobHandler {
     }
 }
 
-/// A flag set from a cancellation handler and read from the runner's thread.
-final class CancellationFlag: Sendable {
-    private let flag = Atomic<Bool>(false)
-    func set() { flag.store(true, ordering: .releasing) }
-    var isSet: Bool { flag.load(ordering: .acquiring) }
-}
-
 extension HandlerRegistry {
     /// The built-ins plus the command types of the JSON file at `path` (`--job-types`).
     public static func builtIn(jobTypesFile path: String?) throws -> HandlerRegistry {
         var registry = HandlerRegistry.builtIn()
         guard let path else { return registry }
         for (type, spec) in try JobTypesConfig.load(path: path) {
-            registry.register(type, settings: JobTypeSettings(
-                timeoutSeconds: spec.timeoutSeconds, maxAttempts: spec.maxAttempts,
-                retry: RetryPolicy(baseSeconds: spec.backoff.baseSeconds, capSeconds: spec.backoff.maxSeconds),
-                queue: spec.queue), handler: CommandHandler(spec: spec))
+            registry.register(type, settings: spec.settings, handler: CommandHandler(spec: spec))
         }
         return registry
     }

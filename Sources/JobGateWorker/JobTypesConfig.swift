@@ -1,44 +1,27 @@
 import Foundation
+import JobGateCore
+import JobGateSystem
 
 /// One command job type, as declared in the `--job-types` file (DESIGN §5).
 ///
 /// The job's payload goes to the process on stdin, its stdout is the output.
 public struct CommandSpec: Sendable, Equatable {
-    /// How long to wait before retrying a failed attempt: exponential from `baseSeconds`, capped at `maxSeconds`.
-    public struct Backoff: Sendable, Equatable {
-        /// The first retry's delay, in seconds.
-        public var baseSeconds: Double
-        /// The longest delay, in seconds.
-        public var maxSeconds: Double
-
-        /// A backoff from `baseSeconds` up to `maxSeconds`.
-        public init(baseSeconds: Double = 1, maxSeconds: Double = 300) {
-            self.baseSeconds = baseSeconds
-            self.maxSeconds = maxSeconds
-        }
-    }
-
     /// The program and its arguments; `argv[0]` without a `/` is looked up in the child's `PATH`.
     public var argv: [String]
-    /// Each attempt's deadline, in seconds.
-    public var timeoutSeconds: Int
-    /// How many attempts a job of this type gets by default.
-    public var maxAttempts: Int
-    /// The delay between attempts.
-    public var backoff: Backoff
+    /// The type's queue, attempts, time limit and backoff: the one job-type definition every
+    /// type has, command or built-in.
+    public var settings: JobTypeSettings
     /// Variables set for the process, over the few inherited ones (`PATH`, `HOME`, `LANG`).
     public var environment: [String: String]
     /// The content type of the output (the process's stdout).
     public var contentType: String
     /// The largest output kept; a process writing more is killed and its attempt fails.
     public var outputCapBytes: Int
-    /// The queue jobs of this type go to when the submitter names none.
-    public var queue: String?
 
-    /// The defaults a config entry gets for each field it leaves out.
-    public static let defaultTimeoutSeconds = 300
-    /// Three attempts, as River and Oban users expect a small number.
-    public static let defaultMaxAttempts = 3
+    /// What a config entry gets for the settings it leaves out: 300 s per attempt, three
+    /// attempts (as River and Oban users expect a small number), backoff from 1 s to 5 min.
+    public static let defaultSettings = JobTypeSettings(timeoutSeconds: 300, maxAttempts: 3,
+                                                        retry: RetryPolicy(baseSeconds: 1, capSeconds: 300))
     /// Opaque bytes unless the operator says otherwise.
     public static let defaultContentType = "application/octet-stream"
     /// 16 MiB.
@@ -47,23 +30,20 @@ public struct CommandSpec: Sendable, Equatable {
     /// A spec running `argv`, with the documented defaults for everything else.
     public init(
         argv: [String],
-        timeoutSeconds: Int = CommandSpec.defaultTimeoutSeconds,
-        maxAttempts: Int = CommandSpec.defaultMaxAttempts,
-        backoff: Backoff = Backoff(),
+        settings: JobTypeSettings = CommandSpec.defaultSettings,
         environment: [String: String] = [:],
         contentType: String = CommandSpec.defaultContentType,
-        outputCapBytes: Int = CommandSpec.defaultOutputCapBytes,
-        queue: String? = nil
+        outputCapBytes: Int = CommandSpec.defaultOutputCapBytes
     ) {
         self.argv = argv
-        self.timeoutSeconds = timeoutSeconds
-        self.maxAttempts = maxAttempts
-        self.backoff = backoff
+        self.settings = settings
         self.environment = environment
         self.contentType = contentType
         self.outputCapBytes = outputCapBytes
-        self.queue = queue
     }
+
+    /// Each attempt's deadline, in seconds.
+    public var timeoutSeconds: Int { settings.timeoutSeconds }
 
     /// `timeoutSeconds` as a `Duration`.
     public var timeout: Duration { .seconds(timeoutSeconds) }
@@ -126,13 +106,14 @@ public enum JobTypesConfig {
     public static func parse(data: Data) throws(JobTypesConfigError) -> [String: CommandSpec] {
         let root: JSONValue
         do {
-            root = try JSONDecoder().decode(JSONValue.self, from: data)
+            root = try JSONValue.parse([UInt8](data))
         } catch {
             throw JobTypesConfigError("not valid JSON: \(error)")
         }
-        guard case .object(let types) = root else {
+        guard case .object(let object) = root else {
             throw JobTypesConfigError("the top level must be an object mapping job type names to definitions")
         }
+        let types = object.dictionary
         var specs: [String: CommandSpec] = [:]
         for name in types.keys.sorted() {
             specs[name] = try parseType(name: name, value: types[name]!)
@@ -140,7 +121,7 @@ public enum JobTypesConfig {
         return specs
     }
 
-    /// Whether `name` matches `[a-z0-9][a-z0-9._-]{0,63}`. Also used for queue names.
+    /// Whether `name` matches `[a-z0-9][a-z0-9._-]{0,63}` (a job type's name).
     public static func isValidName(_ name: String) -> Bool {
         let bytes = Array(name.utf8)
         guard (1...64).contains(bytes.count) else { return false }
@@ -157,9 +138,10 @@ public enum JobTypesConfig {
         guard !builtInTypes.contains(name) else {
             throw fail("shadows the built-in type of the same name")
         }
-        guard case .object(let fields) = value else {
+        guard case .object(let fieldObject) = value else {
             throw fail("the definition must be an object")
         }
+        let fields = fieldObject.dictionary
         if let unknown = fields.keys.sorted().first(where: { !knownFields.contains($0) }) {
             throw fail("unknown field \"\(unknown)\"")
         }
@@ -178,35 +160,37 @@ public enum JobTypesConfig {
 
         if let v = fields["timeoutSeconds"] {
             guard let n = v.positiveInt else { throw fail("\"timeoutSeconds\" must be a positive integer") }
-            spec.timeoutSeconds = n
+            spec.settings.timeoutSeconds = n
         }
         if let v = fields["maxAttempts"] {
             guard let n = v.positiveInt else { throw fail("\"maxAttempts\" must be a positive integer") }
-            spec.maxAttempts = n
+            spec.settings.maxAttempts = n
         }
         if let v = fields["backoff"] {
-            guard case .object(let backoff) = v else {
+            guard case .object(let backoffObject) = v else {
                 throw fail("\"backoff\" must be an object with \"baseSeconds\" and \"maxSeconds\"")
             }
+            let backoff = backoffObject.dictionary
             if let unknown = backoff.keys.sorted().first(where: { $0 != "baseSeconds" && $0 != "maxSeconds" }) {
                 throw fail("unknown field \"backoff.\(unknown)\"")
             }
             if let b = backoff["baseSeconds"] {
                 guard let x = b.positiveNumber else { throw fail("\"backoff.baseSeconds\" must be a positive number") }
-                spec.backoff.baseSeconds = x
+                spec.settings.retry.baseSeconds = x
             }
             if let m = backoff["maxSeconds"] {
                 guard let x = m.positiveNumber else { throw fail("\"backoff.maxSeconds\" must be a positive number") }
-                spec.backoff.maxSeconds = x
+                spec.settings.retry.capSeconds = x
             }
-            guard spec.backoff.maxSeconds >= spec.backoff.baseSeconds else {
+            guard spec.settings.retry.capSeconds >= spec.settings.retry.baseSeconds else {
                 throw fail("\"backoff.maxSeconds\" must not be less than \"backoff.baseSeconds\"")
             }
         }
         if let v = fields["environment"] {
-            guard case .object(let env) = v else {
+            guard case .object(let envObject) = v else {
                 throw fail("\"environment\" must be an object of string values")
             }
+            let env = envObject.dictionary
             for key in env.keys.sorted() {
                 guard !key.isEmpty, !key.contains("="), !key.utf8.contains(0) else {
                     throw fail("\"environment\" has an invalid variable name \"\(key)\"")
@@ -230,60 +214,28 @@ public enum JobTypesConfig {
             spec.outputCapBytes = n
         }
         if let v = fields["queue"] {
-            guard case .string(let s) = v, isValidName(s) else {
-                throw fail("\"queue\" must be a queue name matching [a-z0-9][a-z0-9._-]{0,63}")
+            guard case .string(let s) = v, QueueName.isValid(s) else {
+                throw fail("\"queue\" must be a queue name: \(QueueName.rule)")
             }
-            spec.queue = s
+            spec.settings.queue = s
         }
         return spec
     }
 }
 
-/// Any JSON value, keeping booleans, integers and other numbers apart (JSONSerialization's
-/// NSNumber would let `true` pass for 1).
-enum JSONValue: Decodable, Equatable {
-    case null
-    case bool(Bool)
-    case int(Int)
-    case double(Double)
-    case string(String)
-    case array([JSONValue])
-    case object([String: JSONValue])
-
-    init(from decoder: any Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if c.decodeNil() {
-            self = .null
-        } else if let b = try? c.decode(Bool.self) {
-            self = .bool(b)
-        } else if let i = try? c.decode(Int.self) {
-            self = .int(i)
-        } else if let d = try? c.decode(Double.self) {
-            self = .double(d)
-        } else if let s = try? c.decode(String.self) {
-            self = .string(s)
-        } else if let a = try? c.decode([JSONValue].self) {
-            self = .array(a)
-        } else {
-            self = .object(try c.decode([String: JSONValue].self))
-        }
-    }
-
-    /// An integer above zero; an integral double such as `1e3` counts.
-    var positiveInt: Int? {
-        switch self {
-        case .int(let i) where i > 0: return i
-        case .double(let d) where d >= 1 && d < 9.0e18 && d.rounded() == d: return Int(d)
-        default: return nil
-        }
+extension JSONValue {
+    /// An integer above zero; an integral number such as `1e3` counts (`true` does not).
+    fileprivate var positiveInt: Int? {
+        guard case .number(let n) = self else { return nil }
+        if let i = Int(n.text) { return i > 0 ? i : nil }
+        let d = n.double
+        return d >= 1 && d < 9.0e18 && d.rounded() == d ? Int(d) : nil
     }
 
     /// A finite number above zero.
-    var positiveNumber: Double? {
-        switch self {
-        case .int(let i) where i > 0: return Double(i)
-        case .double(let d) where d > 0 && d.isFinite: return d
-        default: return nil
-        }
+    fileprivate var positiveNumber: Double? {
+        guard case .number(let n) = self else { return nil }
+        let d = n.double
+        return d > 0 && d.isFinite ? d : nil
     }
 }

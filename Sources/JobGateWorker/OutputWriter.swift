@@ -1,7 +1,8 @@
-import CCrypto
 import Dispatch
 import Foundation
 import JobGateCore
+import JobGateCrypto
+import JobGateSystem
 
 /// Turns a handler's output into what `complete` records: inline bytes up to the threshold,
 /// otherwise a file in the output directory written atomically (temp file, fsync, rename,
@@ -21,7 +22,7 @@ public struct OutputWriter: Sendable {
     func prepare(_ output: JobOutput, jobID: UUID, attempt: Int) async throws -> Prepared {
         if output.bytes.count <= inlineMax {
             let meta = JobOutputMetadata(size: output.bytes.count, contentType: output.contentType,
-                                         sha256: SHA256Digest.hash(output.bytes), location: .inline, path: nil)
+                                         sha256: SHA256.hash(output.bytes), location: .inline, path: nil)
             return Prepared(metadata: meta, inline: output.bytes)
         }
         let dir = directory
@@ -31,7 +32,7 @@ public struct OutputWriter: Sendable {
                 do {
                     let path = try Self.writeAtomically(output.bytes, directory: dir, name: name)
                     let meta = JobOutputMetadata(size: output.bytes.count, contentType: output.contentType,
-                                                 sha256: SHA256Digest.hash(output.bytes), location: .file, path: path)
+                                                 sha256: SHA256.hash(output.bytes), location: .file, path: path)
                     cont.resume(returning: Prepared(metadata: meta, inline: nil))
                 } catch {
                     cont.resume(throwing: error)
@@ -75,11 +76,8 @@ public struct OutputWriter: Sendable {
         var written = 0
         try bytes.withUnsafeBytes { buf in
             while written < buf.count {
-                let n = write(fd, buf.baseAddress! + written, buf.count - written)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw OutputError("write \(temp)", errno)
-                }
+                let n = retryingEINTR { write(fd, buf.baseAddress! + written, buf.count - written) }
+                if n < 0 { throw OutputError("write \(temp)", errno) }
                 written += n
             }
         }
@@ -98,14 +96,3 @@ struct OutputError: Error, CustomStringConvertible {
     init(_ what: String, _ code: Int32) { description = "\(what): \(String(cString: strerror(code)))" }
 }
 
-/// SHA-256 through libcrypto (until JobGateCrypto's `SHA256.hash` is merged; then use that).
-enum SHA256Digest {
-    static func hash(_ bytes: [UInt8]) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: 32)
-        var len: UInt32 = 0
-        bytes.withUnsafeBytes { buf in
-            _ = EVP_Digest(buf.baseAddress, buf.count, &out, &len, EVP_sha256(), nil)
-        }
-        return out
-    }
-}

@@ -1,4 +1,5 @@
 import JobGateCore
+import JobGateSystem
 
 /// The worker's logger: `Log`'s JSON lines (DESIGN.md §9) with a per-pool minimum level,
 /// so tests and benchmarks can quiet one pool without touching the process-wide level.

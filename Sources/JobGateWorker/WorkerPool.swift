@@ -1,6 +1,7 @@
 import Foundation
 import JobGateCore
 import JobGatePostgres
+import JobGatePrometheus
 import Synchronization
 
 /// A pool of job handlers fed from PostgreSQL: the producer (claims up to free slots, woken by

@@ -1,7 +1,10 @@
 import Foundation
 import JobGateAPI
+import JobGateAuth
 import JobGateCore
+import JobGateHTTP
 import JobGatePostgres
+import JobGateSystem
 import JobGateTestSupport
 import Testing
 
@@ -17,7 +20,7 @@ import Testing
         let serve = try await ServeProcess.start(databaseURL: db.processURL, logLevel: "info")
         let server = serve.process
         defer { server.signal(SIGKILL) }
-        var bearer = try APIClient(baseURL: serve.url, token: secret)
+        var bearer = try HTTPClient(baseURL: serve.url, token: secret)
 
         let payloadMarker = "payload-marker-\(UUID().uuidString.prefix(6))"
         let submitted = try await bearer.send("POST", "/v1/jobs", json: ["type": "noop", "payload": ["secret": payloadMarker]])
@@ -25,12 +28,12 @@ import Testing
         let id = try #require(submitted.object?["jobId"] as? String)
         #expect(try await bearer.send("GET", "/v1/jobs/\(id)").status == 200)
         // The reference routes take the raw token, without "Bearer".
-        let raw = try await APIClient(baseURL: serve.url).send("GET", "/job-status/\(id)", body: nil, contentType: nil,
+        let raw = try await HTTPClient(baseURL: serve.url).send("GET", "/job-status/\(id)", body: nil, contentType: nil,
                                                                                  headers: [("Authorization", secret)])
         #expect(raw.status == 200)
-        bearer = try APIClient(baseURL: serve.url, token: "jg_wrong_\(secret.suffix(12))")
+        bearer = try HTTPClient(baseURL: serve.url, token: "jg_wrong_\(secret.suffix(12))")
         #expect(try await bearer.send("GET", "/v1/jobs/\(id)").status == 401)
-        let anonymous = try APIClient(baseURL: serve.url)
+        let anonymous = try HTTPClient(baseURL: serve.url)
         _ = try await anonymous.send("POST", "/dashboard/login", body: Array("token=\(secret)".utf8),
                                      contentType: "application/x-www-form-urlencoded")
         _ = try await anonymous.send("GET", "/v1/outputs/\(id)?expires=1&kid=k&sig=signature-marker", body: nil, contentType: nil)
@@ -62,7 +65,7 @@ import Testing
             let serve = try await ServeProcess.start(databaseURL: db.processURL, logLevel: level)
             let server = serve.process
             defer { server.signal(SIGKILL) }
-            let client = try APIClient(baseURL: serve.url)
+            let client = try HTTPClient(baseURL: serve.url)
             #expect(try await client.send("GET", "/v1/jobs").status == 401)
             // Bytes that are not HTTP: libmicrohttpd's complaint about them is logged at debug.
             let port = try #require(URL(string: serve.url)?.port)

@@ -1,8 +1,10 @@
 import Foundation
 import JobGateAPI
+import JobGateAuth
 import JobGateCore
 import JobGateCrypto
 import JobGateHTTP
+import JobGateSystem
 import JobGateTestSupport
 import Synchronization
 import Testing

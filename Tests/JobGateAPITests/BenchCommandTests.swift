@@ -1,5 +1,6 @@
 import Foundation
 import JobGateAPI
+import JobGateAuth
 import JobGateCore
 import JobGatePostgres
 import JobGateTestSupport

@@ -1,8 +1,11 @@
 import Foundation
 import JobGateAPI
 import JobGateApp
+import JobGateAuth
 import JobGateCore
+import JobGateHTTP
 import JobGatePostgres
+import JobGateSystem
 import JobGateTestSupport
 import JobGateWorker
 import Synchronization
@@ -26,10 +29,10 @@ import Testing
         c.http.port = 0
         c.jobTypes = HandlerRegistry.builtIn().settings
         c.accessLog = false
-        let server = APIServer(configuration: c, pool: pool)
+        let server = Node.apiServer(configuration: c, pool: pool)
         try await server.start()
         let secret = try await TokenStore(pool: pool).create(tenant: "t", scopes: [.admin]).secret
-        let client = try { var c = try APIClient(baseURL: server.url, token: secret); c.timeoutSeconds = 30; return c }()
+        let client = try { var c = try HTTPClient(baseURL: server.url, token: secret); c.timeoutSeconds = 30; return c }()
         let shared = OutageRecord()
         let submitted = try await client.send("POST", "/v1/jobs", json: ["type": "noop", "delaySeconds": 3600])
         #expect(submitted.status == 202)
@@ -57,7 +60,9 @@ import Testing
             let took = clock.now - started
             #expect(r.status == 503, "\(method) \(path)")
             #expect(r.header("Retry-After") != nil)
-            #expect(took < .seconds(6), "\(method) \(path) took \(took)")
+            // A 2 s connect timeout and a 3 s wait for a connection bound it at about 5 s; the
+            // margin is for a loaded CI machine. A hanging request would take the client's 30 s.
+            #expect(took < .seconds(10), "\(method) \(path) took \(took)")
         }
         #expect(try await client.send("GET", "/healthz").status == 200)
         // The browser's pages answer with the HTML 503 page, as documented, not the API's JSON.

@@ -1,6 +1,8 @@
 import Foundation
 import JobGateAPI
+import JobGateAuth
 import JobGateCore
+import JobGateHTTP
 import JobGatePostgres
 import JobGateTestSupport
 import Testing
@@ -63,8 +65,8 @@ import Testing
         let worker = try TestProcess([try JobGateBinary.path(), "worker", "--queues", "default", "--metrics-addr", "127.0.0.1:\(workerPort)"],
                                      environment: ["JOBGATE_DATABASE_URL": db.processURL, "JOBGATE_LOG_LEVEL": "warn"])
         defer { serve.process.signal(SIGKILL); worker.signal(SIGKILL) }
-        let api = try APIClient(baseURL: serve.url, token: secret)
-        let workerMetrics = try APIClient(baseURL: "http://127.0.0.1:\(workerPort)")
+        let api = try HTTPClient(baseURL: serve.url, token: secret)
+        let workerMetrics = try HTTPClient(baseURL: "http://127.0.0.1:\(workerPort)")
         let up = try await eventually(timeout: .seconds(20)) { (try? await workerMetrics.send("GET", "/metrics"))?.status == 200 }
         try #require(up, "worker: \(worker.output.suffix(1000))")
         let id = try #require(try await api.send("POST", "/v1/jobs", json: ["type": "noop"]).object?["jobId"] as? String)

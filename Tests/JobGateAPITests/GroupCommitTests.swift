@@ -1,6 +1,7 @@
 import Foundation
 @testable import JobGateAPI
 import JobGateCore
+import JobGateHTTP
 import JobGatePostgres
 import JobGateTestSupport
 import Testing
@@ -154,7 +155,7 @@ import Testing
 
     /// Holds a commit: an open transaction owns key "blocker", so the commit of a submit with
     /// that key (`held`) waits for it until `blocker` rolls back.
-    static func holdCommit(_ f: APIFixture, _ c: APIClient) async throws -> (PostgresConnection, Task<APIClient.Response, any Error>) {
+    static func holdCommit(_ f: APIFixture, _ c: HTTPClient) async throws -> (PostgresConnection, Task<HTTPClient.Response, any Error>) {
         let blocker = try PostgresConnection(configuration: APIServer.databaseConfiguration(url: f.db.url))
         _ = try blocker.query("BEGIN")
         _ = try blocker.query("INSERT INTO jobgate.jobs (id, tenant, type, idempotency_key) VALUES ($1, 'acme', 'noop', 'blocker')", [UUID()])
@@ -181,9 +182,9 @@ import Testing
         }
         defer { Task { await f.stop() } }
         let c = try f.client(try await f.token())
-        let responses = try await withThrowingTaskGroup(of: APIClient.Response.self) { group in
+        let responses = try await withThrowingTaskGroup(of: HTTPClient.Response.self) { group in
             for _ in 0..<60 { group.addTask { try await c.send("POST", "/v1/jobs", json: ["type": "noop", "delaySeconds": 600]) } }
-            var out: [APIClient.Response] = []
+            var out: [HTTPClient.Response] = []
             for try await r in group { out.append(r) }
             return out
         }

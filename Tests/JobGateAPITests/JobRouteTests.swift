@@ -1,7 +1,10 @@
 import Foundation
 @testable import JobGateAPI
+import JobGateApp
 import JobGateCore
+import JobGateHTTP
 import JobGatePostgres
+import JobGateSystem
 import JobGateTestSupport
 import JobGateWorker
 import Testing
@@ -176,7 +179,7 @@ import Testing
         let f = try await APIFixture.make("badinput")
         defer { Task { await f.stop() } }
         let c = try f.client(try await f.token())
-        func post(_ body: String, contentType: String? = "application/json") async throws -> APIClient.Response {
+        func post(_ body: String, contentType: String? = "application/json") async throws -> HTTPClient.Response {
             try await c.send("POST", "/v1/jobs", body: Array(body.utf8), contentType: contentType)
         }
         let malformed = try await post("{\"type\": \"noop\",")
@@ -221,7 +224,7 @@ import Testing
         let f = try await APIFixture.make("payloads")
         defer { Task { await f.stop() } }
         let c = try f.client(try await f.token())
-        func post(_ path: String, _ body: String) async throws -> APIClient.Response {
+        func post(_ path: String, _ body: String) async throws -> HTTPClient.Response {
             try await c.send("POST", path, body: Array(body.utf8))
         }
         func stored(_ id: String?) async throws -> String {
@@ -315,9 +318,9 @@ import Testing
         c.http.port = 0
         c.jobTypes = ["weather": JobTypeSettings()]
         c.accessLog = false
-        let server = APIServer(configuration: c, pool: pool)
+        let server = Node.apiServer(configuration: c, pool: pool)
         try await server.start()
-        let r = try await APIClient(baseURL: server.url).send("GET", "/readyz")
+        let r = try await HTTPClient(baseURL: server.url).send("GET", "/readyz")
         #expect(r.status == 503)
         #expect(r.errorCode == "schema_outdated")
         #expect(r.header("Retry-After") != nil)
@@ -335,7 +338,7 @@ import Testing
         ("0001-01-01T01:00:00+01:00", -62_135_596_800.0), ("9999-12-31T23:59:58.5Z", 253_402_300_798.5),
     ])
     func validTimestampsParseToTheirInstant(_ text: String, _ epoch: Double) {
-        #expect(JobRequestValidator.parseDate(text)?.timeIntervalSince1970 == epoch, "\(text)")
+        #expect(RFC3339.date(text)?.timeIntervalSince1970 == epoch, "\(text)")
     }
 
     @Test(arguments: [
@@ -345,13 +348,13 @@ import Testing
         "", "0001-01-01T00:00:00+01:00", "9999-12-31T23:30:00-01:00", "9999-12-31T23:59:59.99999Z", "9999-12-31T23:59:59Z",
     ])
     func outOfRangeOrMalformedTimestampsAreRefused(_ text: String) {
-        #expect(JobRequestValidator.parseDate(text) == nil, "\(text)")
+        #expect(RFC3339.date(text) == nil, "\(text)")
     }
 }
 
 enum JobRequestValidatorProbe {
     static func isDate(_ v: Any?) -> Bool {
         guard let s = v as? String else { return false }
-        return JobRequestValidator.parseDate(s) != nil
+        return RFC3339.date(s) != nil
     }
 }

@@ -1,5 +1,7 @@
 import Foundation
 import JobGateAPI
+import JobGateDashboard
+import JobGateHTTP
 import JobGateTestSupport
 import Testing
 
@@ -18,8 +20,12 @@ import Testing
             #expect(op != nil, "\(route.method) \(route.template) is not documented")
             #expect(op?["responses"] is [String: Any])
         }
-        // Nothing documented that the router does not serve.
-        let served = Set(Router.api.map { "\($0.method.lowercased()) \($0.template)" })
+        for route in DashboardRoutes.routes {
+            #expect(paths[route.path]?[route.method.lowercased()] != nil, "\(route.method) \(route.path) is not documented")
+        }
+        // Nothing documented that the router or the dashboard mounted beside it does not serve.
+        let served = Set(Router.api.map { "\($0.method.lowercased()) \($0.template)" }
+                         + DashboardRoutes.routes.map { "\($0.method.lowercased()) \($0.path)" })
         for (path, ops) in paths { for method in ops.keys { #expect(served.contains("\(method) \(path)"), "\(method) \(path)") } }
         // Every $ref resolves.
         let components = try #require(doc["components"] as? [String: [String: Any]])
@@ -63,7 +69,7 @@ import Testing
         let reader = try f.client(try await f.token(scopes: [.read]))
         let anonymous = try f.client()
         var lines: [String] = []
-        func record(_ method: String, _ template: String, _ r: APIClient.Response) throws {
+        func record(_ method: String, _ template: String, _ r: HTTPClient.Response) throws {
             let body: Any = r.body.isEmpty ? NSNull()
                 : (try? JSONSerialization.jsonObject(with: Data(r.body), options: [.fragmentsAllowed])) ?? String(decoding: r.body, as: UTF8.self)
             let line: [String: Any] = ["method": method, "template": template, "status": r.status,

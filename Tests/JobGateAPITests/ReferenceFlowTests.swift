@@ -2,6 +2,7 @@ import Foundation
 import JobGateAPI
 import JobGateCore
 import JobGateCrypto
+import JobGateHTTP
 import JobGateTestSupport
 import JobGateWorker
 import Testing
@@ -47,7 +48,7 @@ import Testing
         let url = try #require(URL(string: link))
         #expect(url.scheme == "http")
         let target = url.path + "?" + (url.query ?? "")
-        let download = try await APIClient(baseURL: f.server.url).send("GET", target)
+        let download = try await HTTPClient(baseURL: f.server.url).send("GET", target)
         #expect(download.status == 200)
         #expect(download.header("Content-Type") == "application/json")
         #expect(download.header("Content-Length") == String(download.body.count))
@@ -56,7 +57,7 @@ import Testing
         let weather = try #require(download.object?["weatherData"] as? [[String: Any]])
         #expect(weather.count == 7)
         #expect(weather[0]["station"] != nil && weather[0]["temperature"] != nil)
-        let cached = try await APIClient(baseURL: f.server.url).send("GET", target, headers: [("If-None-Match", etag)])
+        let cached = try await HTTPClient(baseURL: f.server.url).send("GET", target, headers: [("If-None-Match", etag)])
         #expect(cached.status == 304)
 
         // The /v1 view of the same job carries the output metadata and a signed path.
@@ -100,7 +101,7 @@ import Testing
             path = ((try await c.send("GET", "/v1/jobs/\(id)").object?["output"] as? [String: Any])?["url"] as? String) ?? ""
             return !path.isEmpty
         })
-        let anon = try APIClient(baseURL: f.server.url)
+        let anon = try HTTPClient(baseURL: f.server.url)
         #expect(try await anon.send("GET", path).status == 200)
         let sig = try #require(path.range(of: "sig=")).upperBound
         var tampered = path

@@ -1,8 +1,11 @@
 import Foundation
 import JobGateAPI
+import JobGateAuth
 import JobGateCore
 @testable import JobGateCrypto
+import JobGateHTTP
 import JobGatePostgres
+import JobGateSystem
 import JobGateTestSupport
 import Testing
 
@@ -142,16 +145,16 @@ import Testing
     // MARK: dashboard (DESIGN.md §13)
 
     /// POSTs the login form with `token`; extra headers as a browser would send them.
-    func login(_ f: APIFixture, _ token: String, _ headers: [(String, String)] = []) async throws -> APIClient.Response {
+    func login(_ f: APIFixture, _ token: String, _ headers: [(String, String)] = []) async throws -> HTTPClient.Response {
         try await f.client().send("POST", "/dashboard/login", body: Array("token=\(token)".utf8), contentType: Self.form, headers: headers)
     }
 
     /// The session cookie (`name=value`) a login answered with.
-    func cookie(_ r: APIClient.Response) throws -> String {
+    func cookie(_ r: HTTPClient.Response) throws -> String {
         String(try #require(r.header("Set-Cookie"), "no cookie: \(r.status) \(r.text)").split(separator: ";")[0])
     }
 
-    func page(_ f: APIFixture, _ cookie: String) async throws -> APIClient.Response {
+    func page(_ f: APIFixture, _ cookie: String) async throws -> HTTPClient.Response {
         try await f.client().send("GET", "/dashboard", body: nil, contentType: nil, headers: [("Cookie", cookie)])
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import JobGateAPI
 import JobGateCore
+import JobGateHTTP
 import JobGatePostgres
 import JobGateTestSupport
 import Testing
@@ -29,7 +30,7 @@ import Testing
         let f = try await APIFixture.make("stalled") { $0.http.threadPoolSize = 2 }
         defer { Task { await f.stop() } }
         let token = try await f.token()
-        let client = try { () throws -> APIClient in
+        let client = try { () throws -> HTTPClient in
             var c = try f.client(token)
             c.timeoutSeconds = 120  // the stalled requests wait as long as the test holds the lock
             return c

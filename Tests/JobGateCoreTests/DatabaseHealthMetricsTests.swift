@@ -1,6 +1,7 @@
 import Foundation
 import JobGateCore
 import JobGatePostgres
+import JobGatePrometheus
 import JobGateTestSupport
 import Testing
 

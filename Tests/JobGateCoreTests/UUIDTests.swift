@@ -1,6 +1,7 @@
 import Foundation
 import JobGateCore
 import JobGatePostgres
+import JobGateSystem
 import Testing
 
 @Suite struct UUIDTests {

@@ -2,6 +2,8 @@ import Foundation
 @testable import JobGateApp
 import JobGateCore
 import JobGatePostgres
+import JobGatePrometheus
+import JobGateSystem
 import JobGateTestSupport
 @testable import JobGateWorker
 import Testing
@@ -107,13 +109,9 @@ import Testing
 /// (posix_spawn through `Subprocess`: Foundation's Process was seen to hang on reaped children.)
 func curl(_ url: String, _ extra: String...) async throws -> String {
     let argv = ["/usr/bin/curl", "-s", "-o", "-", "-w", "\n@@%{http_code} %{content_type}"] + extra + [url]
-    return try await withCheckedThrowingContinuation { continuation in
-        Thread {
-            continuation.resume(with: Result {
-                let text = try Subprocess.run(argv).output
-                guard let mark = text.range(of: "\n@@", options: .backwards) else { return text }
-                return String(text[mark.upperBound...]) + "\n" + String(text[..<mark.lowerBound])
-            })
-        }.start()
+    return try await onOwnThread {
+        let text = try Spawn.run(argv).output
+        guard let mark = text.range(of: "\n@@", options: .backwards) else { return text }
+        return String(text[mark.upperBound...]) + "\n" + String(text[..<mark.lowerBound])
     }
 }

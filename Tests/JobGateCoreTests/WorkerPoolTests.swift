@@ -1,5 +1,6 @@
 import Foundation
 import JobGateCore
+import JobGateCrypto
 import JobGatePostgres
 import JobGateTestSupport
 @testable import JobGateWorker
@@ -154,7 +155,7 @@ extension EngineFixture {
         let s = try #require(try await f.store.output(id: small))
         #expect(s.metadata.location == .inline && s.metadata.contentType == "application/json")
         let bytes = try #require(s.content)
-        #expect(bytes.count == s.metadata.size && SHA256Digest.hash(bytes) == s.metadata.sha256)
+        #expect(bytes.count == s.metadata.size && SHA256.hash(bytes) == s.metadata.sha256)
         let obj = try #require(try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any])
         let records = try #require(obj["weatherData"] as? [[String: Any]])
         #expect(records.count == 2)
@@ -163,7 +164,7 @@ extension EngineFixture {
         #expect(b.metadata.location == .file && b.content == nil)
         let path = try #require(b.metadata.path)
         let file = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
-        #expect(file.count == b.metadata.size && SHA256Digest.hash(file) == b.metadata.sha256 && b.metadata.size > 2000)
+        #expect(file.count == b.metadata.size && SHA256.hash(file) == b.metadata.sha256 && b.metadata.size > 2000)
         let dir = try FileManager.default.contentsOfDirectory(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path)
         #expect(!dir.contains { $0.hasSuffix(".tmp") })
         #expect(try await f.status(bad) == .failed)

@@ -1,6 +1,7 @@
 import Foundation
 import JobGateCore
 import JobGatePostgres
+import JobGateSystem
 import JobGateTestSupport
 import JobGateWorker
 import Testing
@@ -69,17 +70,23 @@ import Testing
         defer { pool.shutdown() }
         let store = JobStore(pool: pool)
         let outcomes = try await store.submit((0..<3).map { _ in
-            NewJob(tenant: "t", type: "weather", payload: "{\"records\":5,\"durationSeconds\":3}", maxAttempts: 3)
+            NewJob(tenant: "t", type: "weather", payload: "{\"records\":5,\"durationSeconds\":6}", maxAttempts: 3)
         })
         let ids = outcomes.compactMap(\.createdJob).map(\.id)
         #expect(ids.count == 3)
         let bin = try JobGateBinary.path()
         let doomed = try TestProcess([bin, "worker", "--lease-seconds", "2"], environment: ["JOBGATE_DATABASE_URL": db.processURL])
+        // The holder is read with the count, in one statement: a later read could find the jobs
+        // already finished on a loaded machine.
+        var holder: String?
         let started = try await eventually(timeout: .seconds(30)) {
-            try await count(pool, "SELECT count(*) FROM jobs WHERE status = 'running'") == 3
+            let row = try await pool.query("SELECT count(*), min(locked_by) FROM jobs WHERE status = 'running'").first
+            guard let row, try row.decode(0, as: Int.self) == 3 else { return false }
+            holder = try row.decode(1, as: String?.self)
+            return true
         }
         #expect(started)
-        let deadWorker = try #require(try await pool.query("SELECT locked_by FROM jobs WHERE status = 'running' LIMIT 1").first?.decode(0, as: String.self))
+        let deadWorker = try #require(holder)
         doomed.signal(SIGKILL)
         #expect(await doomed.wait() == 128 + SIGKILL)
 

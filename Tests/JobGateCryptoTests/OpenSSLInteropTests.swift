@@ -1,5 +1,6 @@
 import Foundation
 import JobGateCore
+import JobGateSystem
 import Testing
 @testable import JobGateCrypto
 
@@ -32,7 +33,7 @@ struct OpenSSLInteropTests {
         let pid = try Spawn.start(["/bin/sh", "-c", "cd '\(directory.path)' && exec \(quoted) 2>/dev/null"], outputPath: out)
         // Waited for on a thread of its own: RSA key generation under load can take seconds,
         // and blocking one of the cooperative pool's two threads would stall other suites.
-        let status = await withCheckedContinuation { c in Thread { c.resume(returning: Spawn.wait(pid)) }.start() }
+        let status = (try? await onOwnThread { Spawn.wait(pid) }) ?? -1
         try #require(status == 0, "openssl \(arguments.joined(separator: " ")) failed")
         defer { unlink(out) }
         return try Data(contentsOf: URL(fileURLWithPath: out))

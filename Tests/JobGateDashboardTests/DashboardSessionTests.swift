@@ -1,4 +1,5 @@
 import Foundation
+import JobGateAuth
 import JobGateCrypto
 import JobGateDashboard
 import Testing
@@ -50,9 +51,9 @@ struct DashboardSessionTests {
         #expect(DashboardSession.token(fromFormBody: Array("x=1&token=Bearer+abc%20".utf8)) == "abc")
         #expect(DashboardSession.token(fromFormBody: Array("token=".utf8)) == nil)
         #expect(DashboardSession.token(fromFormBody: Array("other=1".utf8)) == nil)
-        #expect(DashboardSession.allows(scopes: ["jobs:submit", "jobs:read"]))
-        #expect(DashboardSession.allows(scopes: ["admin"]))
-        #expect(!DashboardSession.allows(scopes: ["jobs:submit", "jobs:cancel"]))
+        #expect(DashboardSession.allows(scopes: [Scope.submit, .read]))
+        #expect(DashboardSession.allows(scopes: [Scope.admin]))
+        #expect(!DashboardSession.allows(scopes: [Scope.submit, .cancel]))
     }
 
     @Test func derivedSecretDiffersFromTheSigningKey() {

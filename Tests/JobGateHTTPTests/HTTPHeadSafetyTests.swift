@@ -1,4 +1,5 @@
 import Foundation
+import JobGateSystem
 import Testing
 @testable import JobGateHTTP
 
@@ -12,7 +13,7 @@ private func refusal(_ raw: [UInt8], configure: (inout HTTPServer.Configuration)
     let recorder = Recorder()
     let server = try startServer(configure, recorder: recorder)
     let port = server.port
-    let response = try await onThread {
+    let response = try await onOwnThread {
         let client = try TestClient(port: port, timeoutSeconds: 10)
         try client.send(raw)
         return try client.readResponse()
@@ -93,7 +94,7 @@ private func expectCutAtTheDeadline(_ closedAfter: Duration?, earliest: Duration
             #expect(response.status == 200, "\(head.debugDescription): \(response.text)")
         }
         #expect(recorder.count == heads.count)
-        let keptAlive = try await onThread { () -> [Int] in
+        let keptAlive = try await onOwnThread { () -> [Int] in
             let client = try TestClient(port: port, timeoutSeconds: 10)
             var statuses: [Int] = []
             for key in ["first", "second"] {
@@ -117,7 +118,7 @@ private func expectCutAtTheDeadline(_ closedAfter: Duration?, earliest: Duration
         let (response, handlerCalls) = try await refusal(bytes("GET \(target) HTTP/1.1\r\nHost: t\r\n\r\n"))
         #expect(response.status == 400, "\(target): \(response.status) \(response.text)")
         #expect(response.text.contains(#""code":"invalid_query""#), "\(response.text)")
-        #expect(response.text.contains(#""field":\#(HTTPResponse.jsonString(name))"#), "\(response.text)")
+        #expect(response.text.contains(#""field":\#(JSONText.quote(name))"#), "\(response.text)")
         #expect(handlerCalls == 0)
     }
 
@@ -139,7 +140,7 @@ private func expectCutAtTheDeadline(_ closedAfter: Duration?, earliest: Duration
         // libmicrohttpd restarts on every byte: only the 2 s head deadline can end it.
         let server = try startServer({ $0.headerTimeoutSeconds = 2; $0.connectionTimeoutSeconds = 30 })
         let port = server.port
-        let closedAfter = try await onThread {
+        let closedAfter = try await onOwnThread {
             try trickle(try TestClient(port: port, timeoutSeconds: 20), limit: .seconds(12))
         }
         try expectCutAtTheDeadline(closedAfter, earliest: .milliseconds(1900))
@@ -151,7 +152,7 @@ private func expectCutAtTheDeadline(_ closedAfter: Duration?, earliest: Duration
     @Test func keptAliveConnectionIdlesPastTheHeadDeadlineButItsNextHeadIsTimed() async throws {
         let server = try startServer({ $0.headerTimeoutSeconds = 2; $0.connectionTimeoutSeconds = 30 })
         let port = server.port
-        let (second, closedAfter) = try await onThread { () -> (Int, Duration?) in
+        let (second, closedAfter) = try await onOwnThread { () -> (Int, Duration?) in
             let client = try TestClient(port: port, timeoutSeconds: 20)
             try client.send("GET /a HTTP/1.1\r\nHost: t\r\n\r\n")
             _ = try client.readResponse()
@@ -182,7 +183,7 @@ private func expectCutAtTheDeadline(_ closedAfter: Duration?, earliest: Duration
         })
         let port = server.port
         let clock = ContinuousClock()
-        let (held, status, took) = try await onThread { () -> (Int, Int, Duration) in
+        let (held, status, took) = try await onOwnThread { () -> (Int, Int, Duration) in
             // 127.0.0.2 opens all 8 and trickles a head on each.
             var attackers: [TestClient] = []
             for _ in 0..<8 {

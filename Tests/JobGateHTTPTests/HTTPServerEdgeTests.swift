@@ -1,4 +1,5 @@
 import Foundation
+import JobGateSystem
 import Synchronization
 import Testing
 @testable import JobGateHTTP
@@ -18,7 +19,7 @@ enum Outcome: Equatable, CustomStringConvertible {
 
 /// Sends raw bytes and reports the status answered, or that the server just closed.
 func outcome(port: Int, _ bytes: [UInt8], timeoutSeconds: Double = 30) async throws -> Outcome {
-    try await onThread {
+    try await onOwnThread {
         let client = try TestClient(port: port, timeoutSeconds: timeoutSeconds)
         try? client.send(bytes)
         do {
@@ -107,7 +108,7 @@ func expectDrained(_ server: HTTPServer, sourceLocation: SourceLocation = #_sour
         let clock = ContinuousClock()
         let start = clock.now
         let stalled = Task {
-            try await onThread { () -> Bool in
+            try await onOwnThread { () -> Bool in
                 let client = try TestClient(port: port, timeoutSeconds: 20)
                 try client.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\nhalf a bo")
                 var received: [UInt8] = []
@@ -133,7 +134,7 @@ func expectDrained(_ server: HTTPServer, sourceLocation: SourceLocation = #_sour
         // that took longer than the tests' usual 5 s connection timeout, which closed it.
         let server = try startServer({ $0.perIPConnectionLimit = 2; $0.connectionTimeoutSeconds = 120 })
         let port = server.port
-        let (third, firstAfter) = try await onThread { () -> (Bool, Int) in
+        let (third, firstAfter) = try await onOwnThread { () -> (Bool, Int) in
             let first = try TestClient(port: port)
             let second = try TestClient(port: port)
             // Make sure both are accepted before the third arrives.
@@ -199,7 +200,7 @@ func expectDrained(_ server: HTTPServer, sourceLocation: SourceLocation = #_sour
         let recorder = Recorder()
         let server = try startServer(recorder: recorder)
         let port = server.port
-        try await onThread {
+        try await onOwnThread {
             let client = try TestClient(port: port)
             try client.send("GET /slow HTTP/1.1\r\nHost: t\r\n\r\n")
             // client goes away while the handler sleeps
@@ -228,7 +229,7 @@ func expectDrained(_ server: HTTPServer, sourceLocation: SourceLocation = #_sour
         let shutdown = Task { await server.shutdown(gracePeriod: .seconds(30)) }
         try await Task.sleep(for: .milliseconds(200))
         #expect(server.inFlightRequests == 1)
-        let refusedWhileDraining = try await onThread { !canConnect(port: port) }
+        let refusedWhileDraining = try await onOwnThread { !canConnect(port: port) }
         #expect(refusedWhileDraining, "new connections are accepted while draining")
         open.yield()
         open.finish()
@@ -265,7 +266,7 @@ func expectDrained(_ server: HTTPServer, sourceLocation: SourceLocation = #_sour
         let recorder = Recorder()
         let server = try startServer({ $0.maxBodyBytes = 1000 }, recorder: recorder)
         let port = server.port
-        let closed = try await onThread { () -> Bool in
+        let closed = try await onOwnThread { () -> Bool in
             let client = try TestClient(port: port, timeoutSeconds: 30)
             try client.send("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n")
             let chunk = "4000\r\n" + String(repeating: "q", count: 0x4000) + "\r\n"
@@ -285,7 +286,7 @@ func expectDrained(_ server: HTTPServer, sourceLocation: SourceLocation = #_sour
     @Test func headRequestGetsHeadersOnly() async throws {
         let server = try startServer()
         let port = server.port
-        let (head, next) = try await onThread { () -> (WireResponse, WireResponse) in
+        let (head, next) = try await onOwnThread { () -> (WireResponse, WireResponse) in
             let client = try TestClient(port: port)
             try client.send("HEAD / HTTP/1.1\r\nHost: t\r\n\r\n")
             let head = try client.readResponse(headRequest: true)

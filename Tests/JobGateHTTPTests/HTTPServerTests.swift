@@ -1,4 +1,5 @@
 import Foundation
+import JobGateSystem
 import Testing
 @testable import JobGateHTTP
 
@@ -66,7 +67,7 @@ func startServer(
         let recorder = Recorder()
         let server = try startServer(recorder: recorder)
         let port = server.port
-        let (first, second, closed) = try await onThread { () -> (WireResponse, WireResponse, Bool) in
+        let (first, second, closed) = try await onOwnThread { () -> (WireResponse, WireResponse, Bool) in
             let client = try TestClient(port: port)
             try client.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\none")
             let first = try client.readResponse()

@@ -1,5 +1,6 @@
 import Foundation
 import JobGateHTTP
+import JobGateSystem
 import Synchronization
 
 #if canImport(Glibc)
@@ -21,17 +22,6 @@ struct WireResponse: Sendable {
 
 struct ClientError: Error, CustomStringConvertible {
     var description: String
-}
-
-/// Runs blocking socket work on its own thread, never on the cooperative pool
-/// (the server's handlers need those threads).
-func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        let thread = Thread {
-            continuation.resume(with: Result { try body() })
-        }
-        thread.start()
-    }
 }
 
 /// A blocking TCP client with receive timeouts, for talking raw HTTP to the server.
@@ -194,7 +184,7 @@ final class TestClient {
 
 /// One request on a fresh connection.
 func exchange(port: Int, _ raw: String, timeoutSeconds: Double = 30) async throws -> WireResponse {
-    try await onThread {
+    try await onOwnThread {
         let client = try TestClient(port: port, timeoutSeconds: timeoutSeconds)
         try client.send(raw)
         return try client.readResponse()

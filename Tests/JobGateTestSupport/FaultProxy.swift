@@ -1,5 +1,6 @@
 import Foundation
 import JobGatePostgres
+import JobGateSystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -422,9 +423,7 @@ public final class HeldSession: @unchecked Sendable {
 
     private static func blocking<T>(_ body: @escaping () throws -> T) async throws -> T {
         let box = UncheckedBox(body)
-        return try await withCheckedThrowingContinuation { (c: CheckedContinuation<UncheckedBox<T>, any Error>) in
-            Thread { c.resume(with: Result { UncheckedBox(try box.value()) }) }.start()
-        }.value
+        return try await onOwnThread { UncheckedBox(try box.value()) }.value
     }
 }
 

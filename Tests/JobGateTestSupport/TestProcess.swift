@@ -1,4 +1,5 @@
 import Foundation
+import JobGateSystem
 import Synchronization
 import JobGateCore
 
@@ -55,9 +56,7 @@ public final class TestProcess: @unchecked Sendable {
             self?.signal(SIGKILL)
         }
         defer { watchdog.cancel() }
-        let status: Int32 = await withCheckedContinuation { c in
-            Thread { [pid] in c.resume(returning: Spawn.wait(pid)) }.start()
-        }
+        let status = (try? await onOwnThread { [pid] in Spawn.wait(pid) }) ?? -1
         lock.withLock { exitStatus = status }
         return status
     }

@@ -1,4 +1,5 @@
 import Foundation
+import JobGateCore
 import Testing
 @testable import JobGateWorker
 
@@ -24,19 +25,19 @@ import Testing
         }
         """)
         #expect(specs["resize"] == CommandSpec(
-            argv: ["/usr/local/bin/resize", "--fast"], timeoutSeconds: 60, maxAttempts: 5,
-            backoff: .init(baseSeconds: 0.5, maxSeconds: 120), environment: ["QUALITY": "80"],
-            contentType: "image/png", outputCapBytes: 1_048_576, queue: "images"))
+            argv: ["/usr/local/bin/resize", "--fast"],
+            settings: JobTypeSettings(timeoutSeconds: 60, maxAttempts: 5, retry: RetryPolicy(baseSeconds: 0.5, capSeconds: 120), queue: "images"),
+            environment: ["QUALITY": "80"], contentType: "image/png", outputCapBytes: 1_048_576))
         let minimal = try #require(specs["report.daily_v2"])
         #expect(minimal.argv == ["make-report"])
         #expect(minimal.timeoutSeconds == 300)
         #expect(minimal.timeout == .seconds(300))
-        #expect(minimal.maxAttempts == 3)
-        #expect(minimal.backoff == .init(baseSeconds: 1, maxSeconds: 300))
+        #expect(minimal.settings.maxAttempts == 3)
+        #expect(minimal.settings.retry == RetryPolicy(baseSeconds: 1, capSeconds: 300))
         #expect(minimal.environment.isEmpty)
         #expect(minimal.contentType == "application/octet-stream")
         #expect(minimal.outputCapBytes == 16 * 1024 * 1024)
-        #expect(minimal.queue == nil)
+        #expect(minimal.settings.queue == nil)
         #expect(try Self.parse("{}").isEmpty)
     }
 
