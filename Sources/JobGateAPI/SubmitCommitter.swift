@@ -64,26 +64,23 @@ public final class SubmitCommitter: Sendable {
         var continuation: CheckedContinuation<UnitOutcome, any Error>
     }
 
-    struct State {
-        var pending: [Unit] = []
-        var pendingJobs = 0
-        var inFlight = 0
-        var inFlightJobs = 0
-    }
-
     let store: JobStore
     /// The limits.
     public let configuration: Configuration
-    private let state = Mutex(State())
+    /// Units waiting and committing, each weighing its job count.
+    private let state: Mutex<BatchQueue<Unit>>
 
     /// A committer over `store`.
     public init(store: JobStore, configuration: Configuration = Configuration()) {
         self.store = store
         self.configuration = configuration
+        self.state = Mutex(BatchQueue(limits: .init(
+            maxBatchWeight: configuration.maxBatchJobs, maxInFlight: configuration.maxConcurrentCommits,
+            parallelMinWeight: configuration.parallelCommitMinJobs, maxBacklogWeight: configuration.maxBacklogJobs)))
     }
 
     /// Jobs waiting for or inside a commit.
-    public var backlog: Int { state.withLock { $0.pendingJobs + $0.inFlightJobs } }
+    public var backlog: Int { state.withLock { $0.backlog } }
 
     /// Submits one job as a unit of its own and returns its outcome once committed.
     /// Throws `Overloaded` when the backlog is full, or the store's error.
@@ -98,55 +95,22 @@ public final class SubmitCommitter: Sendable {
     public func submit(_ jobs: [NewJob]) async throws -> UnitOutcome {
         if jobs.isEmpty { return .committed([]) }
         return try await withCheckedThrowingContinuation { continuation in
-            let batch: [Unit]? = state.withLock { s in
-                let backlog = s.pendingJobs + s.inFlightJobs
-                if backlog > 0, backlog + jobs.count > configuration.maxBacklogJobs {
-                    continuation.resume(throwing: Overloaded())
-                    return nil
-                }
-                s.pending.append(Unit(jobs: jobs, ids: jobs.map { _ in UUIDv7.make() }, continuation: continuation))
-                s.pendingJobs += jobs.count
-                return takeBatch(&s)
+            let unit = Unit(jobs: jobs, ids: jobs.map { _ in UUIDv7.make() }, continuation: continuation)
+            switch state.withLock({ $0.arrive(unit, weight: jobs.count) }) {
+            case .refused: continuation.resume(throwing: Overloaded())
+            case .waiting: break
+            case .start(let batch): run(batch)
             }
-            if let batch { run(batch) }
         }
-    }
-
-    /// Under the lock: the next batch if a commit slot is free.
-    private func takeBatch(_ s: inout State) -> [Unit]? {
-        guard !s.pending.isEmpty, s.inFlight < configuration.maxConcurrentCommits else { return nil }
-        if s.inFlight > 0 && s.pendingJobs < configuration.parallelCommitMinJobs { return nil }
-        var count = 0
-        var n = 0
-        while n < s.pending.count, n == 0 || count + s.pending[n].jobs.count <= configuration.maxBatchJobs {
-            count += s.pending[n].jobs.count
-            n += 1
-        }
-        let batch = Array(s.pending[..<n])
-        s.pending.removeFirst(n)
-        s.pendingJobs -= count
-        s.inFlight += 1
-        s.inFlightJobs += count
-        return batch
     }
 
     /// Commits `first`, then whatever waits, batch after batch, on one pooled connection's own
     /// thread (`PostgresPool.startBatches`).
-    private func run(_ first: [Unit]) {
+    private func run(_ first: BatchQueue<Unit>.Batch) {
         store.pool.startBatches(first: first,
-                                work: { batch, conn in self.commit(batch, on: conn) },
-                                fail: { batch, error in for unit in batch { unit.continuation.resume(throwing: NotStored(underlying: error)) } },
-                                next: { batch in self.finished(batch) })
-    }
-
-    /// Books `batch` as done and takes the next one if units wait.
-    private func finished(_ batch: [Unit]) -> [Unit]? {
-        let count = batch.reduce(0) { $0 + $1.jobs.count }
-        return state.withLock { s in
-            s.inFlight -= 1
-            s.inFlightJobs -= count
-            return takeBatch(&s)
-        }
+                                work: { batch, conn in self.commit(batch.elements, on: conn) },
+                                fail: { batch, error in for unit in batch.elements { unit.continuation.resume(throwing: NotStored(underlying: error)) } },
+                                next: { batch in self.state.withLock { $0.finished(weight: batch.weight) } })
     }
 
     /// One group commit; every unit of `batch` is answered when it returns.
