@@ -3,6 +3,9 @@
 /// Each transition updates `jobs` and writes its `job_events` row in ONE statement
 /// (data-modifying CTEs), so history can never disagree with state. Values always
 /// travel as parameters; batches travel as arrays and are expanded with `unnest`.
+///
+/// Over 400 lines on purpose: all of the engine's SQL is read and reviewed together (the
+/// fencing, lock order and event rows of every transition side by side), as the house habits ask.
 package enum JobQueries {
     /// The NOTIFY channel; the payload is the queue name.
     static let channel = "jobgate_jobs"

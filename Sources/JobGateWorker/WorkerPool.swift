@@ -86,16 +86,16 @@ public final class WorkerPool: Sendable {
     let store: JobStore
     let registry: HandlerRegistry
     /// Each known type's backoff: for failed attempts and for the jobs the rescuer hands back.
-    private let retryPolicies: [String: RetryPolicy]
+    let retryPolicies: [String: RetryPolicy]
     let writer: OutputWriter
     let log: WorkerLog
     private let state: Mutex<WorkerStateMachine>
     private let tasks = Mutex<[UUID: Task<Void, Never>]>([:])
-    private let stats = Mutex(Statistics())
-    private let knownQueues = Mutex<Set<String>>([])
+    let stats = Mutex(Statistics())
+    let knownQueues = Mutex<Set<String>>([])
     /// Outcomes handed to the completer, counted once the database applied them (not when fenced out).
     private let pendingOutcomes = Mutex<[UUID: (JobKindMetrics, Outcome)]>([:])
-    private let metrics: JobGateMetrics
+    let metrics: JobGateMetrics
     private let slotsBusy: Gauge
     private let completer: Completer
     private let finished: AsyncStream<Void>
@@ -163,14 +163,14 @@ public final class WorkerPool: Sendable {
                 }
             })
         }
-        loops.append(every(configuration.pollInterval) { [self] in
+        loops.append(repeating(every: configuration.pollInterval) { [self] in
             if configuration.queues.isEmpty { await refreshQueues() }
             handle(.wake)
         })
-        loops.append(every(configuration.tickInterval) { [self] in handle(.tick(.now)) })
-        loops.append(every(.milliseconds(Int(max(0.05, configuration.leaseSeconds / 3) * 1000))) { [self] in handle(.heartbeatDue) })
-        loops.append(every(configuration.rescueInterval) { [self] in await rescueOnce() })
-        loops.append(every(configuration.pruneInterval, immediately: false) { [self] in await pruneOnce() })
+        loops.append(repeating(every: configuration.tickInterval) { [self] in handle(.tick(.now)) })
+        loops.append(repeating(every: .milliseconds(Int(max(0.05, configuration.leaseSeconds / 3) * 1000))) { [self] in handle(.heartbeatDue) })
+        loops.append(repeating(every: configuration.rescueInterval) { [self] in await rescueOnce() })
+        loops.append(repeating(every: configuration.pruneInterval, immediately: false) { [self] in await pruneOnce() })
         handle(.wake)
 
         // Wait for cancellation or shutdown().
@@ -198,7 +198,7 @@ public final class WorkerPool: Sendable {
 
     // MARK: events and actions
 
-    private func handle(_ event: WorkerStateMachine.Event) {
+    func handle(_ event: WorkerStateMachine.Event) {
         let actions = state.withLock { $0.handle(event) }
         for action in actions { perform(action) }
     }
@@ -370,117 +370,6 @@ public final class WorkerPool: Sendable {
             stats.withLock { $0.failed += 1 }
             return .failed(message: String(describing: error), retryable: true)
         }
-    }
-
-    // MARK: maintenance
-
-    private func refreshQueues() async {
-        do {
-            let queues = try await withDeadline(shortCall) { [self] in try await store.claimableQueues() }
-            knownQueues.withLock { $0.formUnion(queues) }
-        } catch {
-            log.warn("listing queues failed", ["error": String(describing: error)])
-        }
-    }
-
-    private func rescueOnce() async {
-        do {
-            let r = try await withDeadline(.seconds(max(1, configuration.leaseSeconds))) { [self] in
-                try await store.rescue(limit: 1000, retry: configuration.rescueRetry, typeRetry: retryPolicies)
-            }
-            if r.count > 0 {
-                stats.withLock { $0.rescued += r.count }
-                for (o, n) in r.outcomes {
-                    let m = metrics.job(type: o.type, queue: o.queue)
-                    m.rescued.inc(by: Double(n))
-                    if o.status == .failed { m.failed.inc(by: Double(n)) }
-                    if o.status == .cancelled { m.cancelled.inc(by: Double(n)) }
-                }
-                log.warn("rescued jobs whose lease expired", ["count": String(r.count), "worker.id": info.id])
-                handle(.wake)
-            }
-        } catch {
-            log.warn("rescue failed", ["error": String(describing: error)])
-        }
-    }
-
-    private func pruneOnce() async {
-        do {
-            guard let r = try await withDeadline(configuration.pruneTimeout, { [self] in
-                try await store.prune(jobRetention: configuration.jobRetentionSeconds, historyRetention: configuration.historyRetentionSeconds)
-            }) else { return }
-            await OutputWriter.remove(r.outputFiles)
-            if r.jobsDeleted + r.eventsDeleted > 0 {
-                log.info("pruned", ["jobs": String(r.jobsDeleted), "events": String(r.eventsDeleted)])
-            }
-        } catch {
-            log.warn("prune failed", ["error": String(describing: error)])
-        }
-    }
-
-    /// The deadline of the loop's own statements (claim, heartbeat, hand-backs): a third of the
-    /// lease, so a stalled one gives up while the leases it should renew are still valid.
-    private var shortCall: Duration { .milliseconds(Int(max(1, configuration.leaseSeconds / 3) * 1000)) }
-
-    /// Runs `body`, cancelling it at `limit` (the pool then cancels its statement on the server):
-    /// a stalled database call (a lock held for minutes) never hangs a loop of the pool. A call
-    /// cancelled at its deadline answers with its own outcome (a commit that beat the cancel
-    /// still returns its rows); one that does not end within 2 s more throws `DeadlineExceeded`,
-    /// whose outcome is unknown.
-    private func withDeadline<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            let answer = AnswerOnce(continuation)
-            let work = Task {
-                do { answer.resume(.success(try await body())) } catch { answer.resume(.failure(error)) }
-            }
-            answer.setTimer(Task {
-                guard (try? await Task.sleep(for: limit)) != nil else { return }
-                work.cancel()
-                try? await Task.sleep(for: .seconds(2))
-                answer.resume(.failure(DeadlineExceeded(limit: limit)))
-            })
-        }
-    }
-
-    private func every(_ interval: Duration, immediately: Bool = false, _ body: @escaping @Sendable () async -> Void) -> Task<Void, Never> {
-        Task {
-            if immediately { await body() }
-            while !Task.isCancelled {
-                try? await Task.sleep(for: interval)
-                if Task.isCancelled { break }
-                await body()
-            }
-        }
-    }
-}
-
-/// A database call of the pool did not end, even cancelled, near its deadline; whether it
-/// took effect is unknown.
-struct DeadlineExceeded: Error, CustomStringConvertible {
-    var limit: Duration
-    var description: String { "the database call did not end within \(limit) (cancelled; outcome unknown)" }
-}
-
-/// A continuation resumed by whichever of two tasks answers first.
-/// The timer is cancelled once answered, so no sleeping task outlives a quick call.
-private final class AnswerOnce<T: Sendable>: Sendable {
-    private let state: Mutex<(continuation: CheckedContinuation<T, any Error>?, timer: Task<Void, Never>?)>
-    init(_ c: CheckedContinuation<T, any Error>) { state = Mutex((c, nil)) }
-    func setTimer(_ timer: Task<Void, Never>) {
-        let answered = state.withLock { s -> Bool in
-            if s.continuation == nil { return true }
-            s.timer = timer
-            return false
-        }
-        if answered { timer.cancel() }
-    }
-    func resume(_ result: Result<T, any Error>) {
-        let (c, timer) = state.withLock { s in
-            defer { s = (nil, nil) }
-            return (s.continuation, s.timer)
-        }
-        timer?.cancel()
-        c?.resume(with: result)
     }
 }
 

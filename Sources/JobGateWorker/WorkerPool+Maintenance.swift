@@ -1,0 +1,54 @@
+import Foundation
+import JobGateCore
+
+/// The pool's maintenance: the queues it serves, the rescuer (expired leases of dead workers)
+/// and the pruner (retention, one worker at a time), each under a deadline.
+extension WorkerPool {
+    func refreshQueues() async {
+        do {
+            let queues = try await withDeadline(shortCall) { [self] in try await store.claimableQueues() }
+            knownQueues.withLock { $0.formUnion(queues) }
+        } catch {
+            log.warn("listing queues failed", ["error": String(describing: error)])
+        }
+    }
+
+    func rescueOnce() async {
+        do {
+            let r = try await withDeadline(.seconds(max(1, configuration.leaseSeconds))) { [self] in
+                try await store.rescue(limit: 1000, retry: configuration.rescueRetry, typeRetry: retryPolicies)
+            }
+            if r.count > 0 {
+                stats.withLock { $0.rescued += r.count }
+                for (o, n) in r.outcomes {
+                    let m = metrics.job(type: o.type, queue: o.queue)
+                    m.rescued.inc(by: Double(n))
+                    if o.status == .failed { m.failed.inc(by: Double(n)) }
+                    if o.status == .cancelled { m.cancelled.inc(by: Double(n)) }
+                }
+                log.warn("rescued jobs whose lease expired", ["count": String(r.count), "worker.id": info.id])
+                handle(.wake)
+            }
+        } catch {
+            log.warn("rescue failed", ["error": String(describing: error)])
+        }
+    }
+
+    func pruneOnce() async {
+        do {
+            guard let r = try await withDeadline(configuration.pruneTimeout, { [self] in
+                try await store.prune(jobRetention: configuration.jobRetentionSeconds, historyRetention: configuration.historyRetentionSeconds)
+            }) else { return }
+            await OutputWriter.remove(r.outputFiles)
+            if r.jobsDeleted + r.eventsDeleted > 0 {
+                log.info("pruned", ["jobs": String(r.jobsDeleted), "events": String(r.eventsDeleted)])
+            }
+        } catch {
+            log.warn("prune failed", ["error": String(describing: error)])
+        }
+    }
+
+    /// The deadline of the loop's own statements (claim, heartbeat, hand-backs): a third of the
+    /// lease, so a stalled one gives up while the leases it should renew are still valid.
+    var shortCall: Duration { .milliseconds(Int(max(1, configuration.leaseSeconds / 3) * 1000)) }
+}
