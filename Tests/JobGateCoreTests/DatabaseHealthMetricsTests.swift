@@ -8,11 +8,9 @@ import Testing
 /// `jobgate_db_up` and `jobgate_workers_live` from `JobGateMetrics.observeDatabase`.
 @Suite(.serialized) struct DatabaseHealthMetricsTests {
     @Test func countsLiveWorkersAndReportsTheDatabaseUp() async throws {
-        let db = try await TestDatabase.create("dbhealth")
-        let pool = PostgresPool(configuration: Database.configuration(url: db.url, maxConnections: 2))
+        let f = try await EngineFixture.make("dbhealth", maxConnections: 2)
+        let (pool, store) = (f.pool, f.store)
         defer { pool.shutdown() }
-        try await Migrator(pool: pool).migrate()
-        let store = JobStore(pool: pool)
         let metrics = JobGateMetrics(registry: MetricsRegistry())
         let collector = metrics.observeDatabase(store: store, liveWithin: 60, maxAge: .milliseconds(0))
         #expect(!collector.hasChecked)

@@ -9,10 +9,8 @@ import Testing
 /// The engine across real `jobgate` processes: what users run on several hosts.
 @Suite struct WorkerProcessTests {
     private func migrated(_ prefix: String) async throws -> (TestDatabase, PostgresPool) {
-        let db = try await TestDatabase.create(prefix)
-        let pool = PostgresPool(configuration: Database.configuration(url: db.url, maxConnections: 4))
-        try await Migrator(pool: pool).migrate()
-        return (db, pool)
+        let f = try await EngineFixture.make(prefix, maxConnections: 4)
+        return (f.db, f.pool)
     }
 
     private func count(_ pool: PostgresPool, _ sql: String, _ params: [any PostgresBindable] = []) async throws -> Int {
