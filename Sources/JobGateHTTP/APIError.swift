@@ -1,5 +1,3 @@
-import JobGateHTTP
-
 /// A client-facing failure: an HTTP status and the house error body
 /// `{"error":{"code","message","field"}}` (DESIGN.md §7).
 ///
