@@ -86,19 +86,9 @@ extension JobStore {
     /// outside `held`: what a claim whose reply was lost left locked. Call it only while no claim
     /// of this worker is in flight. Returns the ids handed back.
     @discardableResult
-    ///
-    /// `after`: the server process of the claim whose reply was lost. Its commit may still be
-    /// under way when the worker notices (the reply's first rows precede the commit), and rows
-    /// it has not yet committed would be missed; so this waits, until `deadline`, for that
-    /// process to be idle first. Returns nothing and releases nothing if it stays busy.
-    public func releaseOrphans(worker: String, held: Set<UUID>, after backend: Int32? = nil,
-                               deadline: ContinuousClock.Instant = .now + .seconds(5)) async throws -> [UUID] {
-        try await pool.withConnection { conn in
-            if let backend, try !JobStore.waitUntilIdle(backend: backend, on: conn, until: deadline) {
-                throw PostgresError(code: .cancelled, message: "the lost claim's server process is still busy")
-            }
-            return try conn.query(JobQueries.releaseOrphans, [worker, Array(held)]).map { try $0.decode(0, as: UUID.self) }
-        }
+    public func releaseOrphans(worker: String, held: Set<UUID>) async throws -> [UUID] {
+        let rows = try await pool.query(JobQueries.releaseOrphans, [worker, Array(held)])
+        return try rows.map { try $0.decode(0, as: UUID.self) }
     }
 
     /// Graceful shutdown: hands `ids` (still held by `worker`) back as `queued` without counting

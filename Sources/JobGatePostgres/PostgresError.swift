@@ -44,10 +44,6 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible, CustomDeb
     public var hint: String?
     /// The name of the violated constraint, if any.
     public var constraint: String?
-    /// The server process of the session the failing call ran on, when a pooled call failed:
-    /// after a lost reply, another connection can wait for that process to finish what it
-    /// received before looking at what it did (DESIGN.md §12).
-    public var backendPID: Int32?
 
     /// Makes an error of the given kind.
     public init(code: Code, sqlState: String? = nil, message: String, detail: String? = nil, hint: String? = nil, constraint: String? = nil) {

@@ -55,9 +55,6 @@ public final class PostgresPool: @unchecked Sendable {
                 item.execute = { connection in
                     do {
                         continuation.resume(returning: try body(connection))
-                    } catch var error as PostgresError {
-                        if error.backendPID == nil, connection.backendPID != 0 { error.backendPID = connection.backendPID }
-                        continuation.resume(throwing: error)
                     } catch {
                         continuation.resume(throwing: error)
                     }

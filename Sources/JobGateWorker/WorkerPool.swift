@@ -91,8 +91,6 @@ public final class WorkerPool: Sendable {
     let log: WorkerLog
     private let state: Mutex<WorkerStateMachine>
     private let tasks = Mutex<[UUID: Task<Void, Never>]>([:])
-    /// The server process of the last claim whose reply was lost, until its jobs are handed back.
-    private let lostClaimBackend = Mutex<Int32?>(nil)
     let stats = Mutex(Statistics())
     let knownQueues = Mutex<Set<String>>([])
     /// Outcomes handed to the completer, counted once the database applied them (not when fenced out).
@@ -227,7 +225,6 @@ public final class WorkerPool: Sendable {
                     // A claim whose reply was lost may have committed: its jobs are locked by this
                     // worker, which does not hold them; the state machine has them handed back.
                     let unknown = (error as? PostgresError)?.mayHaveTakenEffect ?? true
-                    if unknown, let pid = (error as? PostgresError)?.backendPID { lostClaimBackend.withLock { $0 = pid } }
                     log.error("claim failed", ["error": String(describing: error), "worker.id": info.id,
                                                "outcome": unknown ? "unknown" : "nothing claimed"])
                     handle(.claimFailed(outcomeUnknown: unknown))
@@ -287,12 +284,7 @@ public final class WorkerPool: Sendable {
         case .releaseOrphans(let held):
             Task { [self] in
                 do {
-                    let backend = lostClaimBackend.withLock { $0 }
-                    let deadline = ContinuousClock.now + shortCall / 2
-                    let back = try await withDeadline(shortCall) { [self] in
-                        try await store.releaseOrphans(worker: info.id, held: held, after: backend, deadline: deadline)
-                    }
-                    lostClaimBackend.withLock { if $0 == backend { $0 = nil } }
+                    let back = try await withDeadline(shortCall) { [self] in try await store.releaseOrphans(worker: info.id, held: held) }
                     if !back.isEmpty {
                         stats.withLock { $0.requeued += back.count }
                         log.warn("handed back jobs a lost claim reply left locked by this worker",

@@ -37,8 +37,7 @@ import Testing
         defer { p.stop() }
         let ids = try await p.f.store.submit((0..<20).map { _ in NewJob(tenant: "t", type: "noop") }).map(\.jobID)
         p.proxy.arm(.init(sql: "claimed AS", action: .dropReply))
-        // Warnings shown: whether and when the hand-back ran is what a failure here needs.
-        let worker = p.f.worker({ $0.leaseSeconds = 30; $0.queues = ["default"]; $0.log = WorkerLog(minimum: .warn) }, pool: p.proxiedPool)
+        let worker = p.f.worker({ $0.leaseSeconds = 30; $0.queues = ["default"] }, pool: p.proxiedPool)
         let done = try await worker.runUntil(timeout: .seconds(15)) {
             try await p.f.count("SELECT count(*) FROM jobs WHERE status = 'completed'") == ids.count
         }
