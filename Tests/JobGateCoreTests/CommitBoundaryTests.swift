@@ -95,7 +95,7 @@ import Testing
         defer { p.stop() }
         let ids = try await p.f.store.submit((0..<5).map { _ in NewJob(tenant: "t", type: "weather", payload: #"{"records": 3}"#) }).map(\.jobID)
         p.proxy.arm(.init(sql: "done AS", action: .dropReply))
-        let worker = p.f.worker({ $0.inlineOutputMax = 0; $0.queues = ["default"] }, pool: p.proxiedPool)
+        let worker = p.f.worker({ $0.inlineOutputMax = 0; $0.queues = ["default"]; $0.leaseSeconds = 30 }, pool: p.proxiedPool)
         let done = try await worker.runUntil(timeout: .seconds(15)) {
             try await p.f.count("SELECT count(*) FROM jobs WHERE status = 'completed'") == ids.count
         }
@@ -116,7 +116,7 @@ import Testing
         defer { p.stop() }
         let id = try await p.f.store.submit([NewJob(tenant: "t", type: "weather", payload: #"{"records": "x"}"#)])[0].jobID
         p.proxy.arm(.init(sql: "retry_scheduled", action: .dropReply))
-        let worker = p.f.worker({ $0.queues = ["default"] }, pool: p.proxiedPool)
+        let worker = p.f.worker({ $0.queues = ["default"]; $0.leaseSeconds = 30 }, pool: p.proxiedPool)
         let run = Task { try await worker.run() }
         let done = try await eventually(timeout: .seconds(15)) { try await p.f.status(id) == .failed }
         worker.shutdown()

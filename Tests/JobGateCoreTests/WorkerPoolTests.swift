@@ -35,7 +35,13 @@ extension EngineFixture {
         defer { f.pool.shutdown() }
         for _ in 0..<5 { _ = try await f.store.submit((0..<1000).map { _ in NewJob(tenant: "t", type: "noop") }) }
         let pools = (0..<8).map { _ in f.newPool(maxConnections: 5) }
-        let workers = pools.map { p in f.worker({ $0.concurrency = 32; $0.maxClaimBatch = 50; $0.queues = ["default"] }, pool: p) }
+        // A lease far above the run's length: this test is about the claim's exclusion with no
+        // fault. With the fixture's 3 s lease, a CPU-starved CI run (39 s for this drain, beside
+        // 300 other tests) let heartbeats miss their 1 s deadline and 31 leases expire, a rescue
+        // that is correct behaviour but not what this test checks.
+        let workers = pools.map { p in
+            f.worker({ $0.concurrency = 32; $0.maxClaimBatch = 50; $0.queues = ["default"]; $0.leaseSeconds = 60 }, pool: p)
+        }
         let tasks = workers.map { w in Task { try await w.run() } }
         #expect(try await eventually(timeout: .seconds(120)) {
             try await f.count("SELECT count(*) FROM jobs WHERE status = 'completed'") == 5000
