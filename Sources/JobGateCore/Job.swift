@@ -257,8 +257,9 @@ public struct AttemptCompletion: Sendable, Equatable {
 public struct AttemptFailure: Sendable, Equatable {
     /// What to do with the job.
     public enum Disposition: Sendable, Equatable {
-        /// Retry after the delay if attempts remain, else `failed`.
-        case retry(afterSeconds: Double)
+        /// `retrying`, claimable again after the policy's backoff for this attempt (computed by
+        /// the database, `JobQueries.backoffSeconds`). The caller decided that attempts remain.
+        case retry(RetryPolicy)
         /// `failed` at once (a non-retryable error).
         case fail
         /// `cancelled` (the cancellation requested was honoured).

@@ -281,17 +281,15 @@ package enum JobQueries {
     /// by an earlier try whose reply was lost).
     static let fail = """
         WITH input AS (
-            SELECT * FROM unnest($2::uuid[], $3::int[], $4::text[], $5::text[], $6::float8[])
-                AS c(id, attempt, message, disposition, delay)
+            SELECT c.*, CASE WHEN c.disposition = 'retry' THEN \(backoffSeconds(attempt: "c.attempt", base: "c.base", cap: "c.cap")) END AS delay
+            FROM unnest($2::uuid[], $3::int[], $4::text[], $5::text[], $6::float8[], $7::float8[])
+                AS c(id, attempt, message, disposition, base, cap)
         ), held AS (\(fencedLock)
         ), u AS (
             UPDATE jobs j SET
-                status = CASE WHEN c.disposition = 'cancel' THEN 'cancelled'
-                              WHEN c.disposition = 'fail' OR j.attempt >= j.max_attempts THEN 'failed'
-                              ELSE 'retrying' END,
-                run_at = CASE WHEN c.disposition = 'retry' AND j.attempt < j.max_attempts
-                              THEN now() + make_interval(secs => c.delay) ELSE j.run_at END,
-                finished_at = CASE WHEN c.disposition = 'retry' AND j.attempt < j.max_attempts THEN NULL ELSE now() END,
+                status = CASE c.disposition WHEN 'cancel' THEN 'cancelled' WHEN 'fail' THEN 'failed' ELSE 'retrying' END,
+                run_at = CASE WHEN c.disposition = 'retry' THEN now() + make_interval(secs => c.delay) ELSE j.run_at END,
+                finished_at = CASE WHEN c.disposition = 'retry' THEN NULL ELSE now() END,
                 lease_expires_at = NULL, locked_by = NULL, last_error = c.message
             FROM held h JOIN input c ON c.id = h.id
             WHERE j.id = h.id AND j.id = ANY($2::uuid[]) AND j.attempt = c.attempt
@@ -344,12 +342,20 @@ package enum JobQueries {
         """
     }
 
-    /// $1 limit, $2 backoff base seconds, $3 backoff cap seconds. Running jobs whose lease expired:
+    /// The backoff in seconds after attempt `attempt` under a policy (`base`, `cap`): the one
+    /// copy of `RetryPolicy`'s formula, `d/2 + random(0...d/2)` with `d = min(cap, base·2^(n-1))`
+    /// (the exponent stops at 62 so the power stays finite). Spliced into `fail` and `rescue`.
+    static func backoffSeconds(attempt: String, base: String, cap: String) -> String {
+        "least(\(cap), \(base) * power(2, least(\(attempt) - 1, 62))) * (0.5 + random() / 2)"
+    }
+
+    /// $1 limit, $2 backoff base seconds, $3 backoff cap seconds, $4–$6 per-type policies
+    /// (type, base, cap; a type not listed uses $2/$3). Running jobs whose lease expired:
     /// back to `retrying` with backoff, `failed` when attempts are used up, `cancelled` when a cancel
     /// was requested. SKIP LOCKED lets many rescuers run at once without double-rescuing.
     static let rescue = """
         WITH expired AS (
-            SELECT id, locked_by FROM jobs
+            SELECT id, locked_by, type FROM jobs
             WHERE status = 'running' AND lease_expires_at < now()
             ORDER BY lease_expires_at
             LIMIT $1
@@ -359,17 +365,19 @@ package enum JobQueries {
                 status = CASE WHEN j.cancel_requested_at IS NOT NULL THEN 'cancelled'
                               WHEN j.attempt >= j.max_attempts THEN 'failed' ELSE 'retrying' END,
                 run_at = CASE WHEN j.cancel_requested_at IS NULL AND j.attempt < j.max_attempts
-                              THEN now() + make_interval(secs => coalesce(
-                                       (SELECT least(p.cap, p.base * power(2, least(j.attempt - 1, 62)))
-                                        FROM unnest($4::text[], $5::float8[], $6::float8[]) AS p(type, base, cap) WHERE p.type = j.type),
-                                       least($3::float8, $2::float8 * power(2, least(j.attempt - 1, 62)))) * (0.5 + random() / 2))
+                              THEN now() + make_interval(secs => \(backoffSeconds(attempt: "j.attempt", base: "p.base", cap: "p.cap")))
                               ELSE j.run_at END,
                 finished_at = CASE WHEN j.cancel_requested_at IS NULL AND j.attempt < j.max_attempts THEN NULL ELSE now() END,
                 locked_by = NULL, lease_expires_at = NULL,
                 last_error = 'lease expired: worker ' || coalesce(e.locked_by, '?') || ' stopped renewing it'
             -- Re-checked on the row itself: a job finished between the scan and this write keeps
             -- its result (River #1302).
-            FROM expired e WHERE j.id = e.id AND j.status = 'running' AND j.lease_expires_at < now()
+            FROM expired e, LATERAL (
+                SELECT coalesce(t.base, $2::float8) AS base, coalesce(t.cap, $3::float8) AS cap
+                FROM (SELECT 1) one
+                LEFT JOIN unnest($4::text[], $5::float8[], $6::float8[]) AS t(type, base, cap) ON t.type = e.type
+            ) p
+            WHERE j.id = e.id AND j.status = 'running' AND j.lease_expires_at < now()
             RETURNING j.id, j.tenant, j.attempt, j.status, e.locked_by AS old_worker, j.last_error, j.type, j.queue
         ), ev AS (
             INSERT INTO job_events (job_id, tenant, event, from_status, to_status, attempt, worker, message)

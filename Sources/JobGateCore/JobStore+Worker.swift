@@ -56,9 +56,9 @@ extension JobStore {
         return try Self.fenced(completions.map(\.id), applied: rows)
     }
 
-    /// Records unsuccessful attempts in one statement: `retrying` after the given delay while
-    /// attempts remain, else `failed`; `failed` at once for non-retryable errors; `cancelled` for
-    /// honoured cancellations. Fenced like `complete`.
+    /// Records unsuccessful attempts in one statement, as each one's disposition says:
+    /// `retrying` after its policy's backoff, `failed`, or `cancelled` (the caller, the worker's
+    /// state machine, decided whether attempts remain). Fenced like `complete`.
     public func fail(_ failures: [AttemptFailure], worker: String) async throws -> FencedResult {
         if failures.isEmpty { return FencedResult(applied: [], fencedOut: []) }
         let params: [any PostgresBindable] = [
@@ -73,9 +73,13 @@ extension JobStore {
                 case .cancel: return "cancel"
                 }
             },
-            failures.map { f -> Double in
-                if case .retry(let s) = f.disposition { return max(0, s) }
-                return 0
+            failures.map { f -> Double? in
+                if case .retry(let p) = f.disposition { return p.baseSeconds }
+                return nil
+            },
+            failures.map { f -> Double? in
+                if case .retry(let p) = f.disposition { return p.capSeconds }
+                return nil
             },
         ]
         let rows = try await pool.query(JobQueries.fail, params)

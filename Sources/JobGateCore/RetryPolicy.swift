@@ -1,9 +1,11 @@
-/// Exponential backoff with jitter between attempts of one job type.
+/// Exponential backoff with jitter between attempts of one job type: its two parameters.
 ///
 /// The delay after attempt `n` is `d/2 + random(0...d/2)` with `d = min(cap, base·2^(n-1))`
 /// ("equal jitter"): retries of many jobs spread out, yet each delay is at least the
-/// previous one's upper half, so delays grow until the cap.
-public struct RetryPolicy: Sendable, Equatable {
+/// previous one's upper half, so delays grow until the cap. The database computes it
+/// (`JobQueries.backoffSeconds`, the one copy of the formula), for a failed attempt the worker
+/// reports and for a lease the rescuer finds expired alike.
+public struct RetryPolicy: Sendable, Equatable, Hashable {
     /// The first retry's nominal delay, in seconds.
     public var baseSeconds: Double
     /// The largest nominal delay, in seconds.
@@ -13,25 +15,6 @@ public struct RetryPolicy: Sendable, Equatable {
     public init(baseSeconds: Double = 1, capSeconds: Double = 600) {
         self.baseSeconds = max(0, baseSeconds)
         self.capSeconds = max(self.baseSeconds, capSeconds)
-    }
-
-    /// The nominal (un-jittered) delay after attempt `attempt` (1-based).
-    public func nominalDelay(afterAttempt attempt: Int) -> Double {
-        let exponent = Double(max(0, min(attempt - 1, 62)))
-        return min(capSeconds, baseSeconds * pow2(exponent))
-    }
-
-    /// The delay to wait after attempt `attempt`, jittered with `random` in 0...1.
-    public func delay(afterAttempt attempt: Int, random: Double = Double.random(in: 0...1)) -> Double {
-        let d = nominalDelay(afterAttempt: attempt)
-        return d / 2 + d / 2 * min(1, max(0, random))
-    }
-
-    private func pow2(_ e: Double) -> Double {
-        var r = 1.0
-        var i = 0.0
-        while i < e { r *= 2; i += 1; if r > 1e12 { break } }
-        return r
     }
 }
 

@@ -118,7 +118,7 @@ public final class WorkerPool: Sendable {
         self.slotsBusy = configuration.metrics.workerSlotsBusy.labels()
         self.writer = OutputWriter(directory: configuration.outputDirectory, inlineMax: configuration.inlineOutputMax)
         self.state = Mutex(WorkerStateMachine(limits: .init(
-            concurrency: configuration.concurrency, maxClaimBatch: configuration.maxClaimBatch)))
+            concurrency: configuration.concurrency, maxClaimBatch: configuration.maxClaimBatch), retryPolicies: retryPolicies))
         (finished, finishedContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
         (stopRequests, stopContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
         let box = WeakBox()
@@ -250,17 +250,14 @@ public final class WorkerPool: Sendable {
             case .complete(let c):
                 pendingOutcomes.withLock { $0[c.id] = (m, .completed) }
                 completer.add(c)
-            case .failure(let id, let attempt, let message, let retryable):
-                let policy = retryPolicies[job.type] ?? RetryPolicy()
-                let disposition: AttemptFailure.Disposition =
-                    retryable ? .retry(afterSeconds: policy.delay(afterAttempt: attempt)) : .fail
-                // Mirrors JobQueries.fail: a retry with no attempts left ends `failed`.
-                let outcome: Outcome = retryable && attempt < job.maxAttempts ? .retried : .failed
-                pendingOutcomes.withLock { $0[id] = (m, outcome) }
-                completer.add(AttemptFailure(id: id, attempt: attempt, message: message, disposition: disposition))
-            case .cancelled(let id, let attempt, let message):
-                pendingOutcomes.withLock { $0[id] = (m, .cancelled) }
-                completer.add(AttemptFailure(id: id, attempt: attempt, message: message, disposition: .cancel))
+            case .failure(let f):
+                let outcome: Outcome = switch f.disposition {
+                case .retry: .retried
+                case .fail: .failed
+                case .cancel: .cancelled
+                }
+                pendingOutcomes.withLock { $0[f.id] = (m, outcome) }
+                completer.add(f)
             }
 
         case .drop(let job, let reason):

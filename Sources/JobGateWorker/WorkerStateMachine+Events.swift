@@ -49,12 +49,13 @@ extension WorkerStateMachine {
         case cancelled
     }
 
-    /// What to write for a finished attempt.
+    /// What to write for a finished attempt, decided here: a failure is retried with its type's
+    /// policy only when it is retryable and attempts remain, so the statement that writes it
+    /// and the metrics that count it follow one decision.
     public enum Record: Sendable, Equatable {
         case complete(AttemptCompletion)
-        /// A failed attempt; the pool turns it into `retry(after:)` or `fail` with the type's policy.
-        case failure(id: UUID, attempt: Int, message: String, retryable: Bool)
-        case cancelled(id: UUID, attempt: Int, message: String)
+        /// An unsuccessful attempt: retried, failed or cancelled, as its disposition says.
+        case failure(AttemptFailure)
     }
 
     /// Inputs.

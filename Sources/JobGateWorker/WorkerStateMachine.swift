@@ -21,6 +21,8 @@ public struct WorkerStateMachine: Sendable {
     }
 
     public let limits: Limits
+    /// Backoff of each job type's retries; a type not listed uses `RetryPolicy()`.
+    public let retryPolicies: [String: RetryPolicy]
     private(set) var mode: Mode = .running
     private(set) var running: [UUID: Running] = [:]
     private(set) var recording: Set<UUID> = []
@@ -38,8 +40,9 @@ public struct WorkerStateMachine: Sendable {
     /// Heartbeats failed in a row; at `limits.maxHeartbeatFailures` claiming pauses.
     private(set) var heartbeatFailures = 0
 
-    public init(limits: Limits) {
+    public init(limits: Limits, retryPolicies: [String: RetryPolicy] = [:]) {
         self.limits = limits
+        self.retryPolicies = retryPolicies
     }
 
     /// Jobs whose handlers are running.
@@ -199,23 +202,28 @@ public struct WorkerStateMachine: Sendable {
         case (_, .leaseLost):
             actions.append(.drop(job, .leaseLost))
         case (_, .timeout):
-            recording.insert(job.id)
-            actions.append(.record(job, .failure(id: job.id, attempt: job.attempt,
-                                                  message: "timed out after \(job.timeoutSeconds)s", retryable: true)))
+            recordFailure(job, message: "timed out after \(job.timeoutSeconds)s", retryable: true, &actions)
         case (_, .cancelRequested):
             recording.insert(job.id)
-            actions.append(.record(job, .cancelled(id: job.id, attempt: job.attempt, message: "cancelled on request")))
+            actions.append(.record(job, .failure(AttemptFailure(id: job.id, attempt: job.attempt, message: "cancelled on request",
+                                                                disposition: .cancel))))
         case (_, .shutdown):
             requeueing.insert(job.id)
             actions.append(.requeue([job.id]))
         case (.failed(let message, let retryable), .none):
-            recording.insert(job.id)
-            actions.append(.record(job, .failure(id: job.id, attempt: job.attempt, message: message, retryable: retryable)))
+            recordFailure(job, message: message, retryable: retryable, &actions)
         case (.cancelled, .none):
             // Cancelled without a reason from us (should not happen): treat as a retryable failure.
-            recording.insert(job.id)
-            actions.append(.record(job, .failure(id: job.id, attempt: job.attempt, message: "handler was cancelled", retryable: true)))
+            recordFailure(job, message: "handler was cancelled", retryable: true, &actions)
         }
+    }
+
+    /// A failed attempt is retried with its type's backoff while attempts remain, else it fails.
+    private mutating func recordFailure(_ job: ClaimedJob, message: String, retryable: Bool, _ actions: inout [Action]) {
+        let disposition: AttemptFailure.Disposition = retryable && job.attempt < job.maxAttempts
+            ? .retry(retryPolicies[job.type] ?? RetryPolicy()) : .fail
+        recording.insert(job.id)
+        actions.append(.record(job, .failure(AttemptFailure(id: job.id, attempt: job.attempt, message: message, disposition: disposition))))
     }
 
     private mutating func claimIfPossible(_ actions: inout [Action]) {

@@ -37,8 +37,9 @@ import Testing
         for attempt in 1...4 {
             let c = try await f.store.claim(queues: ["default"], limit: 10, worker: "w", leaseSeconds: 30)
             #expect(c.map(\.id) == [id] && c[0].attempt == attempt)
+            // The worker's state machine retries while attempts remain and fails the last one.
             let r = try await f.store.fail([AttemptFailure(id: id, attempt: attempt, message: "boom \(attempt)",
-                                                           disposition: .retry(afterSeconds: policy.delay(afterAttempt: attempt)))], worker: "w")
+                                                           disposition: attempt < 4 ? .retry(policy) : .fail)], worker: "w")
             #expect(r.applied == [id])
             let job = try #require(try await f.store.job(id: id, tenant: nil))
             #expect(job.lastError == "boom \(attempt)")
@@ -54,7 +55,10 @@ import Testing
         }
         #expect(delays.count == 3)
         #expect(delays[0] < delays[1] && delays[1] < delays[2], "delays grow: \(delays)")
-        #expect(delays[0] >= 4 && delays[0] <= 10.5)
+        // The database's backoff (JobQueries.backoffSeconds): d/2...d with d = base·2^(n-1).
+        for (n, d) in [10.0, 20, 40].enumerated() {
+            #expect(delays[n] >= d / 2 - 1 && delays[n] <= d + 0.5, "attempt \(n + 1): \(delays[n]) s, nominal \(d) s")
+        }
         #expect(try await f.events(id) == ["submitted", "started", "retry_scheduled", "started", "retry_scheduled",
                                            "started", "retry_scheduled", "started", "failed"])
 

@@ -12,6 +12,10 @@ import Testing
         ClaimedJob(id: UUID(uuidString: String(format: "00000000-0000-7000-8000-%012d", n))!, attempt: 1, timeoutSeconds: timeout)
     }
 
+    func failure(_ j: ClaimedJob, _ message: String, _ d: AttemptFailure.Disposition) -> SM.Record {
+        .failure(AttemptFailure(id: j.id, attempt: j.attempt, message: message, disposition: d))
+    }
+
     func claims(_ actions: [SM.Action]) -> [Int] {
         actions.compactMap { if case .claim(let l) = $0 { return l } else { return nil } }
     }
@@ -43,7 +47,7 @@ import Testing
         _ = sm.handle(.claimed(jobs, requested: 2, now: t0))
         #expect(claims(sm.handle(.finished(jobs[0].id, .succeeded(nil, inline: nil)))).isEmpty, "a result is waiting to be written")
         let a = sm.handle(.finished(jobs[1].id, .failed(message: "boom", retryable: false)))
-        #expect(a == [.record(jobs[1], .failure(id: jobs[1].id, attempt: 1, message: "boom", retryable: false))])
+        #expect(a == [.record(jobs[1], failure(jobs[1], "boom", .fail))])
         #expect(claims(sm.handle(.recorded([jobs[0].id]))).isEmpty)
         #expect(claims(sm.handle(.recorded([jobs[1].id]))) == [2])
     }
@@ -57,7 +61,7 @@ import Testing
         #expect(sm.handle(.tick(t0 + .seconds(5))) == [.stopHandler(j.id, .timeout)])
         #expect(sm.handle(.tick(t0 + .seconds(6))).isEmpty, "stopped once")
         #expect(sm.handle(.finished(j.id, .cancelled)).first ==
-                .record(j, .failure(id: j.id, attempt: 1, message: "timed out after 5s", retryable: true)))
+                .record(j, failure(j, "timed out after 5s", .retry(RetryPolicy()))))
     }
 
     @Test func handlerIgnoringCancellationIsAbandoned() {
@@ -67,7 +71,7 @@ import Testing
         _ = sm.handle(.claimed([j], requested: 1, now: t0))
         _ = sm.handle(.tick(t0 + .seconds(5)))
         let a = sm.handle(.tick(t0 + .seconds(7)))
-        #expect(a.first == .record(j, .failure(id: j.id, attempt: 1, message: "timed out after 5s", retryable: true)))
+        #expect(a.first == .record(j, failure(j, "timed out after 5s", .retry(RetryPolicy()))))
         #expect(sm.runningCount == 0)
         #expect(sm.handle(.finished(j.id, .succeeded(nil, inline: nil))).isEmpty, "a late return is ignored")
     }
@@ -85,7 +89,7 @@ import Testing
         #expect(a.count == 2)
         #expect(a.contains(.stopHandler(jobs[1].id, .cancelRequested)) && a.contains(.stopHandler(jobs[2].id, .leaseLost)))
         #expect(sm.handle(.finished(jobs[1].id, .cancelled)).first ==
-                .record(jobs[1], .cancelled(id: jobs[1].id, attempt: 1, message: "cancelled on request")))
+                .record(jobs[1], failure(jobs[1], "cancelled on request", .cancel)))
         #expect(sm.handle(.finished(jobs[2].id, .cancelled)).first == .drop(jobs[2], .leaseLost))
     }
 
@@ -162,11 +166,22 @@ import Testing
         #expect(claims(sm.handle(.wake)) == [2])
     }
 
-    @Test func retryPolicyDelaysGrowUntilTheCap() {
-        let p = RetryPolicy(baseSeconds: 2, capSeconds: 10)
-        #expect((1...5).map { p.nominalDelay(afterAttempt: $0) } == [2, 4, 8, 10, 10])
-        #expect(p.delay(afterAttempt: 1, random: 0) == 1 && p.delay(afterAttempt: 1, random: 1) == 2)
-        // Below the cap, the next delay is never shorter than the previous one, whatever the jitter.
-        for n in 1...2 { #expect(p.delay(afterAttempt: n + 1, random: 0) >= p.delay(afterAttempt: n, random: 1)) }
+    /// Retry or fail is decided here, once: a retryable failure is retried with its type's
+    /// policy while attempts remain; on the last attempt, or when not retryable, it fails.
+    @Test func aFailureIsRetriedWithItsTypesPolicyOnlyWhileAttemptsRemain() {
+        let slow = RetryPolicy(baseSeconds: 30, capSeconds: 300)
+        var sm = SM(limits: .init(concurrency: 4), retryPolicies: ["slow": slow])
+        _ = sm.handle(.wake)
+        let id = { (n: Int) in UUID(uuidString: String(format: "00000000-0000-7000-8000-%012d", n))! }
+        let typed = ClaimedJob(id: id(1), type: "slow", attempt: 1, maxAttempts: 3)
+        let other = ClaimedJob(id: id(2), type: "noop", attempt: 2, maxAttempts: 3)
+        let last = ClaimedJob(id: id(3), type: "slow", attempt: 3, maxAttempts: 3)
+        let fatal = ClaimedJob(id: id(4), type: "slow", attempt: 1, maxAttempts: 3)
+        _ = sm.handle(.claimed([typed, other, last, fatal], requested: 4, now: t0))
+        #expect(sm.handle(.finished(typed.id, .failed(message: "x", retryable: true))).first == .record(typed, failure(typed, "x", .retry(slow))))
+        #expect(sm.handle(.finished(other.id, .failed(message: "x", retryable: true))).first ==
+                .record(other, failure(other, "x", .retry(RetryPolicy()))), "a type with no policy of its own gets the default")
+        #expect(sm.handle(.finished(last.id, .failed(message: "x", retryable: true))).first == .record(last, failure(last, "x", .fail)))
+        #expect(sm.handle(.finished(fatal.id, .failed(message: "x", retryable: false))).first == .record(fatal, failure(fatal, "x", .fail)))
     }
 }

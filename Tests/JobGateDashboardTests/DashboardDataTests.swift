@@ -39,7 +39,7 @@ enum DashboardFixture {
         #expect(claimed.count == 6)
         _ = try await store.complete(claimed.prefix(4).map { AttemptCompletion(id: $0.id, attempt: $0.attempt) }, worker: w1)
         _ = try await store.fail([
-            AttemptFailure(id: claimed[4].id, attempt: 1, message: "disk full", disposition: .retry(afterSeconds: 3600)),
+            AttemptFailure(id: claimed[4].id, attempt: 1, message: "disk full", disposition: .retry(RetryPolicy(baseSeconds: 7200, capSeconds: 7200))),
             AttemptFailure(id: claimed[5].id, attempt: 1, message: scriptError, disposition: .fail),
         ], worker: w1)
 
