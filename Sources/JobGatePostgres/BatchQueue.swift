@@ -1,12 +1,13 @@
 /// The batching policy of everything that gathers concurrent requests into one statement
-/// (the API's group-committed submits, its coalesced status reads): a pure value, events in
-/// and decisions out, so the rule is tested without a database or a clock.
+/// (the API's group-committed submits and coalesced status reads, the worker's results): a
+/// pure value, events in and decisions out, so the rule is tested without a database or a clock.
 ///
 /// Requests wait while batches are in flight; when a batch may start it takes everything
 /// waiting, up to `maxBatchWeight` (a heavier single request still goes, alone). Under light
 /// load a request starts a batch of its own at once; under heavy load batches grow by
 /// themselves, so per-statement costs (a round trip, a commit) are shared. The owner keeps the
-/// value under its lock and runs the batches it is handed (`PostgresPool.startBatches`).
+/// value under its lock and runs the batches it is handed (`PostgresPool.startBatches`, or
+/// the worker's `Completer` on a task).
 public struct BatchQueue<Element: Sendable>: Sendable {
     /// The limits of one queue.
     public struct Limits: Sendable, Equatable {

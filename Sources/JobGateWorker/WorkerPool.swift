@@ -39,8 +39,6 @@ public final class WorkerPool: Sendable {
         public var pruneInterval: Duration = .seconds(300)
         /// The longest one retention pass may take before it is cancelled (it resumes next time).
         public var pruneTimeout: Duration = .seconds(120)
-        /// How long finished results may wait to be written together.
-        public var completionFlushInterval: Duration = .milliseconds(2)
         /// Most jobs per claim statement.
         public var maxClaimBatch: Int = 1000
         /// Most results per complete/fail statement.
@@ -123,8 +121,7 @@ public final class WorkerPool: Sendable {
         (stopRequests, stopContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
         let box = WeakBox()
         self.completer = Completer(
-            store: store, worker: info.id, flushInterval: configuration.completionFlushInterval,
-            maxBatch: configuration.maxCompletionBatch, log: configuration.log
+            store: store, worker: info.id, maxBatch: configuration.maxCompletionBatch, log: configuration.log
         ) { ids, fenced in box.pool?.flushed(ids, fencedOut: fenced) }
         box.pool = self
     }
@@ -144,7 +141,6 @@ public final class WorkerPool: Sendable {
         metrics.workerSlots.labels().inc(by: Double(configuration.concurrency))
         defer { metrics.workerSlots.labels().dec(by: Double(configuration.concurrency)) }
         if configuration.queues.isEmpty { await refreshQueues() }
-        let completerTask = Task { await completer.run() }
         let listener = configuration.listen
             ? PostgresListener(configuration: store.pool.configuration, channels: [JobStore.notifyChannel]) : nil
         // Background loops are unstructured so that cancelling `run()` does not stop the
@@ -188,9 +184,8 @@ public final class WorkerPool: Sendable {
         await Task { [self] in
             handle(.shutdown(now: .now, grace: configuration.gracePeriod))
             for await _ in finished { break }
+            // Settled means every result is written (the machine waits for each `recorded`).
             for loop in loops { loop.cancel() }
-            completer.stop()
-            await completerTask.value
             do { try await store.stopWorker(info.id) } catch { log.warn("could not mark worker stopped", ["error": String(describing: error)]) }
         }.value
         log.info("worker stopped", ["worker.id": info.id])
