@@ -7,14 +7,19 @@ import Synchronization
 
 /// A running API node: the HTTP listener over an `APIService`.
 ///
-/// `jobgate serve` and `jobgate up` make one, `start()` it, and on SIGTERM call
-/// `shutdown(gracePeriod:)`, which stops accepting, lets in-flight requests finish and
-/// waits for their group commits.
+/// Its lifecycle is the worker's: `run()` serves until the calling task is cancelled or
+/// `shutdown()` asks it to stop, then stops accepting, lets in-flight requests finish (and
+/// their group commits) for the grace period, and returns. `jobgate serve` and `jobgate up`
+/// call `start()` first, to fail on a bad configuration or a taken port before saying they
+/// listen, then `run()`, and call `shutdown()` on SIGTERM.
 public final class APIServer: Sendable {
     /// The request handler.
     public let service: APIService
     let http: HTTPServer
     private let background = Mutex<Task<Void, Never>?>(nil)
+    private let started = Mutex(false)
+    private let stopRequests: AsyncStream<Void>
+    private let stopContinuation: AsyncStream<Void>.Continuation
 
     /// A server for `configuration` over `pool`. Nothing is bound until `start()`.
     public init(configuration: APIConfiguration, pool: PostgresPool) {
@@ -25,6 +30,7 @@ public final class APIServer: Sendable {
             http.diagnostics = { line in Log.debug("http", ["detail": line]) }
         }
         self.http = HTTPServer(configuration: http) { request in await service.handle(request) }
+        (stopRequests, stopContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
     /// A pool configuration tuned for an API node: short connect and acquire timeouts, so an
@@ -39,8 +45,19 @@ public final class APIServer: Sendable {
         return c
     }
 
-    /// Checks the configuration, loads JWT keys, binds and starts serving.
+    /// Checks the configuration, loads JWT keys, binds and starts serving; `run()` does it
+    /// first unless it was done. A second call does nothing.
     public func start() async throws {
+        guard started.withLock({ s in defer { s = true }; return !s }) else { return }
+        do {
+            try await bind()
+        } catch {
+            started.withLock { $0 = false }
+            throw error
+        }
+    }
+
+    private func bind() async throws {
         let c = service.configuration
         guard c.jobTypes[c.referenceJobType] != nil else {
             throw APIConfigurationError("the reference job type \"\(c.referenceJobType)\" is not a known job type")
@@ -67,10 +84,24 @@ public final class APIServer: Sendable {
         return "http://" + (host.contains(":") ? "[\(host)]" : host) + ":\(port)"
     }
 
-    /// Stops accepting connections, finishes in-flight requests for up to `gracePeriod`, then stops.
-    public func shutdown(gracePeriod: Duration = .seconds(10)) async {
+    /// Serves (starting first if `start()` was not called) until `shutdown()` is called or
+    /// the calling task is cancelled; then stops accepting connections, lets in-flight
+    /// requests finish for up to `gracePeriod`, and returns once the node has stopped.
+    public func run(gracePeriod: Duration = .seconds(10)) async throws {
+        try await start()
+        let stop = stopContinuation
+        await withTaskCancellationHandler {
+            for await _ in stopRequests { break }
+        } onCancel: {
+            stop.yield()
+        }
         background.withLock { $0?.cancel() }
         await http.shutdown(gracePeriod: gracePeriod)
         Log.info("api stopped")
+    }
+
+    /// Asks `run()` to stop gracefully; it returns once in-flight requests have finished.
+    public func shutdown() {
+        stopContinuation.yield()
     }
 }

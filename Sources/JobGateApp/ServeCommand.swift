@@ -159,11 +159,15 @@ extension JobGateCLI {
             throw RuntimeFailure(e.description)
         }
         print("jobgate API listening on \(server.url)")
-        for await sig in signals {
-            Log.info("shutting down", ["signal": Int(sig)])
-            break
+        let stopper = Task {
+            for await sig in signals {
+                Log.info("shutting down", ["signal": Int(sig)])
+                server.shutdown()
+                break
+            }
         }
-        await server.shutdown(gracePeriod: .seconds(grace))
+        defer { stopper.cancel() }
+        try await server.run(gracePeriod: .seconds(grace))
         return 0
     }
 }

@@ -55,11 +55,13 @@ extension JobGateCLI {
         say("token: \(token)")
         say("try:   curl -s -H 'Authorization: Bearer \(token)' -H 'Content-Type: application/json' -d '{\"type\":\"weather\",\"payload\":{\"records\":3}}' \(api.url)/v1/jobs")
         say("jobgate is up; press Ctrl-C to stop")
+        let apiTask = Task { try await api.run(gracePeriod: .seconds(10)) }
         let stopper = Task {
             for await sig in signals {
                 Log.info("shutting down", ["signal": Int(sig)])
                 // Stop taking requests first, then let the workers finish or hand back their jobs.
-                await api.shutdown(gracePeriod: .seconds(10))
+                api.shutdown()
+                _ = try? await apiTask.value
                 worker.shutdown()
                 break
             }

@@ -15,6 +15,8 @@ struct APIFixture {
     let db: TestDatabase
     let pool: PostgresPool
     let server: APIServer
+    /// The server's `run()`, ended by `stop()`.
+    let running: Task<Void, any Error>
     let tokens: TokenStore
 
     /// `proxy`: the server reaches the database through it (fault injection).
@@ -40,7 +42,8 @@ struct APIFixture {
         configure(&c)
         let server = Node.apiServer(configuration: c, pool: pool)
         try await server.start()
-        return APIFixture(db: db, pool: pool, server: server, tokens: TokenStore(pool: pool))
+        let running = Task { try await server.run(gracePeriod: .seconds(2)) }
+        return APIFixture(db: db, pool: pool, server: server, running: running, tokens: TokenStore(pool: pool))
     }
 
     /// A fixture that also accepts JWTs signed by `signer` (its JWKS written to a temporary
@@ -58,7 +61,8 @@ struct APIFixture {
     }
 
     func stop() async {
-        await server.shutdown(gracePeriod: .seconds(2))
+        server.shutdown()
+        _ = try? await running.value
         pool.shutdown()
     }
 
