@@ -11,6 +11,7 @@ import Glibc
 /// server finished it (a COMMIT that succeeded with its reply lost), cut the connection before
 /// the statement reaches the server, or blackhole a connection (half-open: nothing passes,
 /// nothing is closed). Everything else is forwarded byte for byte.
+/// (Over 400 lines: the wire-protocol reader and the fault actions it drives are one piece.)
 public final class FaultProxy: @unchecked Sendable {
     /// What to do with a statement that matches.
     public enum Action: Sendable, Equatable {
