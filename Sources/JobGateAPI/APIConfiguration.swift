@@ -6,8 +6,9 @@ import JobGateHTTP
 public struct APIConfiguration: Sendable {
     /// The HTTP listener: address, port (0 picks a free one), connection limits, timeouts, body cap.
     public var http = HTTPServer.Configuration()
-    /// Job types that may be submitted, with their defaults (`HandlerRegistry.settings`).
-    public var jobTypes: [String: JobTypeSettings] = [:]
+    /// How often the node reloads `job_types` besides on its NOTIFY (the types that may be
+    /// submitted, with their defaults, come from that table).
+    public var jobTypesReloadInterval: Duration = .seconds(10)
     /// The type `POST /submit-job-request` creates.
     public var referenceJobType = "weather"
     /// Largest job payload, as JSON text (413 above).
@@ -44,6 +45,6 @@ public struct APIConfiguration: Sendable {
     /// The version reported by `/healthz` and the metrics.
     public var version = "dev"
 
-    /// The defaults: 127.0.0.1:8080, no job types (set `jobTypes`), API tokens only.
+    /// The defaults: 127.0.0.1:8080, API tokens only.
     public init() {}
 }

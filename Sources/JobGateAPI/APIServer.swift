@@ -16,7 +16,7 @@ public final class APIServer: Sendable {
     /// The request handler.
     public let service: APIService
     let http: HTTPServer
-    private let background = Mutex<Task<Void, Never>?>(nil)
+    private let background = Mutex<[Task<Void, Never>]>([])
     private let started = Mutex(false)
     private let stopRequests: AsyncStream<Void>
     private let stopContinuation: AsyncStream<Void>.Continuation
@@ -59,8 +59,14 @@ public final class APIServer: Sendable {
 
     private func bind() async throws {
         let c = service.configuration
-        guard c.jobTypes[c.referenceJobType] != nil else {
-            throw APIConfigurationError("the reference job type \"\(c.referenceJobType)\" is not a known job type")
+        do {
+            try await service.jobTypes.refresh()
+        } catch {
+            // The database may be down or not migrated yet: serve (503s) and load it later.
+            Log.warn("could not load job types; retrying in the background", ["error": String(describing: error)])
+        }
+        if service.jobTypes.isLoaded, service.jobTypes.current[c.referenceJobType] == nil {
+            throw APIConfigurationError("the reference job type \"\(c.referenceJobType)\" is not a known job type (jobgate types apply)")
         }
         try await service.authenticator.prepare()
         c.metrics.setBuildInfo(version: c.version)
@@ -71,8 +77,19 @@ public final class APIServer: Sendable {
         }
         try http.start()
         let authenticator = service.authenticator
-        background.withLock { $0 = Task { await authenticator.refreshLoop() } }
-        Log.info("api listening", ["host": c.http.host, "port": http.port, "job_types": c.jobTypes.keys.sorted().joined(separator: ",")])
+        let catalog = service.jobTypes
+        let listen = service.pool.configuration
+        background.withLock {
+            $0 = [
+                Task { await authenticator.refreshLoop() },
+                Task {
+                    await catalog.run(listen: listen, interval: c.jobTypesReloadInterval) { message, error in
+                        Log.warn(message, ["error": String(describing: error)])
+                    }
+                },
+            ]
+        }
+        Log.info("api listening", ["host": c.http.host, "port": http.port, "job_types": catalog.current.keys.sorted().joined(separator: ",")])
     }
 
     /// The bound port (the real one when the configuration said 0).
@@ -95,7 +112,7 @@ public final class APIServer: Sendable {
         } onCancel: {
             stop.yield()
         }
-        background.withLock { $0?.cancel() }
+        background.withLock { for t in $0 { t.cancel() } }
         await http.shutdown(gracePeriod: gracePeriod)
         Log.info("api stopped")
     }

@@ -18,7 +18,7 @@ extension APIService {
         }
         try validator.checkPayloadSize(payload.utf8.count, field: "payload")
         let type = configuration.referenceJobType
-        let settings = configuration.jobTypes[type] ?? JobTypeSettings()
+        let settings = jobTypes.current[type] ?? JobTypeSettings()
         var job = settings.newJob(tenant: principal.tenant, type: type, payload: payload)
         job.idempotencyKey = try JobRequestValidator.headerKey(request)
         job.traceId = JobRequestValidator.traceID(request)

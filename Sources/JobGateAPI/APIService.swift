@@ -26,7 +26,8 @@ public final class APIService: Sendable {
     let signer: OutputSigner
     let validator: JobRequestValidator
     let metrics: APIMetrics
-    let openAPI: String
+    /// The job types that may be submitted, with their defaults: `job_types`, kept current.
+    public let jobTypes: JobTypeCatalog
     let unavailableLog = RateLimitedLog(interval: .seconds(5))
     /// Routes mounted beside the API's own (the dashboard), asked first.
     let mounts = Mutex<[any HTTPMount]>([])
@@ -45,9 +46,10 @@ public final class APIService: Sendable {
             return ids.map { byID[$0] }
         }
         self.signer = OutputSigner(pool: pool, lifetimeSeconds: configuration.outputURLLifetimeSeconds)
-        self.validator = JobRequestValidator(jobTypes: configuration.jobTypes, maxPayloadBytes: configuration.maxPayloadBytes)
+        let catalog = JobTypeCatalog(store: JobTypeStore(pool: pool))
+        self.jobTypes = catalog
+        self.validator = JobRequestValidator(types: { catalog.current }, maxPayloadBytes: configuration.maxPayloadBytes)
         self.metrics = APIMetrics(configuration.metrics)
-        self.openAPI = OpenAPIDocument.json(jobTypes: Array(configuration.jobTypes.keys))
     }
 
     /// Answers one request; never throws, never answers 500 for a client's mistake.
@@ -132,7 +134,7 @@ public final class APIService: Sendable {
         case .healthz: return json("{\"status\":\"ok\",\"version\":\(JSONText.quote(configuration.version))}")
         case .readyz: return try await readyz(requestID: request.requestID)
         case .metrics: return await metricsResponse()
-        case .openapi: return HTTPResponse.json(openAPI)
+        case .openapi: return HTTPResponse.json(OpenAPIDocument.json(jobTypes: Array(jobTypes.current.keys)))
         }
     }
 

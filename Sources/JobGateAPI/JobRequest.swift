@@ -6,8 +6,8 @@ import JobGatePostgres
 /// Turns the JSON of a submit request into a `NewJob`, checking every field
 /// (DESIGN.md §7) and applying the job type's defaults from its `JobTypeSettings`.
 public struct JobRequestValidator: Sendable {
-    /// Known job types and their defaults; any other type is refused with 400.
-    public var jobTypes: [String: JobTypeSettings]
+    /// Known job types and their defaults, read at each request; any other type is refused with 400.
+    public let types: @Sendable () -> [String: JobTypeSettings]
     /// Largest payload, as JSON text, in bytes (413 above).
     public var maxPayloadBytes: Int
 
@@ -23,9 +23,9 @@ public struct JobRequestValidator: Sendable {
     static let fields: Set<String> = ["type", "payload", "queue", "priority", "runAt", "delaySeconds", "maxAttempts",
                                       "timeoutSeconds", "idempotencyKey"]
 
-    /// A validator for the given types.
-    public init(jobTypes: [String: JobTypeSettings], maxPayloadBytes: Int = 256 * 1024) {
-        self.jobTypes = jobTypes
+    /// A validator for the types `types` returns at each request (a `JobTypeCatalog`'s).
+    public init(types: @escaping @Sendable () -> [String: JobTypeSettings], maxPayloadBytes: Int = 256 * 1024) {
+        self.types = types
         self.maxPayloadBytes = maxPayloadBytes
     }
 
@@ -37,6 +37,7 @@ public struct JobRequestValidator: Sendable {
         guard let type = try f.string("type", maxLength: 128) else {
             throw APIError(status: 400, code: "missing_field", message: "\(f.name("type")) is required.", field: f.name("type"))
         }
+        let jobTypes = types()
         guard let settings = jobTypes[type] else {
             throw APIError(status: 400, code: "unknown_job_type",
                            message: "Unknown job type \"\(type)\"; known types: \(jobTypes.keys.sorted().joined(separator: ", ")).",

@@ -20,7 +20,7 @@ public enum JobGateCLI {
         help: "libpq URI or conninfo; when unset, PGHOST/PGDATABASE apply if set")
 
     static var commands: [Command] {
-        [upCommand, serveCommand, workerCommand, migrateCommand, tokenCommand, submitCommand, statusCommand, cancelCommand,
+        [upCommand, serveCommand, workerCommand, migrateCommand, typesCommand, tokenCommand, submitCommand, statusCommand, cancelCommand,
          retryCommand, reportCommand, pruneCommand, benchCommand, versionCommand]
     }
 

@@ -43,8 +43,8 @@ enum APISettings {
         OptionSpec("no-access-log", help: "do not log a line per request"),
     ]
 
-    /// The API configuration from `args`, accepting the job types of `registry`.
-    static func configuration(_ args: Arguments, registry: HandlerRegistry) throws -> APIConfiguration {
+    /// The API configuration from `args` (the job types come from the database's `job_types`).
+    static func configuration(_ args: Arguments) throws -> APIConfiguration {
         var c = APIConfiguration()
         let (host, port) = try listen(args.string("listen", default: "127.0.0.1:8080"))
         c.http.host = host
@@ -54,7 +54,6 @@ enum APISettings {
         c.http.connectionTimeoutSeconds = try args.int("http-timeout", default: 30, range: 1...3600)
         c.http.headerTimeoutSeconds = try args.int("http-header-timeout", default: 10, range: 0...3600)
         c.http.maxBodyBytes = try args.int("max-body", default: 1 << 20, range: 1024...(1 << 30))
-        c.jobTypes = registry.settings
         c.publicBaseURL = args.string("public-url")
         c.secureCookies = c.publicBaseURL?.hasPrefix("https://") ?? false
         c.submit.maxBacklogJobs = try args.int("max-backlog", default: 50_000, range: 1...10_000_000)
@@ -118,8 +117,8 @@ enum APISettings {
     /// For `up`: starts the API on `url`'s database and makes a fresh admin token for the
     /// `default` tenant, with `operator` too so its dashboard shows every tenant (revoking the
     /// one the previous `up` printed). Returns the server and the secret.
-    static func startForUp(_ args: Arguments, url: String, registry: HandlerRegistry) async throws -> (APIServer, String) {
-        var configuration = try configuration(args, registry: registry)
+    static func startForUp(_ args: Arguments, url: String) async throws -> (APIServer, String) {
+        var configuration = try configuration(args)
         // `up`'s worker registers no database gauges, so the API does it (once per process).
         configuration.observeDatabase = true
         let pool = try pool(args, url: url)
@@ -139,19 +138,28 @@ extension JobGateCLI {
         name: "serve", summary: "run the HTTP API only",
         usage: "jobgate serve [--listen HOST:PORT] [--job-types FILE] [--jwks FILE|URL ...] [--database-url URL]",
         options: APISettings.options + [
-            OptionSpec("job-types", value: "FILE", env: "JOBGATE_JOB_TYPES", help: "JSON file of command job types (accepted at submit)"),
+            OptionSpec("job-types", value: "FILE", env: "JOBGATE_JOB_TYPES",
+                       help: "JSON file of command job types to write to the database's job_types at start (not needed: the API reads that table)"),
             OptionSpec("grace-seconds", value: "N", env: "JOBGATE_GRACE_SECONDS", default: "10",
                        help: "on SIGTERM, how long in-flight requests may finish"),
         ]
     ) { args in
         let url = try DatabaseLocation.required(args)
         let registry = try WorkerSettings.registry(args)
-        var configuration = try APISettings.configuration(args, registry: registry)
+        var configuration = try APISettings.configuration(args)
         configuration.observeDatabase = true
         let grace = try args.int("grace-seconds", default: 10, range: 0...3600)
         let signals = Signals.termination()
         let pool = try APISettings.pool(args, url: url)
         defer { pool.shutdown() }
+        // Types declared in a file here are written to job_types, as a worker would (an API
+        // node needs no file: it reads the table).
+        let declared = registry.declaredSettings
+        if !declared.isEmpty {
+            for change in try await JobTypeStore(pool: pool).apply(declared, by: "jobgate serve --job-types") {
+                Log.info("job type written", ["type": change.name, "added": change.before == nil])
+            }
+        }
         let server = Node.apiServer(configuration: configuration, pool: pool)
         do {
             try await server.start()

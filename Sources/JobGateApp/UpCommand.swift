@@ -50,7 +50,7 @@ extension JobGateCLI {
         if let embedded { say("database: \(embedded.url)") }
         let worker = WorkerPool(store: JobStore(pool: pool), configuration: workerConfiguration, registry: registry)
         let workerTask = Task { try await worker.run() }
-        let (api, token) = try await APISettings.startForUp(args, url: url, registry: registry)
+        let (api, token) = try await APISettings.startForUp(args, url: url)
         say("API:   \(api.url)")
         say("token: \(token)")
         say("try:   curl -s -H 'Authorization: Bearer \(token)' -H 'Content-Type: application/json' -d '{\"type\":\"weather\",\"payload\":{\"records\":3}}' \(api.url)/v1/jobs")

@@ -281,19 +281,24 @@ package enum JobQueries {
     /// by an earlier try whose reply was lost).
     static let fail = """
         WITH input AS (
-            SELECT c.*, CASE WHEN c.disposition = 'retry' THEN \(backoffSeconds(attempt: "c.attempt", base: "c.base", cap: "c.cap")) END AS delay
-            FROM unnest($2::uuid[], $3::int[], $4::text[], $5::text[], $6::float8[], $7::float8[])
+            SELECT * FROM unnest($2::uuid[], $3::int[], $4::text[], $5::text[], $6::float8[], $7::float8[])
                 AS c(id, attempt, message, disposition, base, cap)
         ), held AS (\(fencedLock)
+        ), backoff AS (
+            -- The type's backoff from job_types; the worker's policy when the type is not there.
+            SELECT c.id, \(backoffSeconds(attempt: "c.attempt", base: "coalesce(t.backoff_base_seconds, c.base)",
+                                           cap: "coalesce(t.backoff_cap_seconds, c.cap)")) AS delay
+            FROM input c JOIN jobs j ON j.id = c.id LEFT JOIN job_types t ON t.name = j.type
+            WHERE c.disposition = 'retry'
         ), u AS (
             UPDATE jobs j SET
                 status = CASE c.disposition WHEN 'cancel' THEN 'cancelled' WHEN 'fail' THEN 'failed' ELSE 'retrying' END,
-                run_at = CASE WHEN c.disposition = 'retry' THEN now() + make_interval(secs => c.delay) ELSE j.run_at END,
+                run_at = CASE WHEN c.disposition = 'retry' THEN now() + make_interval(secs => b.delay) ELSE j.run_at END,
                 finished_at = CASE WHEN c.disposition = 'retry' THEN NULL ELSE now() END,
                 lease_expires_at = NULL, locked_by = NULL, last_error = c.message
-            FROM held h JOIN input c ON c.id = h.id
+            FROM held h JOIN input c ON c.id = h.id LEFT JOIN backoff b ON b.id = h.id
             WHERE j.id = h.id AND j.id = ANY($2::uuid[]) AND j.attempt = c.attempt
-            RETURNING j.id, j.tenant, j.attempt, j.status, j.run_at, c.message, c.delay
+            RETURNING j.id, j.tenant, j.attempt, j.status, j.run_at, c.message, b.delay
         ), ev AS (
             INSERT INTO job_events (job_id, tenant, event, from_status, to_status, attempt, worker, message, data)
             SELECT id, tenant, CASE status WHEN 'retrying' THEN 'retry_scheduled' ELSE status END, 'running', status,
@@ -349,8 +354,8 @@ package enum JobQueries {
         "least(\(cap), \(base) * power(2, least(\(attempt) - 1, 62))) * (0.5 + random() / 2)"
     }
 
-    /// $1 limit, $2 backoff base seconds, $3 backoff cap seconds, $4–$6 per-type policies
-    /// (type, base, cap; a type not listed uses $2/$3). Running jobs whose lease expired:
+    /// $1 limit, $2 backoff base seconds, $3 backoff cap seconds (for a type missing from
+    /// `job_types`; a known type's backoff comes from there). Running jobs whose lease expired:
     /// back to `retrying` with backoff, `failed` when attempts are used up, `cancelled` when a cancel
     /// was requested. SKIP LOCKED lets many rescuers run at once without double-rescuing.
     static let rescue = """
@@ -373,9 +378,8 @@ package enum JobQueries {
             -- Re-checked on the row itself: a job finished between the scan and this write keeps
             -- its result (River #1302).
             FROM expired e, LATERAL (
-                SELECT coalesce(t.base, $2::float8) AS base, coalesce(t.cap, $3::float8) AS cap
-                FROM (SELECT 1) one
-                LEFT JOIN unnest($4::text[], $5::float8[], $6::float8[]) AS t(type, base, cap) ON t.type = e.type
+                SELECT coalesce(t.backoff_base_seconds, $2::float8) AS base, coalesce(t.backoff_cap_seconds, $3::float8) AS cap
+                FROM (SELECT 1) one LEFT JOIN job_types t ON t.name = e.type
             ) p
             WHERE j.id = e.id AND j.status = 'running' AND j.lease_expires_at < now()
             RETURNING j.id, j.tenant, j.attempt, j.status, e.locked_by AS old_worker, j.last_error, j.type, j.queue
@@ -384,6 +388,45 @@ package enum JobQueries {
             SELECT id, tenant, 'lease_expired', 'running', status, attempt, old_worker, last_error FROM u
         )
         SELECT id, status, type, queue FROM u
+        """
+
+    // MARK: job types
+
+    /// The NOTIFY channel of `job_types` changes (no payload: listeners reload the table).
+    static let jobTypesChannel = "jobgate_job_types"
+
+    /// Every job type.
+    static let jobTypes = """
+        SELECT name, queue, max_attempts, timeout_seconds, backoff_base_seconds, backoff_cap_seconds FROM job_types
+        """
+
+    /// $1–$6 arrays (name, queue, max attempts, timeout, backoff base, cap), $7 who writes,
+    /// $8 overwrite. Inserts missing types; with $8 updates those that differ. Returns each
+    /// row written with its values before (NULL when inserted), and NOTIFYs when any was.
+    static let applyJobTypes = """
+        WITH input AS (
+            SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::int[], $5::float8[], $6::float8[])
+                AS t(name, queue, max_attempts, timeout_seconds, base, cap)
+        ), old AS (
+            SELECT jt.* FROM job_types jt JOIN input i ON i.name = jt.name
+        ), up AS (
+            INSERT INTO job_types AS jt (name, queue, max_attempts, timeout_seconds, backoff_base_seconds, backoff_cap_seconds, updated_by)
+            SELECT name, queue, max_attempts, timeout_seconds, base, cap, $7 FROM input
+            ON CONFLICT (name) DO UPDATE SET
+                queue = EXCLUDED.queue, max_attempts = EXCLUDED.max_attempts, timeout_seconds = EXCLUDED.timeout_seconds,
+                backoff_base_seconds = EXCLUDED.backoff_base_seconds, backoff_cap_seconds = EXCLUDED.backoff_cap_seconds,
+                updated_by = EXCLUDED.updated_by, updated_at = now()
+            WHERE $8::bool AND (jt.queue, jt.max_attempts, jt.timeout_seconds, jt.backoff_base_seconds, jt.backoff_cap_seconds)
+                IS DISTINCT FROM (EXCLUDED.queue, EXCLUDED.max_attempts, EXCLUDED.timeout_seconds,
+                                  EXCLUDED.backoff_base_seconds, EXCLUDED.backoff_cap_seconds)
+            RETURNING jt.name
+        ), notify AS (
+            SELECT pg_notify('\(jobTypesChannel)', '') WHERE EXISTS (SELECT 1 FROM up)
+        )
+        SELECT i.name, i.queue, i.max_attempts, i.timeout_seconds, i.base, i.cap,
+               o.queue, o.max_attempts, o.timeout_seconds, o.backoff_base_seconds, o.backoff_cap_seconds
+        FROM up JOIN input i ON i.name = up.name LEFT JOIN old o ON o.name = up.name, (SELECT count(*) FROM notify) n
+        ORDER BY i.name
         """
 
     // MARK: retention

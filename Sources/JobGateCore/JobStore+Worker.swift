@@ -57,8 +57,9 @@ extension JobStore {
     }
 
     /// Records unsuccessful attempts in one statement, as each one's disposition says:
-    /// `retrying` after its policy's backoff, `failed`, or `cancelled` (the caller, the worker's
-    /// state machine, decided whether attempts remain). Fenced like `complete`.
+    /// `retrying` after its type's backoff (from `job_types`; the disposition's policy for a type
+    /// missing there), `failed`, or `cancelled` (the caller, the worker's state machine, decided
+    /// whether attempts remain). Fenced like `complete`.
     public func fail(_ failures: [AttemptFailure], worker: String) async throws -> FencedResult {
         if failures.isEmpty { return FencedResult(applied: [], fencedOut: []) }
         let params: [any PostgresBindable] = [
@@ -106,12 +107,10 @@ extension JobStore {
 
     /// Rescues up to `limit` running jobs whose lease expired (their worker died or was cut off),
     /// with `lease_expired` events. Safe to run from many workers at once. A job that gets
-    /// another attempt waits the backoff of its type's policy in `typeRetry`, or of `retry` for
-    /// types the rescuing worker does not know.
-    public func rescue(limit: Int = 1000, retry: RetryPolicy = RetryPolicy(), typeRetry: [String: RetryPolicy] = [:]) async throws -> RescueResult {
-        let policies = Array(typeRetry)
-        let rows = try await pool.query(JobQueries.rescue, [limit, retry.baseSeconds, retry.capSeconds, policies.map(\.key),
-                                                            policies.map(\.value.baseSeconds), policies.map(\.value.capSeconds)])
+    /// another attempt waits its type's backoff from `job_types` (whichever worker rescues it),
+    /// or `retry`'s for a type missing from that table.
+    public func rescue(limit: Int = 1000, retry: RetryPolicy = RetryPolicy()) async throws -> RescueResult {
+        let rows = try await pool.query(JobQueries.rescue, [limit, retry.baseSeconds, retry.capSeconds])
         var result = RescueResult(retried: [], finished: [])
         for r in rows {
             let id = try r.decode(0, as: UUID.self)

@@ -62,6 +62,9 @@ public struct Migrator: Sendable {
                 }
                 done.append(file.version)
             }
+            if try conn.query("SELECT to_regclass('jobgate.job_types') IS NOT NULL").first?.decode(0, as: Bool.self) == true {
+                try JobTypeStore.seedBuiltIns(conn)
+            }
             return done
         }
     }

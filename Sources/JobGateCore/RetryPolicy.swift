@@ -44,3 +44,13 @@ public struct JobTypeSettings: Sendable, Equatable {
                maxAttempts: maxAttempts, timeoutSeconds: timeoutSeconds)
     }
 }
+
+extension JobTypeSettings {
+    /// The types every JobGate binary has a handler for, with their settings: seeded into
+    /// `job_types` by `Migrator.migrate()` when missing (an operator's change is kept), and
+    /// registered by `HandlerRegistry.builtIn()`.
+    public static let builtIns: [String: JobTypeSettings] = [
+        "weather": JobTypeSettings(timeoutSeconds: 300, maxAttempts: 3),
+        "noop": JobTypeSettings(timeoutSeconds: 60, maxAttempts: 3),
+    ]
+}

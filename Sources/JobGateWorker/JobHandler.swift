@@ -77,6 +77,9 @@ public struct HandlerRegistry: Sendable {
     public struct Entry: Sendable {
         public var handler: any JobHandler
         public var settings: JobTypeSettings
+        /// A built-in type: its row in `job_types` is only created when missing, so an
+        /// operator's `jobgate types apply` stays; a declared type's row is overwritten.
+        public var builtIn: Bool
     }
 
     private var entries: [String: Entry] = [:]
@@ -87,14 +90,17 @@ public struct HandlerRegistry: Sendable {
     /// `weather` and `noop`.
     public static func builtIn() -> HandlerRegistry {
         var r = HandlerRegistry()
-        r.register("weather", settings: JobTypeSettings(timeoutSeconds: 300, maxAttempts: 3), handler: WeatherHandler())
-        r.register("noop", settings: JobTypeSettings(timeoutSeconds: 60, maxAttempts: 3), handler: NoopHandler())
+        let settings = JobTypeSettings.builtIns
+        r.register("weather", settings: settings["weather"]!, handler: WeatherHandler(), builtIn: true)
+        r.register("noop", settings: settings["noop"]!, handler: NoopHandler(), builtIn: true)
         return r
     }
 
-    /// Adds or replaces the handler of `type`.
-    public mutating func register(_ type: String, settings: JobTypeSettings = JobTypeSettings(), handler: any JobHandler) {
-        entries[type] = Entry(handler: handler, settings: settings)
+    /// Adds or replaces the handler of `type`. The worker writes its settings to `job_types`
+    /// when it starts (the table every API node validates and defaults from).
+    public mutating func register(_ type: String, settings: JobTypeSettings = JobTypeSettings(), handler: any JobHandler,
+                                  builtIn: Bool = false) {
+        entries[type] = Entry(handler: handler, settings: settings, builtIn: builtIn)
     }
 
     /// The entry of `type`, if registered.
@@ -105,4 +111,7 @@ public struct HandlerRegistry: Sendable {
 
     /// Every type's settings (submit-side defaults and validation).
     public var settings: [String: JobTypeSettings] { entries.mapValues(\.settings) }
+
+    /// The settings of the types registered beyond the built-ins.
+    public var declaredSettings: [String: JobTypeSettings] { entries.filter { !$0.value.builtIn }.mapValues(\.settings) }
 }

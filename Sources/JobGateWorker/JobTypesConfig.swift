@@ -78,7 +78,7 @@ public struct JobTypesConfigError: Error, Equatable, CustomStringConvertible {
 /// Unknown fields are refused, so a typo does not silently fall back to a default.
 public enum JobTypesConfig {
     /// Types JobGate handles itself; a command type may not take their names.
-    public static let builtInTypes: Set<String> = ["weather", "noop"]
+    public static let builtInTypes = Set(JobTypeSettings.builtIns.keys)
     /// The largest `outputCapBytes` accepted: outputs are held in memory and PostgreSQL's `bytea` stops at 1 GiB.
     public static let maxOutputCapBytes = 1 << 30
 

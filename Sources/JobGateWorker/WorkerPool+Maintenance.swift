@@ -16,7 +16,7 @@ extension WorkerPool {
     func rescueOnce() async {
         do {
             let r = try await withDeadline(.seconds(max(1, configuration.leaseSeconds))) { [self] in
-                try await store.rescue(limit: 1000, retry: configuration.rescueRetry, typeRetry: retryPolicies)
+                try await store.rescue(limit: 1000, retry: configuration.rescueRetry)
             }
             if r.count > 0 {
                 stats.withLock { $0.rescued += r.count }

@@ -135,6 +135,11 @@ public final class WorkerPool: Sendable {
     /// Runs until cancelled or `shutdown()`, then drains gracefully and returns.
     public func run() async throws {
         try await store.registerWorker(info)
+        // What this worker serves beyond the built-ins (which `migrate` adds) goes to job_types,
+        // where API nodes validate submits and every worker's rescuer finds the type's backoff.
+        for change in try await JobTypeStore(pool: store.pool).apply(registry.declaredSettings, by: info.id) {
+            log.info("job type written", ["type": change.name, "added": change.before == nil ? "true" : "false", "worker.id": info.id])
+        }
         log.info("worker started", ["worker.id": info.id, "concurrency": String(configuration.concurrency),
                                     "queues": configuration.queues.isEmpty ? "*" : configuration.queues.joined(separator: ",")])
         knownQueues.withLock { $0 = Set(configuration.queues) }

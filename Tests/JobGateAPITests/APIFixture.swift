@@ -20,7 +20,9 @@ struct APIFixture {
     let tokens: TokenStore
 
     /// `proxy`: the server reaches the database through it (fault injection).
+    /// `types` are written to `job_types` before the server starts (beside the built-ins).
     static func make(_ prefix: String, url: String? = nil, proxy: FaultProxy? = nil, statementTimeoutSeconds: Int = 15,
+                     types: [String: JobTypeSettings] = [:],
                      configure: (inout APIConfiguration) -> Void = { _ in }) async throws -> APIFixture {
         let db = try await TestDatabase.create(prefix)
         var database = APIServer.databaseConfiguration(url: url ?? proxy?.url(database: db.name) ?? db.url, maxConnections: 8,
@@ -34,10 +36,10 @@ struct APIFixture {
         }
         let pool = PostgresPool(configuration: database)
         try await Migrator(pool: pool).migrate()
+        try await JobTypeStore(pool: pool).apply(types, by: "test")
         var c = APIConfiguration()
         c.http.host = "127.0.0.1"
         c.http.port = 0
-        c.jobTypes = HandlerRegistry.builtIn().settings
         c.accessLog = false
         configure(&c)
         let server = Node.apiServer(configuration: c, pool: pool)

@@ -27,7 +27,6 @@ import Testing
         try await Migrator(pool: pool).migrate()
         var c = APIConfiguration()
         c.http.port = 0
-        c.jobTypes = HandlerRegistry.builtIn().settings
         c.accessLog = false
         let server = Node.apiServer(configuration: c, pool: pool)
         try await server.start()

@@ -114,8 +114,7 @@ import Testing
         try Data(#"{"resize": {"argv": ["/bin/true"], "maxAttempts": 5, "queue": "images"}}"#.utf8).write(to: URL(fileURLWithPath: file))
         defer { try? FileManager.default.removeItem(atPath: file) }
         let registry = try HandlerRegistry.builtIn(jobTypesFile: file)
-        let f = try await APIFixture.make("typequeue") { c in
-            c.jobTypes = registry.settings
+        let f = try await APIFixture.make("typequeue", types: registry.declaredSettings) { c in
             c.referenceJobType = "resize"
         }
         defer { Task { await f.stop() } }
@@ -316,15 +315,16 @@ import Testing
         let pool = JobGatePostgres.PostgresPool(configuration: APIServer.databaseConfiguration(url: db.url))
         var c = APIConfiguration()
         c.http.port = 0
-        c.jobTypes = ["weather": JobTypeSettings()]
         c.accessLog = false
         let server = Node.apiServer(configuration: c, pool: pool)
         try await server.start()
+        let running = Task { try await server.run() }
         let r = try await HTTPClient(baseURL: server.url).send("GET", "/readyz")
         #expect(r.status == 503)
         #expect(r.errorCode == "schema_outdated")
         #expect(r.header("Retry-After") != nil)
-        await server.shutdown()
+        server.shutdown()
+        _ = try? await running.value
         pool.shutdown()
     }
 }

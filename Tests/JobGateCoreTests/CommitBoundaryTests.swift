@@ -30,15 +30,16 @@ import Testing
     }
 
     /// Bug 1 of the issue: a claim commits, its reply is lost. The worker must hand those jobs
-    /// back at once rather than renew their leases forever; with a 30 s lease, only the hand-back
-    /// (not lease expiry) can finish them within the test's 15 s.
+    /// back at once rather than renew their leases forever; with a 120 s lease, only the hand-back
+    /// (not lease expiry) can finish them within the test's 60 s (a few seconds when the disk
+    /// is not starved; CI's runs beside 300 other tests took longer than 15).
     @Test func aClaimWhoseReplyIsLostIsHandedBackAndRunsLongBeforeTheLease() async throws {
         let p = try await Proxied.make("claimlost")
         defer { p.stop() }
         let ids = try await p.f.store.submit((0..<20).map { _ in NewJob(tenant: "t", type: "noop") }).map(\.jobID)
         p.proxy.arm(.init(sql: "claimed AS", action: .dropReply))
-        let worker = p.f.worker({ $0.leaseSeconds = 30; $0.queues = ["default"] }, pool: p.proxiedPool)
-        let done = try await worker.runUntil(timeout: .seconds(15)) {
+        let worker = p.f.worker({ $0.leaseSeconds = 120; $0.queues = ["default"] }, pool: p.proxiedPool)
+        let done = try await worker.runUntil(timeout: .seconds(60)) {
             try await p.f.count("SELECT count(*) FROM jobs WHERE status = 'completed'") == ids.count
         }
         #expect(p.proxy.fired == 1, "the claim's reply was dropped")

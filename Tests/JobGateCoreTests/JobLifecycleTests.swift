@@ -32,7 +32,9 @@ import Testing
         let f = try await EngineFixture.make("retry")
         defer { f.pool.shutdown() }
         let policy = RetryPolicy(baseSeconds: 10, capSeconds: 1000)
-        let id = try await f.store.submit([NewJob(tenant: "t", type: "noop", maxAttempts: 4)])[0].jobID
+        // A type missing from job_types, so the disposition's policy applies (a listed type's
+        // backoff comes from the table: JobTypeStoreTests).
+        let id = try await f.store.submit([NewJob(tenant: "t", type: "unlisted", maxAttempts: 4)])[0].jobID
         var delays: [Double] = []
         for attempt in 1...4 {
             let c = try await f.store.claim(queues: ["default"], limit: 10, worker: "w", leaseSeconds: 30)
@@ -221,14 +223,19 @@ import Testing
         #expect(try await f.events(ids[1]) == ["submitted", "started", "lease_expired", "started", "completed"])
     }
 
+    /// The type's backoff comes from job_types, whichever worker rescues: the rescuer here
+    /// knows no handler of `slowretry` and still uses its 1000 s base.
     @Test func rescuedJobsWaitTheirTypesBackoffOrTheDefaultForUnknownTypes() async throws {
         let f = try await EngineFixture.make("rescuebackoff")
         defer { f.pool.shutdown() }
+        try await JobTypeStore(pool: f.pool).apply([
+            "slowretry": JobTypeSettings(retry: RetryPolicy(baseSeconds: 1000, capSeconds: 5000)),
+            "other": JobTypeSettings(retry: RetryPolicy(baseSeconds: 1e6)),
+        ], by: "test")
         let ids = try await f.store.submit([NewJob(tenant: "t", type: "slowretry"), NewJob(tenant: "t", type: "unknown")]).map(\.jobID)
         _ = try await f.store.claim(queues: ["default"], limit: 2, worker: "dead", leaseSeconds: 30)
         try await f.pool.query("UPDATE jobs SET lease_expires_at = now() - interval '1 second'")
-        let r = try await f.store.rescue(retry: RetryPolicy(baseSeconds: 1, capSeconds: 1),
-                                         typeRetry: ["slowretry": RetryPolicy(baseSeconds: 1000, capSeconds: 5000), "other": RetryPolicy(baseSeconds: 1e6)])
+        let r = try await f.store.rescue(retry: RetryPolicy(baseSeconds: 1, capSeconds: 1))
         #expect(Set(r.retried) == Set(ids))
         // Equal jitter: between half and all of the nominal delay after attempt 1.
         // Measured from the rescue itself (its event), not from now: a loaded machine may take a while to get here.

@@ -38,8 +38,9 @@ import Testing
         }, registry: registry)
         let task = Task { try await w.run() }
         defer { task.cancel() } // an early return must not leave the worker running on a closed pool
-        #expect(try await eventually { try await f.status(slow) == .running })
-        #expect(try await eventually {
+        // Bounds for a starved disk, not for speed: this test counts, it does not time.
+        #expect(try await eventually(timeout: .seconds(40)) { try await f.status(slow) == .running })
+        #expect(try await eventually(timeout: .seconds(40)) {
             try await f.count("SELECT count(*) FROM jobs WHERE status IN ('completed', 'failed')") == 10
         })
         #expect(metrics.workerSlots.labels().value == 4)
