@@ -23,6 +23,13 @@ import Testing
         #expect(m.connectionReady(request, on: thread) == [.execute(request, on: thread)])
     }
 
+    /// Submits a request to an empty pool and runs it on the thread started for it (thread 1).
+    func startRunning(_ m: inout PoolStateMachine) -> PoolStateMachine.RequestID {
+        let (a, _) = submit(&m, at: t0)
+        run(&m, a, on: 1)
+        return a
+    }
+
     @Test func aRequestStartsAThreadThenReusesItWhenIdle() {
         var m = PoolStateMachine(maxConnections: 2, acquireTimeout: .seconds(5))
         #expect(stats(m) == [0, 0, 0])
@@ -59,8 +66,7 @@ import Testing
 
     @Test func theDeadlineFailsOnlyRequestsStillWaiting() {
         var m = PoolStateMachine(maxConnections: 1, acquireTimeout: .seconds(5))
-        let (a, _) = submit(&m, at: t0)
-        run(&m, a, on: 1)
+        let a = startRunning(&m)
         let (b, _) = submit(&m, at: t0)
         let (c, _) = submit(&m, at: t0 + .seconds(1))
         let (d, _) = submit(&m, at: t0 + .seconds(2))
@@ -84,8 +90,7 @@ import Testing
 
     @Test func cancellingAWaitingRequestFailsAndRemovesIt() {
         var m = PoolStateMachine(maxConnections: 1, acquireTimeout: .seconds(5))
-        let (a, _) = submit(&m, at: t0)
-        run(&m, a, on: 1)
+        let a = startRunning(&m)
         let (b, _) = submit(&m, at: t0)
         let (c, _) = submit(&m, at: t0)
         #expect(m.requestCancelled(b) == [.fail(b, .cancelled)])
@@ -106,8 +111,7 @@ import Testing
 
     @Test func cancellingARunningRequestCancelsItsStatementAndHoldsTheConnectionUntilSent() {
         var m = PoolStateMachine(maxConnections: 1, acquireTimeout: .seconds(5))
-        let (a, _) = submit(&m, at: t0)
-        run(&m, a, on: 1)
+        let a = startRunning(&m)
         let (b, _) = submit(&m, at: t0)
         #expect(m.requestCancelled(a) == [.cancelStatement(a, on: 1)])
         #expect(m.requestCancelled(a) == [], "one cancel per request")
