@@ -47,7 +47,8 @@ public final class APIService: Sendable {
         self.signer = OutputSigner(pool: pool, lifetimeSeconds: configuration.outputURLLifetimeSeconds)
         self.validator = JobRequestValidator(jobTypes: configuration.jobTypes, maxPayloadBytes: configuration.maxPayloadBytes)
         self.metrics = APIMetrics(configuration.metrics)
-        self.openAPI = OpenAPIDocument.json(jobTypes: Array(configuration.jobTypes.keys))
+        self.openAPI = OpenAPIDocument.json(jobTypes: Array(configuration.jobTypes.keys), referenceFormat: configuration.referenceFormat,
+                                            cors: configuration.cors)
     }
 
     /// Answers one request; never throws, never answers 500 for a client's mistake.
@@ -106,7 +107,10 @@ public final class APIService: Sendable {
         let (route, params): (Route, [String])
         switch router.match(method: request.method, path: request.path) {
         case .notFound: throw APIError.routeNotFound
-        case .methodNotAllowed(let allowed): throw APIError.methodNotAllowed(allowed)
+        case .methodNotAllowed(let allowed, let routes):
+            if request.method == "OPTIONS", let cors = configuration.cors { return try preflight(request, allowed: allowed, cors) }
+            if routes.contains(where: \.isReference), !Self.carriesCredential(request) { return Self.missingAuthenticationToken }
+            throw APIError.methodNotAllowed(configuration.cors == nil ? allowed : allowed + ["OPTIONS"])
         case .found(let r, let p): (route, params) = (r, p)
         }
         exchange.route = route.template
