@@ -72,7 +72,7 @@ let package = Package(
         .testTarget(name: "JobGateWorkerTests", dependencies: ["JobGateWorker", "JobGateCore", "JobGateSystem"]),
         .testTarget(name: "JobGateBenchTests", dependencies: ["JobGateBench", "JobGateCore", "JobGatePostgres", "JobGateSystem", "JobGateTestSupport"]),
         .testTarget(name: "JobGateAppTests", dependencies: [
-            "JobGateApp", "JobGateAPI", "JobGateAuth", "JobGateCore", "JobGateHTTP", "JobGatePostgres", "JobGateSystem", "JobGateTestSupport",
+            "JobGateApp", "JobGateAPI", "JobGateAuth", "JobGateCore", "JobGateHTTP", "JobGatePostgres", "JobGateSystem", "JobGateTestSupport", "JobGateWorker",
         ]),
         .testTarget(name: "JobGateAPITests", dependencies: [
             "JobGateAPI", "JobGateAuth", "JobGateDashboard", "JobGateCore", "JobGateWorker", "JobGateHTTP", "JobGateCrypto",

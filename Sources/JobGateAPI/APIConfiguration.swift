@@ -11,6 +11,12 @@ public struct APIConfiguration: Sendable {
     public var jobTypesReloadInterval: Duration = .seconds(10)
     /// The type `POST /submit-job-request` creates.
     public var referenceJobType = "weather"
+    /// Which variant of the reference sample the reference routes answer like (the submit's
+    /// shape; both answer an undefined method without a token as API Gateway does).
+    public var referenceFormat: ReferenceFormat = .cdk
+    /// Cross-origin browser access to the API's routes (not the dashboard); nil: none, and
+    /// `OPTIONS` is an undefined method like any other.
+    public var cors: CORSPolicy?
     /// Largest job payload, as JSON text (413 above).
     public var maxPayloadBytes = 256 * 1024
     /// Most jobs in one `POST /v1/jobs/batch`.
@@ -47,4 +53,15 @@ public struct APIConfiguration: Sendable {
 
     /// The defaults: 127.0.0.1:8080, API tokens only.
     public init() {}
+}
+
+/// The variant of the reference sample ("API Gateway SQS queue based ingestion") whose
+/// clients `POST /submit-job-request` and `GET /job-status/{job-id}` serve unchanged.
+public enum ReferenceFormat: String, Sendable, CaseIterable {
+    /// The SAM stack: API Gateway passes SQS's own reply through, the `SendMessageResponse`
+    /// XML (`text/xml`) with `MessageId`, `MD5OfMessageBody` and `RequestId`.
+    case sam
+    /// The CDK stack: the same reply as JSON,
+    /// `{"jobId", "SendMessageResponse":{"SendMessageResult":{"MessageId"}}}`.
+    case cdk
 }

@@ -29,6 +29,10 @@ public final class APIServer: Sendable {
         if http.diagnostics == nil {
             http.diagnostics = { line in Log.debug("http", ["detail": line]) }
         }
+        if configuration.cors != nil {
+            // On every answer of the API's paths, the server's own refusals (413…) included.
+            http.finishResponse = { path, headers, response in service.addCORSHeaders(path: path, requestHeaders: headers, to: &response) }
+        }
         self.http = HTTPServer(configuration: http) { request in await service.handle(request) }
         (stopRequests, stopContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }

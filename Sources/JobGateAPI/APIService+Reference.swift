@@ -1,6 +1,7 @@
 import Foundation
 import JobGateAuth
 import JobGateCore
+import JobGateCrypto
 import JobGateHTTP
 import JobGatePostgres
 import JobGateSystem
@@ -29,7 +30,45 @@ extension APIService {
         case .conflict(let existing): throw idempotencyConflict(existing, field: "Idempotency-Key")
         }
         let id = outcome.jobID.lowercasedString
-        return json("{\"jobId\":\"\(id)\",\"SendMessageResponse\":{\"SendMessageResult\":{\"MessageId\":\"\(id)\"}}}")
+        switch configuration.referenceFormat {
+        case .cdk:
+            return json("{\"jobId\":\"\(id)\",\"SendMessageResponse\":{\"SendMessageResult\":{\"MessageId\":\"\(id)\"}}}")
+        case .sam:
+            return Self.sendMessageResponse(messageID: id, body: request.body, requestID: request.requestID)
+        }
+    }
+
+    /// Amazon SQS's reply to `SendMessage`, which the SAM stack's API Gateway passed through and
+    /// its clients read with a regular expression: each element on one line, the id right after
+    /// `<MessageId>`. Nothing needs escaping: a UUID, lowercase hex, and a request id of
+    /// `A-Za-z0-9._-` (`HTTPRequest.requestID`).
+    static func sendMessageResponse(messageID: String, body: [UInt8], requestID: String) -> HTTPResponse {
+        let xml = """
+            <?xml version="1.0"?>
+            <SendMessageResponse xmlns="http://queue.amazonaws.com/doc/2012-11-05/">
+                <SendMessageResult>
+                    <MessageId>\(messageID)</MessageId>
+                    <MD5OfMessageBody>\(Hex.encode(MD5.hash(body)))</MD5OfMessageBody>
+                </SendMessageResult>
+                <ResponseMetadata>
+                    <RequestId>\(requestID)</RequestId>
+                </ResponseMetadata>
+            </SendMessageResponse>
+
+            """
+        return HTTPResponse(status: 200, contentType: "text/xml", bytes: Array(xml.utf8))
+    }
+
+    /// API Gateway's answer to a method the resource does not define, sent without a token:
+    /// 403, although nothing is wrong with authentication (the reference's clients test for it).
+    static let missingAuthenticationToken = HTTPResponse.json(
+        #"{"message":"Missing Authentication Token"}"#, status: 403,
+        headers: HTTPHeaders([("x-amzn-ErrorType", "MissingAuthenticationTokenException")]))
+
+    /// Whether the request carries something in `Authorization` (valid or not).
+    static func carriesCredential(_ request: HTTPRequest) -> Bool {
+        guard let value = request.headers["Authorization"] else { return false }
+        return !ASCII.trimmed(Substring(value)).isEmpty
     }
 
     func referenceStatus(_ request: HTTPRequest, id idText: String, _ principal: Principal) async throws -> HTTPResponse {

@@ -108,7 +108,10 @@ public final class APIService: Sendable {
         let (route, params): (Route, [String])
         switch router.match(method: request.method, path: request.path) {
         case .notFound: throw APIError.routeNotFound
-        case .methodNotAllowed(let allowed): throw APIError.methodNotAllowed(allowed)
+        case .methodNotAllowed(let allowed, let routes):
+            if request.method == "OPTIONS", let cors = configuration.cors { return try preflight(request, allowed: allowed, cors) }
+            if routes.contains(where: \.isReference), !Self.carriesCredential(request) { return Self.missingAuthenticationToken }
+            throw APIError.methodNotAllowed(configuration.cors == nil ? allowed : allowed + ["OPTIONS"])
         case .found(let r, let p): (route, params) = (r, p)
         }
         exchange.route = route.template
@@ -134,7 +137,9 @@ public final class APIService: Sendable {
         case .healthz: return json("{\"status\":\"ok\",\"version\":\(JSONText.quote(configuration.version))}")
         case .readyz: return try await readyz(requestID: request.requestID)
         case .metrics: return await metricsResponse()
-        case .openapi: return HTTPResponse.json(OpenAPIDocument.json(jobTypes: Array(jobTypes.current.keys)))
+        case .openapi:
+            return HTTPResponse.json(OpenAPIDocument.json(jobTypes: Array(jobTypes.current.keys), referenceFormat: configuration.referenceFormat,
+                                                          cors: configuration.cors))
         }
     }
 

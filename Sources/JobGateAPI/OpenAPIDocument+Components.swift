@@ -19,8 +19,9 @@ extension OpenAPIDocument {
             errorResponse(415, "The body is not JSON"),
             errorResponse(429, "Submission backlog over its cap", headers: retryAfter),
             errorResponse(503, "The database is unavailable (database_unavailable; on a submit, nothing was stored), did not answer within the statement timeout (database_timeout; nothing was changed), or a submit's commit reply was lost and could not be checked (outcome_unknown; retry with the same Idempotency-Key)", headers: retryAfter),
+            missingTokenResponse,
         ].joined(separator: ",") + "},"
-        + "\"schemas\":{" + schemas + "}}"
+        + "\"schemas\":{" + schemas + "," + compatibilitySchemas + "}}"
 
     static let schemas = #"""
     "Error":{"type":"object","required":["error"],"properties":{"error":{"type":"object","required":["code","message"],

@@ -1,14 +1,18 @@
 import JobGateCore
+import JobGateHTTP
 import JobGateSystem
 
 /// The OpenAPI 3.1 description of every route (`GET /openapi.json`), written by hand to
 /// match what the handlers return. `OpenAPITests` checks it covers every route of `Router.api`.
 public enum OpenAPIDocument {
-    /// The document as JSON text, with `type` limited to `jobTypes` (the server's registry).
-    public static func json(jobTypes: [String]) -> String {
+    /// The document as JSON text, with `type` limited to `jobTypes` (the server's registry), the
+    /// reference submit's answer in `referenceFormat`, and the CORS preflights when `cors` is set.
+    public static func json(jobTypes: [String], referenceFormat: ReferenceFormat = .cdk, cors: CORSPolicy? = nil) -> String {
         let enumeration = "\"enum\":[" + jobTypes.sorted().map { JSONText.quote($0) }.joined(separator: ",") + "],"
         let typed = components.replacingOccurrences(of: "\"type\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":128,",
                                                     with: "\"type\":{\"type\":\"string\"," + enumeration)
+        var paths = paths(referenceFormat)
+        if cors != nil { paths = withPreflights(paths) }
         return "{" + header + ",\"paths\":{" + paths + "}," + typed + "}"
     }
 
@@ -24,7 +28,7 @@ public enum OpenAPIDocument {
 
     static let idParameter = #"{"name":"id","in":"path","required":true,"schema":{"type":"string","format":"uuid"}}"#
 
-    static let paths = #"""
+    static func paths(_ referenceFormat: ReferenceFormat) -> String { #"""
     "/v1/jobs":{
       "post":{"operationId":"submitJob","summary":"Submit a job (answered after it is durably committed)","tags":["jobs"],
         "parameters":[{"$ref":"#/components/parameters/IdempotencyKey"}],
@@ -74,13 +78,13 @@ public enum OpenAPIDocument {
           "200":{"description":"The output bytes","headers":{"ETag":{"schema":{"type":"string"}},"Content-Length":{"schema":{"type":"integer"}}},"content":{"*/*":{"schema":{}}}},
           "304":{"description":"Not modified (If-None-Match matched the ETag)"},
           \#(errors([400, 403, 404, 503]))}}},
-    "/submit-job-request":{
+    "/submit-job-request":{"description":\#(missingTokenNote),
       "post":{"operationId":"referenceSubmit","summary":"Reference-compatible submit: the whole body is the payload of a weather job","tags":["reference"],
         "parameters":[{"$ref":"#/components/parameters/IdempotencyKey"}],
         "requestBody":{"required":false,"content":{"application/json":{"schema":{}}}},
-        "responses":{"200":{"description":"Submitted","content":{"application/json":{"schema":{"$ref":"#/components/schemas/ReferenceSubmitResponse"}}}},
+        "responses":{"200":\#(referenceSubmitted(referenceFormat)),
           \#(errors([400, 401, 403, 409, 413, 415, 429, 503]))}}},
-    "/job-status/{job-id}":{
+    "/job-status/{job-id}":{"description":\#(missingTokenNote),
       "get":{"operationId":"referenceStatus","summary":"Reference-compatible status","tags":["reference"],
         "parameters":[{"name":"job-id","in":"path","required":true,"schema":{"type":"string"}}],
         "responses":{"200":{"description":"The job's status","content":{"application/json":{"schema":{"$ref":"#/components/schemas/ReferenceStatus"}}}},
@@ -108,4 +112,5 @@ public enum OpenAPIDocument {
         "responses":{"303":{"description":"Logged out: Location /dashboard"},
           "403":{"description":"Posted from another origin: refused","content":{"text/html":{"schema":{"type":"string"}}}}}}}
     """#
+    }
 }

@@ -32,6 +32,9 @@ public struct Route: Sendable, Equatable {
         }
     }
 
+    /// Whether it is one of the reference sample's routes, which answer as API Gateway did.
+    public var isReference: Bool { id == .referenceSubmit || id == .referenceStatus }
+
     public static func == (a: Route, b: Route) -> Bool {
         a.method == b.method && a.template == b.template && a.id == b.id && a.scope == b.scope
     }
@@ -45,8 +48,9 @@ public struct Router: Sendable {
         case found(Route, parameters: [String])
         /// No template matches the path.
         case notFound
-        /// Templates match the path, but not with this method; the allowed methods.
-        case methodNotAllowed(allowed: [String])
+        /// Templates match the path, but not with this method; the allowed methods, and the
+        /// routes of the path.
+        case methodNotAllowed(allowed: [String], routes: [Route])
     }
 
     /// Every route, in matching order (literal segments before parameters).
@@ -112,7 +116,7 @@ public struct Router: Sendable {
         var allowed: [String] = []
         for route in specific where !allowed.contains(route.method) { allowed.append(route.method) }
         if allowed.contains("GET") { allowed.append("HEAD") }
-        return .methodNotAllowed(allowed: allowed)
+        return .methodNotAllowed(allowed: allowed, routes: specific)
     }
 
     /// How many literal segments match, or nil when the path does not fit the template.

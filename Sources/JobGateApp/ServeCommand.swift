@@ -40,6 +40,12 @@ enum APISettings {
                    help: "tenant of JWTs without the tenant claim (default: such tokens get 401)"),
         OptionSpec("jwt-scopes-claim", value: "NAME", env: "JOBGATE_JWT_SCOPES_CLAIM", default: "scope",
                    help: "JWT claim holding scopes, space-separated or an array (e.g. scp, permissions)"),
+        OptionSpec("jwt-default-scopes", value: "a,b", env: "JOBGATE_JWT_DEFAULT_SCOPES",
+                   help: "scopes of JWTs that carry no scopes claim at all, e.g. an identity provider's ID tokens of ordinary users (jobs:submit,jobs:read lets every signed-in user submit and read, as the reference sample did; default: none)"),
+        OptionSpec("cors-origins", value: "LIST|*", env: "JOBGATE_CORS_ORIGINS",
+                   help: "browser origins allowed to call the API from their pages (https://app.example.com,http://localhost:3000), or * for any; preflights are answered (default: no CORS)"),
+        OptionSpec("reference-format", value: "sam|cdk", env: "JOBGATE_REFERENCE_FORMAT", default: "cdk",
+                   help: "what POST /submit-job-request answers: sam, the SQS SendMessageResponse XML of the SAM stack; cdk, its JSON form of the CDK stack"),
         OptionSpec("no-access-log", help: "do not log a line per request"),
     ]
 
@@ -72,11 +78,40 @@ enum APISettings {
             if let t = jwt.defaultTenant, let problem = TenantName.problem(t) {
                 throw UsageError("--jwt-default-tenant \"\(t)\" is not a valid tenant name: \(problem)")
             }
+            jwt.defaultScopes = try defaultScopes(args)
             c.jwt = jwt
-        } else if args.string("jwt-issuer") != nil || args.string("jwt-audience") != nil {
-            throw UsageError("--jwt-issuer and --jwt-audience need --jwks")
+        } else if args.string("jwt-issuer") != nil || args.string("jwt-audience") != nil || args.string("jwt-default-scopes") != nil {
+            throw UsageError("--jwt-issuer, --jwt-audience and --jwt-default-scopes need --jwks")
         }
+        if let origins = args.string("cors-origins") {
+            do {
+                c.cors = try CORSPolicy.parse(origins)
+            } catch {
+                throw UsageError("--cors-origins: \(error.description)")
+            }
+        }
+        let format = args.string("reference-format", default: ReferenceFormat.cdk.rawValue)
+        guard let referenceFormat = ReferenceFormat(rawValue: format) else {
+            throw UsageError("--reference-format must be sam or cdk, got \"\(format)\"")
+        }
+        c.referenceFormat = referenceFormat
         return c
+    }
+
+    /// `--jwt-default-scopes`: known scope names, never `operator`, which would hand every
+    /// signed-in user of the identity provider the operations across all tenants.
+    static func defaultScopes(_ args: Arguments) throws -> Set<Scope> {
+        guard let text = args.string("jwt-default-scopes") else { return [] }
+        let scopes: [Scope]
+        switch Scope.parseList(text) {
+        case .success(let s): scopes = s
+        case .failure(let e): throw UsageError("--jwt-default-scopes: \(e.message)")
+        }
+        guard !scopes.isEmpty else { throw UsageError("--jwt-default-scopes needs at least one scope, e.g. jobs:submit,jobs:read") }
+        guard !scopes.contains(.operator) else {
+            throw UsageError("--jwt-default-scopes may not grant operator: every signed-in user would reach every tenant; give it to chosen users through the scopes claim")
+        }
+        return Set(scopes)
     }
 
     /// `--http-per-ip`: by default a quarter of the connection limit; more is refused,

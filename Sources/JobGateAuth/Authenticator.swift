@@ -163,7 +163,9 @@ public final class Authenticator: Sendable {
         guard let tenant = TenantName(text) else {
             throw APIError.unauthorized("The token's \"\(settings.tenantClaim)\" claim is not a valid tenant name (1-63 of a-z 0-9 . _ -).")
         }
-        let scopes = Set(claims.strings(settings.scopesClaim).compactMap(Scope.init(rawValue:)))
+        let scopes = claims[settings.scopesClaim] == nil
+            ? settings.defaultScopes
+            : Set(claims.strings(settings.scopesClaim).compactMap(Scope.init(rawValue:)))
         return Principal(tenant: tenant, scopes: scopes, kind: .jwt(subject: claims.subject), expiresAt: claims.expiresAt)
     }
 }

@@ -23,6 +23,11 @@ public struct JWTAuthSettings: Sendable {
     public var defaultTenant: String?
     /// The claim holding scopes, as a space-separated string or an array (`scope`, `scp`, `permissions`).
     public var scopesClaim: String = "scope"
+    /// Scopes of tokens that carry no `scopesClaim` at all, such as an identity provider's ID
+    /// tokens for ordinary signed-in users (the reference sample's authorizer let every one of
+    /// them submit and read). Empty: such tokens get no scope. A token whose claim is present,
+    /// even empty or naming no JobGate scope, gets only what it names.
+    public var defaultScopes: Set<Scope> = []
     /// Clock skew tolerated on `exp`/`nbf`, in seconds.
     public var leeway: TimeInterval = 60
     /// How often a JWKS URL is fetched again.

@@ -22,19 +22,24 @@ public enum SHA256 {
     }
 
     private static func hash(buffer: UnsafeRawBufferPointer) -> [UInt8] {
-        var digest = [UInt8](repeating: 0, count: digestLength)
-        var length: UInt32 = 0
-        // An empty buffer may have a nil base address; EVP wants a valid pointer.
-        let ok = withNonNilBase(buffer) { base, count in
-            digest.withUnsafeMutableBufferPointer { out in
-                EVP_Digest(base, count, out.baseAddress, &length, EVP_sha256(), nil)
-            }
-        }
-        // EVP_Digest with a built-in digest only fails on allocation failure,
-        // which Swift treats as fatal everywhere else too.
-        precondition(ok == 1 && length == UInt32(digestLength), "EVP_Digest(SHA-256) failed")
-        return digest
+        evpDigest(buffer, EVP_sha256(), length: digestLength, name: "SHA-256")
     }
+}
+
+/// The one-shot EVP digest `md` of `buffer`, `length` bytes long.
+func evpDigest(_ buffer: UnsafeRawBufferPointer, _ md: OpaquePointer?, length digestLength: Int, name: String) -> [UInt8] {
+    var digest = [UInt8](repeating: 0, count: digestLength)
+    var length: UInt32 = 0
+    // An empty buffer may have a nil base address; EVP wants a valid pointer.
+    let ok = withNonNilBase(buffer) { base, count in
+        digest.withUnsafeMutableBufferPointer { out in
+            EVP_Digest(base, count, out.baseAddress, &length, md, nil)
+        }
+    }
+    // EVP_Digest with a built-in digest only fails on allocation failure,
+    // which Swift treats as fatal everywhere else too.
+    precondition(ok == 1 && length == UInt32(digestLength), "EVP_Digest(\(name)) failed")
+    return digest
 }
 
 /// Calls `body` with a non-nil base address even for an empty buffer, since

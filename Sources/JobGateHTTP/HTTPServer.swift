@@ -55,6 +55,11 @@ public final class HTTPServer: Sendable {
         /// Receives libmicrohttpd's own diagnostics (refused connections, malformed
         /// requests, bind failures), one line each, from its threads. nil: none are produced.
         public var diagnostics: (@Sendable (String) -> Void)? = nil
+        /// Adjusts every response just before it is sent, the handler's and the server's own
+        /// refusals (413, 400 for an unsafe header, 503 while stopping) alike, given the request's
+        /// decoded path and its headers: the one place for headers every answer of a path needs
+        /// (CORS). Runs on libmicrohttpd's threads; keep it quick. nil: responses go as they are.
+        public var finishResponse: (@Sendable (_ path: String, _ requestHeaders: HTTPHeaders, _ response: inout HTTPResponse) -> Void)? = nil
 
         /// The per-IP limit applied: `perIPConnectionLimit`, but at most
         /// `largestPerIPConnectionLimit(connectionLimit:)`, so one address can hold at most a

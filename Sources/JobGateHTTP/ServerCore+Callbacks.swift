@@ -255,16 +255,19 @@ extension ServerCore {
     /// Turns `response` into a libmicrohttpd response and queues it, adding
     /// `X-Request-Id` (and `Connection: close` while draining).
     func queue(_ response: HTTPResponse, context: RequestContext, connection: OpaquePointer) -> MHD_Result {
-        let requestID = context.state.withLock { state -> String in
+        let (requestID, headers) = context.state.withLock { state -> (String, HTTPHeaders) in
             state.phase = .responded
             if state.requestID.isEmpty {
                 // Refused before the handler: still echo the client's id when it is sane.
                 state.requestID = HTTPRequest.acceptedRequestID(state.headers["X-Request-Id"])
                     ?? HTTPRequest.generateRequestID()
             }
-            return state.requestID
+            return (state.requestID, state.headers)
         }
         var response = response
+        if let finish = configuration.finishResponse {
+            finish(HTTPRequest.splitTarget(context.rawTarget).path, headers, &response)
+        }
         if !(200...599).contains(response.status) {
             // libmicrohttpd would refuse it and drop the connection; 1xx are not final answers.
             response = HTTPResponse.error(status: 500, code: "internal", message: "The handler returned an invalid status.")

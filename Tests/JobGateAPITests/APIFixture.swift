@@ -49,16 +49,19 @@ struct APIFixture {
     }
 
     /// A fixture that also accepts JWTs signed by `signer` (its JWKS written to a temporary
-    /// file, read when the server starts), with `jwt` adjusting the settings.
-    static func make(_ prefix: String, trusting signer: JWTSigner, jwt configure: (inout JWTAuthSettings) -> Void = { _ in }) async throws -> APIFixture {
+    /// file, read when the server starts), with `jwt` adjusting the settings and `configure`
+    /// the rest.
+    static func make(_ prefix: String, trusting signer: JWTSigner, jwt adjust: (inout JWTAuthSettings) -> Void = { _ in },
+                     configure: (inout APIConfiguration) -> Void = { _ in }) async throws -> APIFixture {
         let jwksPath = NSTemporaryDirectory() + "jobgate-jwks-\(UUID().uuidString).json"
         try Data(signer.jwksJSON).write(to: URL(fileURLWithPath: jwksPath))
         defer { try? FileManager.default.removeItem(atPath: jwksPath) }
         return try await make(prefix) { c in
             var jwt = JWTAuthSettings()
             jwt.jwksFile = jwksPath
-            configure(&jwt)
+            adjust(&jwt)
             c.jwt = jwt
+            configure(&c)
         }
     }
 
@@ -77,6 +80,19 @@ struct APIFixture {
         var c = try HTTPClient(baseURL: server.url, token: token)
         c.timeoutSeconds = 20
         return c
+    }
+
+    /// A worker pool over the fixture's database running the built-in types, quick to claim;
+    /// outputs above `inlineMax` bytes go to files.
+    func worker(inlineMax: Int = 1 << 20) -> WorkerPool {
+        var c = WorkerPool.Configuration()
+        c.concurrency = 4
+        c.pollInterval = .milliseconds(100)
+        c.tickInterval = .milliseconds(50)
+        c.outputDirectory = NSTemporaryDirectory() + "jobgate-api-outputs-" + db.name
+        c.inlineOutputMax = inlineMax
+        c.log = WorkerLog(minimum: .error)
+        return WorkerPool(store: JobStore(pool: pool), configuration: c, registry: .builtIn())
     }
 
     func count(_ sql: String, _ params: [any PostgresBindable] = []) async throws -> Int {

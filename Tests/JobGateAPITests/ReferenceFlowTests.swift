@@ -8,23 +8,12 @@ import JobGateWorker
 import Testing
 
 @Suite struct ReferenceFlowTests {
-    func worker(_ f: APIFixture, inlineMax: Int) -> WorkerPool {
-        var c = WorkerPool.Configuration()
-        c.concurrency = 4
-        c.pollInterval = .milliseconds(100)
-        c.tickInterval = .milliseconds(50)
-        c.outputDirectory = NSTemporaryDirectory() + "jobgate-api-outputs-" + f.db.name
-        c.inlineOutputMax = inlineMax
-        c.log = WorkerLog(minimum: .error)
-        return WorkerPool(store: JobStore(pool: f.pool), configuration: c, registry: .builtIn())
-    }
-
     /// The reference client's flow, unchanged: raw token, submit, poll, download the link.
     @Test(arguments: [1 << 20, 64])
     func submitPollDownload(inlineMax: Int) async throws {
         let f = try await APIFixture.make("reference")
         defer { Task { await f.stop() } }
-        let w = worker(f, inlineMax: inlineMax)
+        let w = f.worker(inlineMax: inlineMax)
         let run = Task { try await w.run() }
         defer { run.cancel() }
         let secret = try await f.token(scopes: [.submit, .read])
@@ -91,7 +80,7 @@ import Testing
     @Test func tamperedAndExpiredSignaturesAreRefused() async throws {
         let f = try await APIFixture.make("signed")
         defer { Task { await f.stop() } }
-        let w = worker(f, inlineMax: 1 << 20)
+        let w = f.worker()
         let run = Task { try await w.run() }
         defer { run.cancel() }
         let c = try f.client(try await f.token())

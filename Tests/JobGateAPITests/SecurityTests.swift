@@ -296,7 +296,7 @@ import Testing
     @Test func signedOutputLinksCannotBeBentOrReused() async throws {
         let f = try await APIFixture.make("seclink")
         defer { Task { await f.stop() } }
-        let w = ReferenceFlowTests().worker(f, inlineMax: 1 << 20)
+        let w = f.worker()
         let run = Task { try await w.run() }
         defer { run.cancel() }
         let c = try f.client(try await f.token())

@@ -30,6 +30,14 @@ struct DigestTests {
         #expect(digest == SHA256.hash(message))
     }
 
+    @Test func md5MatchesRFC1321TestSuite() {
+        #expect(MD5.hash([]).hexString == "d41d8cd98f00b204e9800998ecf8427e")
+        #expect(MD5.hash(Array("abc".utf8)).hexString == "900150983cd24fb0d6963f7d28e17f72")
+        #expect(MD5.hash(Array("message digest".utf8)).hexString == "f96b697d7cb7938d525a2f31aaf161d0")
+        #expect(MD5.hash(Array("12345678901234567890123456789012345678901234567890123456789012345678901234567890".utf8)).hexString
+                == "57edf4a22be3c955ac49da2e2107b67a")
+    }
+
     @Test func hmacSHA256MatchesRFC4231TestCase2() {
         let mac = HMACSHA256.authenticate(key: Array("Jefe".utf8), message: "what do ya want for nothing?")
         #expect(mac.hexString == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
