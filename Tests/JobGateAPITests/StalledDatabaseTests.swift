@@ -61,7 +61,7 @@ import Testing
             let started = clock.now
             let health = try await f.client().send("GET", "/healthz")
             #expect(health.status == 200)
-            #expect(clock.now - started < .seconds(5), "healthz took \(clock.now - started) while the database was stalled")
+            #expect(clock.now - started < .seconds(20), "healthz took \(clock.now - started) while the database was stalled")
         }
         #expect(try await f.count("SELECT count(*) FROM pg_locks WHERE relation = 'jobgate.jobs'::regclass AND NOT granted") >= 1,
                 "the requests were still waiting while health checks were answered")

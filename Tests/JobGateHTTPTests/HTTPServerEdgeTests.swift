@@ -109,7 +109,7 @@ func expectDrained(_ server: HTTPServer, sourceLocation: SourceLocation = #_sour
         let start = clock.now
         let stalled = Task {
             try await onOwnThread { () -> Bool in
-                let client = try TestClient(port: port, timeoutSeconds: 20)
+                let client = try TestClient(port: port, timeoutSeconds: 90)
                 try client.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\nhalf a bo")
                 var received: [UInt8] = []
                 return client.waitForClose(received: &received)
@@ -121,7 +121,7 @@ func expectDrained(_ server: HTTPServer, sourceLocation: SourceLocation = #_sour
         let closed = try await stalled.value
         let elapsed = clock.now - start
         #expect(closed, "the stalled connection was not closed")
-        #expect(elapsed < .seconds(20), "closed only after \(elapsed)")  // 1 s timeout; loose for a loaded CI (15.9 s seen with two CPU hogs running)
+        #expect(elapsed < .seconds(60), "closed only after \(elapsed)")  // 1 s timeout; loose for a starved CI (20.3 s seen under outside I/O)
         #expect(elapsed >= .milliseconds(900), "closed too early: \(elapsed)")
         #expect(recorder.count == 1)  // only the healthy request
         try await expectHealthy(server)
@@ -226,7 +226,7 @@ func expectDrained(_ server: HTTPServer, sourceLocation: SourceLocation = #_sour
         while server.inFlightRequests == 0 { try await Task.sleep(for: .milliseconds(10)) }
         let start = clock.now
         // A long grace period: shutdown must return when the request is done, well before it.
-        let shutdown = Task { await server.shutdown(gracePeriod: .seconds(30)) }
+        let shutdown = Task { await server.shutdown(gracePeriod: .seconds(120)) }
         try await Task.sleep(for: .milliseconds(200))
         #expect(server.inFlightRequests == 1)
         let refusedWhileDraining = try await onOwnThread { !canConnect(port: port) }
@@ -239,7 +239,7 @@ func expectDrained(_ server: HTTPServer, sourceLocation: SourceLocation = #_sour
         #expect(response.status == 200)
         #expect(response.text == "slow")
         #expect(response.header("Connection")?.lowercased() == "close")
-        #expect(took < .seconds(20), "shutdown waited for its grace period: \(took)")
+        #expect(took < .seconds(60), "shutdown waited for its grace period: \(took)")
         #expect(!canConnect(port: port), "the port still accepts connections")
     }
 
