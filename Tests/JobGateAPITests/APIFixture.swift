@@ -78,7 +78,7 @@ struct APIFixture {
 
     func client(_ token: String? = nil) throws -> HTTPClient {
         var c = try HTTPClient(baseURL: server.url, token: token)
-        c.timeoutSeconds = 20
+        c.timeoutSeconds = 60  // a starved CI disk made a held-commit test wait past 20 s
         return c
     }
 

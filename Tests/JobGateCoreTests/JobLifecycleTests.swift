@@ -47,7 +47,12 @@ import Testing
             #expect(job.lastError == "boom \(attempt)")
             if attempt < 4 {
                 #expect(job.status == .retrying && job.finishedAt == nil)
-                delays.append(job.runAt.timeIntervalSinceNow)
+                // The delay the statement chose, from its event (not from now: a starved CI disk
+                // let seconds pass between the write and this read).
+                let data = try await f.pool.query("""
+                    SELECT (data->>'delaySeconds')::float8 FROM job_events WHERE job_id = $1 AND event = 'retry_scheduled' AND attempt = $2
+                    """, [id, attempt])
+                delays.append(try #require(data.first).decode(0, as: Double.self))
                 // Not claimable before its delay…
                 #expect(try await f.store.claim(queues: ["default"], limit: 10, worker: "w", leaseSeconds: 30).isEmpty)
                 try await f.shiftTime(10_000)  // …then it is.

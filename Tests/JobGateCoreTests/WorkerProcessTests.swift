@@ -119,7 +119,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let types = """
             {"hang": {"argv": ["/bin/sh", "-c", "sleep 300 & echo $! > \(dir)/child.pid; echo $$ > \(dir)/main.pid; echo started >&2; sleep 300"],
-                      "timeoutSeconds": 1, "maxAttempts": 1},
+                      "timeoutSeconds": 5, "maxAttempts": 1},
              "shout": {"argv": ["/bin/sh", "-c", "cat; echo \\" job=$JOBGATE_JOB_ID attempt=$JOBGATE_ATTEMPT type=$JOBGATE_JOB_TYPE\\""],
                        "contentType": "text/plain"}}
             """
@@ -127,7 +127,9 @@ import Testing
         let registry = try HandlerRegistry.builtIn(jobTypesFile: dir + "/types.json")
         let store = JobStore(pool: pool)
         let outcomes = try await store.submit([
-            NewJob(tenant: "t", type: "hang", maxAttempts: 1, timeoutSeconds: 1),
+            // 5 s: time for the shell to write its pid files even when spawning is slow (a
+            // starved CI disk took over a second), far below the 300 s sleeps.
+            NewJob(tenant: "t", type: "hang", maxAttempts: 1, timeoutSeconds: 5),
             NewJob(tenant: "t", type: "shout", payload: "{\"hello\":1}"),
         ])
         let ids = outcomes.compactMap(\.createdJob).map(\.id)
@@ -135,7 +137,7 @@ import Testing
         config.log = .silent
         let worker = WorkerPool(store: store, configuration: config, registry: registry)
         let run = Task { try await worker.run() }
-        let settled = try await eventually(timeout: .seconds(30)) {
+        let settled = try await eventually(timeout: .seconds(60)) {
             try await count(pool, "SELECT count(*) FROM jobs WHERE status IN ('failed', 'completed')") == 2
         }
         #expect(settled)
