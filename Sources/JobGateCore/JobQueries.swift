@@ -24,7 +24,9 @@ package enum JobQueries {
 
     /// The request fingerprint for idempotency conflicts: what the job would do, not when
     /// (`runAt` is left out so a replayed `delaySeconds` is the same request). The payload
-    /// goes through `jsonb` so key order and whitespace do not matter.
+    /// goes through `jsonb` so key order and whitespace do not matter. `jobgate.submit` (migration
+    /// 0004) holds this expression verbatim for `i`, so a key used through the API and through
+    /// SQL means one job; change both together (SQLSubmitTests checks the migration contains it).
     static func requestHash(_ a: String) -> String {
         """
         sha256(convert_to(concat_ws(E'\\n', \(a).type, \(a).queue, \(a).payload::jsonb::text, \(a).priority::text, \

@@ -1,5 +1,7 @@
 /// The one rule for queue names, wherever one is given (a submit, a job type's `queue`, a
-/// worker's `--queues`): 1 to 128 bytes of ASCII letters, digits and `. _ : -`.
+/// worker's `--queues`): 1 to 128 bytes of ASCII letters, digits and `. _ : -`. The same rule
+/// in SQL: the CHECK of `job_types.queue` and `jobgate.is_queue_name` (migration 0004, for
+/// `jobgate.submit`); SQLSubmitTests checks that they agree.
 public enum QueueName {
     /// The longest name, in bytes.
     public static let maxLength = 128

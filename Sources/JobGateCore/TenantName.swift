@@ -1,6 +1,8 @@
 /// A tenant's name (DESIGN.md §13): 1–63 bytes of `[a-z0-9._-]`, starting with a letter or a
 /// digit. The one place tenant names are checked: `token create`, JWT tenant claims, API token
-/// rows and dashboard sessions all go through `init?(_:)`.
+/// rows and dashboard sessions all go through `init?(_:)`. Its SQL twin, `jobgate.is_tenant_name`
+/// (migration 0004, for `jobgate.submit`), is the same rule as a regular expression;
+/// SQLSubmitTests checks that the two agree.
 ///
 /// Names are compared byte for byte (`==`, `hash(into:)`, `matches(_:)`), never with Swift's
 /// `String ==`, which treats canonically equivalent Unicode (`"cafe\u{301}"`, `"caf\u{e9}"`) as

@@ -62,11 +62,14 @@ jobgate_stop_throwaway_pg() {
 }
 
 # Python test tools in a private venv under .build/ (PyPI is reachable for test tools; the
-# versions are pinned in Tests/tools/requirements.txt so a run is repeatable). Exports JOBGATE_TEST_OPENAPI_VALIDATOR.
+# versions are pinned in Tests/tools/requirements.txt so a run is repeatable). Exports
+# JOBGATE_TEST_OPENAPI_VALIDATOR, and JOBGATE_TEST_PYTHON: the venv's python, with psycopg, for
+# the tests that enqueue jobs from another language (Tests/tools/sql_submit_client.py).
 jobgate_python_tools() {
   local venv=.build/pytools
   # Reinstalled when the pinned list changes.
-  if ! cmp -s Tests/tools/requirements.txt "$venv/requirements.txt" || ! "$venv/bin/openapi-spec-validator" --help >/dev/null 2>&1; then
+  if ! cmp -s Tests/tools/requirements.txt "$venv/requirements.txt" || ! "$venv/bin/openapi-spec-validator" --help >/dev/null 2>&1 \
+     || ! "$venv/bin/python" -c "import psycopg" >/dev/null 2>&1; then
     command -v python3 >/dev/null && python3 -c "import venv, ensurepip" 2>/dev/null || jobgate_install_deps python3-venv
     rm -rf "$venv"
     python3 -m venv "$venv"
@@ -79,4 +82,5 @@ jobgate_python_tools() {
     cp Tests/tools/requirements.txt "$venv/requirements.txt"
   fi
   export JOBGATE_TEST_OPENAPI_VALIDATOR="$PWD/$venv/bin/openapi-spec-validator"
+  export JOBGATE_TEST_PYTHON="$PWD/$venv/bin/python"
 }
