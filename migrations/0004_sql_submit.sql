@@ -179,7 +179,8 @@ REVOKE ALL ON FUNCTION jobgate.is_queue_name(text) FROM PUBLIC;
 
 -- Roles are cluster-wide: another database's JobGate may have made it already, or be making
 -- it right now (then CREATE ROLE fails with duplicate_object or, racing, unique_violation).
--- A migrating role without CREATEROLE cannot make it: a superuser makes it once, then migrate.
+-- A migrating role without CREATEROLE cannot make it; an upgrade must not fail for that, so
+-- the migration then warns with the three statements a superuser runs once, and goes on.
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'jobgate_submitter') THEN
@@ -188,12 +189,13 @@ BEGIN
         EXCEPTION
             WHEN duplicate_object OR unique_violation THEN NULL;
             WHEN insufficient_privilege THEN
-                RAISE EXCEPTION 'the role jobgate_submitter does not exist and % may not create it', current_user
-                    USING ERRCODE = 'insufficient_privilege',
-                          HINT = 'As a superuser (or a role with CREATEROLE): CREATE ROLE jobgate_submitter NOLOGIN; then migrate again.';
+                RAISE WARNING 'the role jobgate_submitter does not exist and % may not create it; jobgate.submit is callable by its owner only', current_user
+                    USING HINT = 'As a superuser: CREATE ROLE jobgate_submitter NOLOGIN; GRANT USAGE ON SCHEMA jobgate TO jobgate_submitter; '
+                              || 'GRANT EXECUTE ON FUNCTION jobgate.submit(text, text, jsonb, text, integer, timestamptz, text) TO jobgate_submitter;';
+                RETURN;
         END;
     END IF;
+    GRANT USAGE ON SCHEMA jobgate TO jobgate_submitter;
+    GRANT EXECUTE ON FUNCTION jobgate.submit(text, text, jsonb, text, integer, timestamptz, text) TO jobgate_submitter;
 END
 $$;
-GRANT USAGE ON SCHEMA jobgate TO jobgate_submitter;
-GRANT EXECUTE ON FUNCTION jobgate.submit(text, text, jsonb, text, integer, timestamptz, text) TO jobgate_submitter;
