@@ -69,6 +69,7 @@ struct APIFixture {
         server.shutdown()
         _ = try? await running.value
         pool.shutdown()
+        try? FileManager.default.removeItem(atPath: outputDirectory)
     }
 
     /// A fresh API token's secret.
@@ -82,6 +83,9 @@ struct APIFixture {
         return c
     }
 
+    /// Where `worker()` writes file outputs; `stop()` removes it.
+    var outputDirectory: String { NSTemporaryDirectory() + "jobgate-api-outputs-" + db.name }
+
     /// A worker pool over the fixture's database running the built-in types, quick to claim;
     /// outputs above `inlineMax` bytes go to files.
     func worker(inlineMax: Int = 1 << 20) -> WorkerPool {
@@ -89,7 +93,7 @@ struct APIFixture {
         c.concurrency = 4
         c.pollInterval = .milliseconds(100)
         c.tickInterval = .milliseconds(50)
-        c.outputDirectory = NSTemporaryDirectory() + "jobgate-api-outputs-" + db.name
+        c.outputDirectory = outputDirectory
         c.inlineOutputMax = inlineMax
         c.log = WorkerLog(minimum: .error)
         return WorkerPool(store: JobStore(pool: pool), configuration: c, registry: .builtIn())
