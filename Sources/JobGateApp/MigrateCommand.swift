@@ -8,8 +8,7 @@ extension JobGateCLI {
         usage: "jobgate migrate [--status] [--database-url URL]",
         options: [OptionSpec("status", help: "list applied and pending migrations instead of applying")]
     ) { args in
-        let url = try DatabaseLocation.required(args)
-        let pool = PostgresPool(configuration: Database.configuration(url: url, maxConnections: 1))
+        let pool = try DatabaseLocation.commandPool(args)
         defer { pool.shutdown() }
         let migrator = Migrator(pool: pool)
         if args.flag("status") {

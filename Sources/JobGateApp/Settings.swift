@@ -35,4 +35,10 @@ enum DatabaseLocation {
         }
         return url
     }
+
+    /// A one-connection pool on the required database, for commands that run a few
+    /// statements and exit (the caller shuts it down).
+    static func commandPool(_ args: Arguments) throws -> PostgresPool {
+        PostgresPool(configuration: Database.configuration(url: try required(args), maxConnections: 1))
+    }
 }

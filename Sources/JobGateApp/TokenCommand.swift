@@ -16,10 +16,9 @@ extension JobGateCLI {
             OptionSpec("expires-in", value: "DURATION", help: "e.g. 12h, 30d (default: never)"),
         ]
     ) { args in
-        let url = try DatabaseLocation.required(args)
-        guard let action = args.positionals.first else { throw UsageError("say create, list or revoke") }
-        let pool = PostgresPool(configuration: Database.configuration(url: url, maxConnections: 1))
+        let pool = try DatabaseLocation.commandPool(args)
         defer { pool.shutdown() }
+        guard let action = args.positionals.first else { throw UsageError("say create, list or revoke") }
         let tokens = TokenStore(pool: pool)
         switch action {
         case "create":

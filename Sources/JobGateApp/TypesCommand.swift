@@ -9,10 +9,9 @@ extension JobGateCLI {
         usage: "jobgate types list | types apply FILE [--dry-run] [--database-url URL]",
         options: [OptionSpec("dry-run", help: "apply: say what would change, change nothing")]
     ) { args in
-        let url = try DatabaseLocation.required(args)
-        guard let action = args.positionals.first else { throw UsageError("say list or apply FILE") }
-        let pool = PostgresPool(configuration: Database.configuration(url: url, maxConnections: 1))
+        let pool = try DatabaseLocation.commandPool(args)
         defer { pool.shutdown() }
+        guard let action = args.positionals.first else { throw UsageError("say list or apply FILE") }
         let store = JobTypeStore(pool: pool)
         switch action {
         case "list":

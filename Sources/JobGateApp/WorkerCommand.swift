@@ -100,8 +100,7 @@ extension JobGateCLI {
         options: WorkerSettings.options.filter { $0.name.hasSuffix("retention") }
     ) { args in
         let c = try WorkerSettings.configuration(args)
-        let url = try DatabaseLocation.required(args)
-        let pool = PostgresPool(configuration: Database.configuration(url: url, maxConnections: 1))
+        let pool = try DatabaseLocation.commandPool(args)
         defer { pool.shutdown() }
         guard let r = try await JobStore(pool: pool).prune(jobRetention: c.jobRetentionSeconds, historyRetention: c.historyRetentionSeconds) else {
             printError("jobgate prune: another process is pruning; nothing done")

@@ -122,7 +122,6 @@ public final class JobTypeCatalog: Sendable {
             }
             await group.next()
             group.cancelAll()
-            listener?.stop()
         }
     }
 }

@@ -5,7 +5,7 @@
 /// previous one's upper half, so delays grow until the cap. The database computes it
 /// (`JobQueries.backoffSeconds`, the one copy of the formula), for a failed attempt the worker
 /// reports and for a lease the rescuer finds expired alike.
-public struct RetryPolicy: Sendable, Equatable, Hashable {
+public struct RetryPolicy: Sendable, Equatable {
     /// The first retry's nominal delay, in seconds.
     public var baseSeconds: Double
     /// The largest nominal delay, in seconds.

@@ -255,17 +255,18 @@ extension ServerCore {
     /// Turns `response` into a libmicrohttpd response and queues it, adding
     /// `X-Request-Id` (and `Connection: close` while draining).
     func queue(_ response: HTTPResponse, context: RequestContext, connection: OpaquePointer) -> MHD_Result {
-        let (requestID, headers) = context.state.withLock { state -> (String, HTTPHeaders) in
+        let finish = configuration.finishResponse
+        let (requestID, headers) = context.state.withLock { state -> (String, HTTPHeaders?) in
             state.phase = .responded
             if state.requestID.isEmpty {
                 // Refused before the handler: still echo the client's id when it is sane.
                 state.requestID = HTTPRequest.acceptedRequestID(state.headers["X-Request-Id"])
                     ?? HTTPRequest.generateRequestID()
             }
-            return (state.requestID, state.headers)
+            return (state.requestID, finish == nil ? nil : state.headers)
         }
         var response = response
-        if let finish = configuration.finishResponse {
+        if let finish, let headers {
             finish(HTTPRequest.splitTarget(context.rawTarget).path, headers, &response)
         }
         if !(200...599).contains(response.status) {

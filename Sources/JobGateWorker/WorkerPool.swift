@@ -83,8 +83,6 @@ public final class WorkerPool: Sendable {
     public let configuration: Configuration
     let store: JobStore
     let registry: HandlerRegistry
-    /// Each known type's backoff: for failed attempts and for the jobs the rescuer hands back.
-    let retryPolicies: [String: RetryPolicy]
     let writer: OutputWriter
     let log: WorkerLog
     private let state: Mutex<WorkerStateMachine>
@@ -110,13 +108,12 @@ public final class WorkerPool: Sendable {
         self.configuration = configuration
         self.store = store
         self.registry = registry
-        self.retryPolicies = registry.settings.mapValues(\.retry)
         self.log = configuration.log
         self.metrics = configuration.metrics
         self.slotsBusy = configuration.metrics.workerSlotsBusy.labels()
         self.writer = OutputWriter(directory: configuration.outputDirectory, inlineMax: configuration.inlineOutputMax)
         self.state = Mutex(WorkerStateMachine(limits: .init(
-            concurrency: configuration.concurrency, maxClaimBatch: configuration.maxClaimBatch), retryPolicies: retryPolicies))
+            concurrency: configuration.concurrency, maxClaimBatch: configuration.maxClaimBatch), retryPolicies: registry.settings.mapValues(\.retry)))
         (finished, finishedContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
         (stopRequests, stopContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
         let box = WeakBox()
