@@ -23,7 +23,7 @@ trap 'rm -f "$SCRIPT"; jobgate_stop_throwaway_pg' EXIT
 for per in 100 1; do
   psql -qX -c "INSERT INTO jobgate.jobs (id, tenant, queue, type) SELECT ('00000000-0000-7000-8000-' || lpad(to_hex(g), 12, '0'))::uuid, 'bench', 'pgbench', 'noop' FROM generate_series(1, $(( per == 100 ? 3000000 : 400000 ))) g" >/dev/null
   psql -qX -c "VACUUM ANALYZE jobgate.jobs" >/dev/null
-  tps=$(PGOPTIONS='-c search_path=jobgate,public' "$PGBENCH" -n -M prepared -c "$CLIENTS" -j 2 -T "$SECS" \
+  tps=$("$PGBENCH" -n -M prepared -c "$CLIENTS" -j 2 -T "$SECS" \
         -D n="$per" -D complete=1 -f "$SCRIPT" | awk '/^tps/ {print $3; exit}')
   [ -n "$tps" ] || { echo "pgbench gave no figure" >&2; exit 1; }
   echo "pgbench claim-$per + complete-$per, $CLIENTS clients: $tps tps = $(awk "BEGIN {printf \"%.0f\", $tps * $per}") jobs/s"

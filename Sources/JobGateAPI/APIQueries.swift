@@ -2,5 +2,5 @@
 /// output signing keys (API tokens are `AuthQueries`).
 enum APIQueries {
     /// Signing keys, newest first.
-    static let signingKeys = "SELECT kid, secret, retired_at IS NOT NULL AS retired FROM signing_keys ORDER BY created_at DESC, kid"
+    static let signingKeys = "SELECT kid, secret, retired_at IS NOT NULL AS retired FROM jobgate.signing_keys ORDER BY created_at DESC, kid"
 }

@@ -45,7 +45,7 @@ public final class APIServer: Sendable {
         var c = Database.configuration(url: url, maxConnections: maxConnections, applicationName: "jobgate-api")
         c.connectTimeoutSeconds = 2
         c.acquireTimeout = .seconds(3)
-        if statementTimeoutSeconds > 0 { c.serverSettings["statement_timeout"] = "\(statementTimeoutSeconds)s" }
+        if statementTimeoutSeconds > 0 { c.statementTimeout = .seconds(statementTimeoutSeconds) }
         return c
     }
 
@@ -82,7 +82,7 @@ public final class APIServer: Sendable {
         try http.start()
         let authenticator = service.authenticator
         let catalog = service.jobTypes
-        let listen = service.pool.configuration
+        let listen = service.pool.configuration.listenConfiguration
         background.withLock {
             $0 = [
                 Task { await authenticator.refreshLoop() },

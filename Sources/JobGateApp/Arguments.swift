@@ -76,9 +76,19 @@ struct Arguments: Sendable {
                 i += 1
             }
         }
+        // A flag with an environment variable is also set by 1/true/yes/on there; anything but
+        // those and 0/false/no/off/empty is a mistake worth stopping for.
+        for spec in options where spec.valueName == nil {
+            guard let env = spec.environment, let text = environment[env]?.lowercased() else { continue }
+            if ["1", "true", "yes", "on"].contains(text) {
+                flags.insert(spec.name)
+            } else if !["0", "false", "no", "off", ""].contains(text) {
+                throw UsageError("\(env)=\"\(text)\": use 1 or 0 (or true/false)")
+            }
+        }
     }
 
-    /// True when the boolean flag was given.
+    /// True when the boolean flag was given (on the command line or in its environment variable).
     func flag(_ name: String) -> Bool { flags.contains(name) }
 
     /// The option's value from the flag, else its environment variable, else nil.

@@ -15,9 +15,15 @@ public enum JobGateCLI {
         let run: @Sendable (Arguments) async throws -> Int32
     }
 
-    static let databaseOption = OptionSpec(
-        "database-url", value: "URL", env: "JOBGATE_DATABASE_URL",
-        help: "libpq URI or conninfo; when unset, PGHOST/PGDATABASE apply if set")
+    /// Where the database is and how it is reached; every command takes them.
+    static let databaseOptions = [
+        OptionSpec("database-url", value: "URL", env: "JOBGATE_DATABASE_URL",
+                   help: "libpq URI or conninfo; when unset, PGHOST/PGDATABASE apply if set"),
+        OptionSpec("pgbouncer", env: "JOBGATE_PGBOUNCER",
+                   help: "--database-url is a PgBouncer in transaction pooling mode: no named prepared statements, and no LISTEN on it (workers and API nodes poll, unless --listen-database-url is set)"),
+        OptionSpec("listen-database-url", value: "URL", env: "JOBGATE_LISTEN_DATABASE_URL",
+                   help: "a direct connection for LISTEN (instant wake-ups behind --pgbouncer; default: --database-url)"),
+    ]
 
     static var commands: [Command] {
         [upCommand, serveCommand, workerCommand, migrateCommand, typesCommand, tokenCommand, submitCommand, statusCommand, cancelCommand,
@@ -45,7 +51,7 @@ public enum JobGateCLI {
             return 0
         }
         do {
-            let parsed = try Arguments(commandArgs, options: command.options + [databaseOption])
+            let parsed = try Arguments(commandArgs, options: command.options + databaseOptions)
             return try await command.run(parsed)
         } catch let e as UsageError {
             printError("jobgate \(command.name): \(e.description)\nusage: \(command.usage)\nsee: jobgate \(command.name) --help")
@@ -68,7 +74,7 @@ public enum JobGateCLI {
 
     static func help(for c: Command) -> String {
         var s = "\(c.summary)\n\nusage: \(c.usage)\n\noptions:\n"
-        for o in c.options + [databaseOption] {
+        for o in c.options + databaseOptions {
             var left = "  --\(o.name)"
             if let v = o.valueName { left += " \(v)" }
             var line = left.padding(toLength: max(28, left.count + 2), withPad: " ", startingAt: 0) + o.help

@@ -129,7 +129,9 @@ enum APISettings {
     static func pool(_ args: Arguments, url: String) throws -> PostgresPool {
         let n = try args.int("api-db-connections", default: 16, range: 1...1000)
         let timeout = try args.int("api-db-timeout", default: 15, range: 0...86_400)
-        return PostgresPool(configuration: APIServer.databaseConfiguration(url: url, maxConnections: n, statementTimeoutSeconds: timeout))
+        var c = APIServer.databaseConfiguration(url: url, maxConnections: n, statementTimeoutSeconds: timeout)
+        DatabaseLocation.applyTopology(args, to: &c)
+        return PostgresPool(configuration: c)
     }
 
     /// Parses `HOST:PORT`, `[V6]:PORT` or `:PORT`.

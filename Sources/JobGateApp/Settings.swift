@@ -36,9 +36,24 @@ enum DatabaseLocation {
         return url
     }
 
+    /// A pool configuration on `url` with how the database is reached (`--pgbouncer`,
+    /// `--listen-database-url`).
+    static func configuration(_ args: Arguments, url: String, maxConnections: Int = 10,
+                              applicationName: String = "jobgate") -> PostgresConfiguration {
+        var c = Database.configuration(url: url, maxConnections: maxConnections, applicationName: applicationName)
+        applyTopology(args, to: &c)
+        return c
+    }
+
+    /// Sets `--pgbouncer` and `--listen-database-url` on a configuration made elsewhere.
+    static func applyTopology(_ args: Arguments, to c: inout PostgresConfiguration) {
+        c.transactionPooling = args.flag("pgbouncer")
+        c.listenURL = args.string("listen-database-url")
+    }
+
     /// A one-connection pool on the required database, for commands that run a few
     /// statements and exit (the caller shuts it down).
     static func commandPool(_ args: Arguments) throws -> PostgresPool {
-        PostgresPool(configuration: Database.configuration(url: try required(args), maxConnections: 1))
+        PostgresPool(configuration: configuration(args, url: try required(args), maxConnections: 1))
     }
 }

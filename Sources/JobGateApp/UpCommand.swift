@@ -43,7 +43,7 @@ extension JobGateCLI {
     /// Everything `up` runs on the database, which the caller stops afterwards.
     private static func run(_ args: Arguments, url: String, embedded: EmbeddedPostgres?, workerConfiguration: WorkerPool.Configuration,
                             registry: HandlerRegistry, signals: AsyncStream<Int32>) async throws {
-        let pool = PostgresPool(configuration: Database.configuration(url: url))
+        let pool = PostgresPool(configuration: DatabaseLocation.configuration(args, url: url))
         defer { pool.shutdown() }
         let applied = try await Migrator(pool: pool).migrate()
         Log.info("database ready", ["migrations_applied": applied.count, "embedded": embedded != nil])

@@ -63,7 +63,7 @@ extension JobGateCLI {
         let registry = try WorkerSettings.registry(args)
         let url = try DatabaseLocation.required(args)
         let signals = Signals.termination()
-        let pool = PostgresPool(configuration: Database.configuration(url: url, maxConnections: 8, applicationName: "jobgate-worker"))
+        let pool = PostgresPool(configuration: DatabaseLocation.configuration(args, url: url, maxConnections: 8, applicationName: "jobgate-worker"))
         defer { pool.shutdown() }
         let store = JobStore(pool: pool)
         var endpoint: MetricsEndpoint?

@@ -59,7 +59,7 @@ public enum DrainBenchmark {
         let queue = "bench-" + String(UInt32.random(in: 0...UInt32.max), radix: 36)
         let r = try await DrainBenchmark.run(pool: pool, jobs: jobs, concurrency: concurrency, queue: queue)
         let events = try await pool.query(
-            "SELECT count(*) FROM job_events e JOIN jobs j ON j.id = e.job_id WHERE j.queue = $1", [queue]).first?.decode(0, as: Int.self) ?? 0
+            "SELECT count(*) FROM jobgate.job_events e JOIN jobgate.jobs j ON j.id = e.job_id WHERE j.queue = $1", [queue]).first?.decode(0, as: Int.self) ?? 0
         var result = BenchResult(mode: "drain", connections: concurrency, seconds: r.drainSeconds)
         result.ok = r.jobs
         result.jobs = r.jobs

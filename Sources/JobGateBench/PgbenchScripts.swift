@@ -6,7 +6,7 @@ import JobGateCore
 /// `$k` parameters replaced by the values JobGate binds, built in SQL from pgbench variables,
 /// so the ceiling measures exactly what JobGate sends and cannot drift from it.
 ///
-/// Run them with `PGOPTIONS='-c search_path=jobgate,public'` and `-D n=N` (jobs a statement);
+/// Run them with `-D n=N` (jobs a statement);
 /// jobs/s = tps × n.
 public enum PgbenchScripts {
     /// The script names, in the order `jobgate bench pgbench-script` lists them.

@@ -46,7 +46,7 @@ package enum JobQueries {
                                  $7::timestamptz[], $8::int[], $9::int[], $10::text[], $11::text[])
                 AS i(id, tenant, queue, type, payload, priority, run_at, max_attempts, timeout_seconds, idempotency_key, trace_id)
         ), ins AS (
-            INSERT INTO jobs (id, tenant, queue, type, payload, priority, run_at, max_attempts, timeout_seconds,
+            INSERT INTO jobgate.jobs (id, tenant, queue, type, payload, priority, run_at, max_attempts, timeout_seconds,
                               idempotency_key, trace_id, request_hash)
             SELECT i.id, i.tenant, i.queue, i.type, i.payload::jsonb, i.priority, coalesce(i.run_at, now()), i.max_attempts,
                    i.timeout_seconds, i.idempotency_key, i.trace_id,
@@ -55,7 +55,7 @@ package enum JobQueries {
             ON CONFLICT (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
             RETURNING *
         ), ev AS (
-            INSERT INTO job_events (job_id, tenant, event, to_status, attempt)
+            INSERT INTO jobgate.job_events (job_id, tenant, event, to_status, attempt)
             SELECT id, tenant, 'submitted', 'queued', 0 FROM ins
         ), notify AS (
             SELECT pg_notify('\(channel)', q.queue) FROM (SELECT DISTINCT queue FROM ins) q
@@ -69,19 +69,19 @@ package enum JobQueries {
         SELECT i.ord, (j.request_hash IS NOT DISTINCT FROM \(requestHash("i"))) AS same, \(jobColumns("j"))
         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::int[], $8::int[])
                  WITH ORDINALITY AS i(tenant, idempotency_key, type, queue, payload, priority, max_attempts, timeout_seconds, ord)
-        JOIN jobs j ON j.tenant = i.tenant AND j.idempotency_key = i.idempotency_key
+        JOIN jobgate.jobs j ON j.tenant = i.tenant AND j.idempotency_key = i.idempotency_key
         """
 
     /// Takes back, inside the submitting transaction, the rows a rejected unit had inserted:
     /// the jobs and their `submitted` events (the only events a job not yet committed can have).
     /// $1 job ids.
     static let submitDiscard = """
-        WITH j AS (DELETE FROM jobs WHERE id = ANY($1::uuid[]))
-        DELETE FROM job_events WHERE job_id = ANY($1::uuid[]) AND event = 'submitted'
+        WITH j AS (DELETE FROM jobgate.jobs WHERE id = ANY($1::uuid[]))
+        DELETE FROM jobgate.job_events WHERE job_id = ANY($1::uuid[]) AND event = 'submitted'
         """
 
     /// $1 ids: those that exist (a submit whose reply was lost looks its own ids up).
-    static let storedIDs = "SELECT id, created_at, run_at FROM jobs WHERE id = ANY($1::uuid[])"
+    static let storedIDs = "SELECT id, created_at, run_at FROM jobgate.jobs WHERE id = ANY($1::uuid[])"
 
     /// $1 a server process id: whether that backend (not this one) is still in a statement or
     /// a transaction. Only sessions of the same role show their state, as JobGate's do.
@@ -93,15 +93,15 @@ package enum JobQueries {
     // MARK: reads
 
     /// $1 id, $2 tenant (NULL = any).
-    static let job = "SELECT \(jobColumns("j")) FROM jobs j WHERE j.id = $1 AND ($2::text IS NULL OR j.tenant = $2)"
+    static let job = "SELECT \(jobColumns("j")) FROM jobgate.jobs j WHERE j.id = $1 AND ($2::text IS NULL OR j.tenant = $2)"
 
     /// Many jobs by id at once (coalesced status reads). $1 ids.
-    static let jobsByID = "SELECT \(jobColumns("j")) FROM jobs j WHERE j.id = ANY($1::uuid[])"
+    static let jobsByID = "SELECT \(jobColumns("j")) FROM jobgate.jobs j WHERE j.id = ANY($1::uuid[])"
 
     /// Newest first, keyset on id. $1 tenant, $2 status, $3 type, $4 queue, $5 after (exclusive), $6 limit; NULL = any.
     /// Sent unprepared so each call is planned with its values (the optional filters would defeat a generic plan).
     static let list = """
-        SELECT \(jobColumns("j")) FROM jobs j
+        SELECT \(jobColumns("j")) FROM jobgate.jobs j
         WHERE ($1::text IS NULL OR j.tenant = $1) AND ($2::text IS NULL OR j.status = $2)
           AND ($3::text IS NULL OR j.type = $3) AND ($4::text IS NULL OR j.queue = $4)
           AND ($5::uuid IS NULL OR j.id < $5)
@@ -111,13 +111,13 @@ package enum JobQueries {
     /// $1 job id, $2 tenant (NULL = any).
     static let events = """
         SELECT id, job_id, tenant, at, event, from_status, to_status, attempt, worker, message, data::text
-        FROM job_events WHERE job_id = $1 AND ($2::text IS NULL OR tenant = $2) ORDER BY id
+        FROM jobgate.job_events WHERE job_id = $1 AND ($2::text IS NULL OR tenant = $2) ORDER BY id
         """
 
     /// $1 id, $2 tenant (NULL = any).
     static let output = """
         SELECT j.output_size, j.output_content_type, j.output_sha256, j.output_location, j.output_path, o.content
-        FROM jobs j LEFT JOIN job_outputs o ON o.job_id = j.id
+        FROM jobgate.jobs j LEFT JOIN jobgate.job_outputs o ON o.job_id = j.id
         WHERE j.id = $1 AND ($2::text IS NULL OR j.tenant = $2) AND j.status = 'completed' AND j.output_location IS NOT NULL
         """
 
@@ -127,10 +127,10 @@ package enum JobQueries {
     /// (once). `previous` is NULL when no job matched; `u.*` NULL when nothing changed.
     static let cancel = """
         WITH target AS (
-            SELECT id, status, cancel_requested_at FROM jobs
+            SELECT id, status, cancel_requested_at FROM jobgate.jobs
             WHERE id = $1 AND ($2::text IS NULL OR tenant = $2) FOR UPDATE
         ), u AS (
-            UPDATE jobs j SET
+            UPDATE jobgate.jobs j SET
                 status = CASE WHEN t.status IN ('queued', 'retrying') THEN 'cancelled' ELSE j.status END,
                 finished_at = CASE WHEN t.status IN ('queued', 'retrying') THEN now() ELSE j.finished_at END,
                 cancel_requested_at = coalesce(j.cancel_requested_at, now())
@@ -138,7 +138,7 @@ package enum JobQueries {
             WHERE j.id = t.id AND (t.status IN ('queued', 'retrying') OR (t.status = 'running' AND t.cancel_requested_at IS NULL))
             RETURNING j.*, t.status AS from_status
         ), ev AS (
-            INSERT INTO job_events (job_id, tenant, event, from_status, to_status, attempt, message)
+            INSERT INTO jobgate.job_events (job_id, tenant, event, from_status, to_status, attempt, message)
             SELECT id, tenant, CASE WHEN status = 'cancelled' THEN 'cancelled' ELSE 'cancel_requested' END,
                    from_status, status, attempt, $3
             FROM u
@@ -149,14 +149,14 @@ package enum JobQueries {
     /// $1 id, $2 tenant (NULL = any). Failed/cancelled → queued with attempts reset, and a NOTIFY.
     static let redrive = """
         WITH target AS (
-            SELECT id, status FROM jobs WHERE id = $1 AND ($2::text IS NULL OR tenant = $2) FOR UPDATE
+            SELECT id, status FROM jobgate.jobs WHERE id = $1 AND ($2::text IS NULL OR tenant = $2) FOR UPDATE
         ), u AS (
-            UPDATE jobs j SET status = 'queued', attempt = 0, run_at = now(), started_at = NULL, finished_at = NULL,
+            UPDATE jobgate.jobs j SET status = 'queued', attempt = 0, run_at = now(), started_at = NULL, finished_at = NULL,
                 cancel_requested_at = NULL, locked_by = NULL, lease_expires_at = NULL, last_error = NULL
             FROM target t WHERE j.id = t.id AND t.status IN ('failed', 'cancelled')
             RETURNING j.*, t.status AS from_status
         ), ev AS (
-            INSERT INTO job_events (job_id, tenant, event, from_status, to_status, attempt)
+            INSERT INTO jobgate.job_events (job_id, tenant, event, from_status, to_status, attempt)
             SELECT id, tenant, 'redriven', from_status, 'queued', 0 FROM u
         )
         SELECT t.status AS previous, \(jobColumns("u")),
@@ -173,7 +173,7 @@ package enum JobQueries {
         WITH picked AS (
             SELECT c.id, c.status FROM unnest($1::text[]) AS q(name)
             CROSS JOIN LATERAL (
-                SELECT id, status, priority, run_at FROM jobs
+                SELECT id, status, priority, run_at FROM jobgate.jobs
                 WHERE queue = q.name AND status IN ('queued', 'retrying') AND run_at <= now()
                 ORDER BY priority, run_at, id
                 LIMIT $2
@@ -182,14 +182,14 @@ package enum JobQueries {
             ORDER BY c.priority, c.run_at, c.id
             LIMIT $2
         ), claimed AS (
-            UPDATE jobs j SET status = 'running', attempt = j.attempt + 1, locked_by = $3,
+            UPDATE jobgate.jobs j SET status = 'running', attempt = j.attempt + 1, locked_by = $3,
                 lease_expires_at = now() + make_interval(secs => $4::float8), started_at = now()
             FROM picked p WHERE j.id = p.id
             RETURNING j.id, j.tenant, j.queue, j.type, j.payload::text AS payload, j.attempt, j.max_attempts,
                       j.timeout_seconds, j.trace_id, j.priority, j.run_at, p.status AS from_status,
                       greatest(extract(epoch FROM now() - j.run_at), 0)::float8 AS queue_wait
         ), ev AS (
-            INSERT INTO job_events (job_id, tenant, event, from_status, to_status, attempt, worker)
+            INSERT INTO jobgate.job_events (job_id, tenant, event, from_status, to_status, attempt, worker)
             SELECT id, tenant, 'started', from_status, 'running', attempt, $3 FROM claimed
         )
         SELECT id, tenant, queue, type, payload, attempt, max_attempts, timeout_seconds, trace_id, queue_wait FROM claimed
@@ -202,14 +202,14 @@ package enum JobQueries {
     /// and the worker's registry row. Rows are locked in id order, as in every multi-row write.
     static let heartbeat = """
         WITH held AS (
-            SELECT id FROM jobs WHERE id = ANY($3::uuid[]) AND status = 'running' AND locked_by = $1
+            SELECT id FROM jobgate.jobs WHERE id = ANY($3::uuid[]) AND status = 'running' AND locked_by = $1
             ORDER BY id FOR UPDATE
         ), renewed AS (
-            UPDATE jobs j SET lease_expires_at = now() + make_interval(secs => $2::float8)
+            UPDATE jobgate.jobs j SET lease_expires_at = now() + make_interval(secs => $2::float8)
             FROM held h WHERE j.id = h.id
             RETURNING j.id, j.cancel_requested_at IS NOT NULL AS cancel
         ), w AS (
-            UPDATE workers SET last_heartbeat = now() WHERE id = $1
+            UPDATE jobgate.workers SET last_heartbeat = now() WHERE id = $1
         )
         SELECT id, cancel FROM renewed
         """
@@ -223,7 +223,7 @@ package enum JobQueries {
     /// against the input (1000 x 1000 comparisons, 200-800 ms a batch).
     private static let fencedLock = """
 
-            SELECT j.id FROM jobs j
+            SELECT j.id FROM jobgate.jobs j
             WHERE j.id = ANY($2::uuid[]) AND j.status || '' = 'running' AND j.locked_by = $1
             ORDER BY j.id FOR UPDATE OF j
         """
@@ -242,7 +242,7 @@ package enum JobQueries {
         """
         SELECT c.id FROM input c
         CROSS JOIN LATERAL (
-            SELECT 1 FROM job_events e WHERE e.job_id = c.id AND e.attempt = c.attempt AND e.worker = $1
+            SELECT 1 FROM jobgate.job_events e WHERE e.job_id = c.id AND e.attempt = c.attempt AND e.worker = $1
               AND e.event IN (\(events)) LIMIT 1
         ) recorded
         WHERE (SELECT count(*) FROM \(applied)) < (SELECT count(*) FROM input)
@@ -259,18 +259,18 @@ package enum JobQueries {
                 AS c(id, attempt, size, content_type, sha256, location, path, content)
         ), held AS (\(fencedLock)
         ), done AS (
-            UPDATE jobs j SET status = 'completed', finished_at = now(), lease_expires_at = NULL, locked_by = NULL,
+            UPDATE jobgate.jobs j SET status = 'completed', finished_at = now(), lease_expires_at = NULL, locked_by = NULL,
                 last_error = NULL, output_size = c.size, output_content_type = c.content_type, output_sha256 = c.sha256,
                 output_location = c.location, output_path = c.path
             FROM held h JOIN input c ON c.id = h.id
             WHERE j.id = h.id AND j.id = ANY($2::uuid[]) AND j.attempt = c.attempt
             RETURNING j.id, j.tenant, j.attempt
         ), outputs AS (
-            INSERT INTO job_outputs (job_id, content)
+            INSERT INTO jobgate.job_outputs (job_id, content)
             SELECT d.id, c.content FROM done d JOIN input c ON c.id = d.id WHERE c.content IS NOT NULL
             ON CONFLICT (job_id) DO UPDATE SET content = EXCLUDED.content
         ), ev AS (
-            INSERT INTO job_events (job_id, tenant, event, from_status, to_status, attempt, worker)
+            INSERT INTO jobgate.job_events (job_id, tenant, event, from_status, to_status, attempt, worker)
             SELECT id, tenant, 'completed', 'running', 'completed', attempt, $1 FROM done
         )
         SELECT id FROM done
@@ -290,10 +290,10 @@ package enum JobQueries {
             -- The type's backoff from job_types; the worker's policy when the type is not there.
             SELECT c.id, \(backoffSeconds(attempt: "c.attempt", base: "coalesce(t.backoff_base_seconds, c.base)",
                                            cap: "coalesce(t.backoff_cap_seconds, c.cap)")) AS delay
-            FROM input c JOIN jobs j ON j.id = c.id LEFT JOIN job_types t ON t.name = j.type
+            FROM input c JOIN jobgate.jobs j ON j.id = c.id LEFT JOIN jobgate.job_types t ON t.name = j.type
             WHERE c.disposition = 'retry'
         ), u AS (
-            UPDATE jobs j SET
+            UPDATE jobgate.jobs j SET
                 status = CASE c.disposition WHEN 'cancel' THEN 'cancelled' WHEN 'fail' THEN 'failed' ELSE 'retrying' END,
                 run_at = CASE WHEN c.disposition = 'retry' THEN now() + make_interval(secs => b.delay) ELSE j.run_at END,
                 finished_at = CASE WHEN c.disposition = 'retry' THEN NULL ELSE now() END,
@@ -302,7 +302,7 @@ package enum JobQueries {
             WHERE j.id = h.id AND j.id = ANY($2::uuid[]) AND j.attempt = c.attempt
             RETURNING j.id, j.tenant, j.attempt, j.status, j.run_at, c.message, b.delay
         ), ev AS (
-            INSERT INTO job_events (job_id, tenant, event, from_status, to_status, attempt, worker, message, data)
+            INSERT INTO jobgate.job_events (job_id, tenant, event, from_status, to_status, attempt, worker, message, data)
             SELECT id, tenant, CASE status WHEN 'retrying' THEN 'retry_scheduled' ELSE status END, 'running', status,
                    attempt, $1, message,
                    CASE WHEN status = 'retrying' THEN jsonb_build_object('delaySeconds', delay, 'runAt', run_at) END
@@ -328,17 +328,17 @@ package enum JobQueries {
     private static func handBack(selecting: String, message: String) -> String {
         """
         WITH target AS (
-            SELECT id FROM jobs WHERE \(selecting) AND status = 'running' AND locked_by = $1
+            SELECT id FROM jobgate.jobs WHERE \(selecting) AND status = 'running' AND locked_by = $1
             ORDER BY id FOR UPDATE
         ), u AS (
-            UPDATE jobs j SET
+            UPDATE jobgate.jobs j SET
                 status = CASE WHEN j.cancel_requested_at IS NOT NULL THEN 'cancelled' ELSE 'queued' END,
                 finished_at = CASE WHEN j.cancel_requested_at IS NOT NULL THEN now() END,
                 attempt = j.attempt - 1, locked_by = NULL, lease_expires_at = NULL
             FROM target t WHERE j.id = t.id
             RETURNING j.id, j.tenant, j.attempt, j.status, j.queue
         ), ev AS (
-            INSERT INTO job_events (job_id, tenant, event, from_status, to_status, attempt, worker, message)
+            INSERT INTO jobgate.job_events (job_id, tenant, event, from_status, to_status, attempt, worker, message)
             SELECT id, tenant, CASE status WHEN 'cancelled' THEN 'cancelled' ELSE 'requeued' END, 'running', status,
                    attempt + 1, $1, '\(message)'
             FROM u
@@ -362,13 +362,13 @@ package enum JobQueries {
     /// was requested. SKIP LOCKED lets many rescuers run at once without double-rescuing.
     static let rescue = """
         WITH expired AS (
-            SELECT id, locked_by, type FROM jobs
+            SELECT id, locked_by, type FROM jobgate.jobs
             WHERE status = 'running' AND lease_expires_at < now()
             ORDER BY lease_expires_at
             LIMIT $1
             FOR UPDATE SKIP LOCKED
         ), u AS (
-            UPDATE jobs j SET
+            UPDATE jobgate.jobs j SET
                 status = CASE WHEN j.cancel_requested_at IS NOT NULL THEN 'cancelled'
                               WHEN j.attempt >= j.max_attempts THEN 'failed' ELSE 'retrying' END,
                 run_at = CASE WHEN j.cancel_requested_at IS NULL AND j.attempt < j.max_attempts
@@ -381,12 +381,12 @@ package enum JobQueries {
             -- its result (River #1302).
             FROM expired e, LATERAL (
                 SELECT coalesce(t.backoff_base_seconds, $2::float8) AS base, coalesce(t.backoff_cap_seconds, $3::float8) AS cap
-                FROM (SELECT 1) one LEFT JOIN job_types t ON t.name = e.type
+                FROM (SELECT 1) one LEFT JOIN jobgate.job_types t ON t.name = e.type
             ) p
             WHERE j.id = e.id AND j.status = 'running' AND j.lease_expires_at < now()
             RETURNING j.id, j.tenant, j.attempt, j.status, e.locked_by AS old_worker, j.last_error, j.type, j.queue
         ), ev AS (
-            INSERT INTO job_events (job_id, tenant, event, from_status, to_status, attempt, worker, message)
+            INSERT INTO jobgate.job_events (job_id, tenant, event, from_status, to_status, attempt, worker, message)
             SELECT id, tenant, 'lease_expired', 'running', status, attempt, old_worker, last_error FROM u
         )
         SELECT id, status, type, queue FROM u
@@ -399,7 +399,7 @@ package enum JobQueries {
 
     /// Every job type.
     static let jobTypes = """
-        SELECT name, queue, max_attempts, timeout_seconds, backoff_base_seconds, backoff_cap_seconds FROM job_types
+        SELECT name, queue, max_attempts, timeout_seconds, backoff_base_seconds, backoff_cap_seconds FROM jobgate.job_types
         """
 
     /// $1–$6 arrays (name, queue, max attempts, timeout, backoff base, cap), $7 who writes,
@@ -410,9 +410,9 @@ package enum JobQueries {
             SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::int[], $5::float8[], $6::float8[])
                 AS t(name, queue, max_attempts, timeout_seconds, base, cap)
         ), old AS (
-            SELECT jt.* FROM job_types jt JOIN input i ON i.name = jt.name
+            SELECT jt.* FROM jobgate.job_types jt JOIN input i ON i.name = jt.name
         ), up AS (
-            INSERT INTO job_types AS jt (name, queue, max_attempts, timeout_seconds, backoff_base_seconds, backoff_cap_seconds, updated_by)
+            INSERT INTO jobgate.job_types AS jt (name, queue, max_attempts, timeout_seconds, backoff_base_seconds, backoff_cap_seconds, updated_by)
             SELECT name, queue, max_attempts, timeout_seconds, base, cap, $7 FROM input
             ON CONFLICT (name) DO UPDATE SET
                 queue = EXCLUDED.queue, max_attempts = EXCLUDED.max_attempts, timeout_seconds = EXCLUDED.timeout_seconds,
@@ -439,41 +439,41 @@ package enum JobQueries {
     /// $1 retention seconds, $2 batch. Finished jobs (their inline outputs cascade); returns file paths.
     static let pruneJobs = """
         WITH doomed AS (
-            SELECT id FROM jobs WHERE finished_at < now() - make_interval(secs => $1::float8)
+            SELECT id FROM jobgate.jobs WHERE finished_at < now() - make_interval(secs => $1::float8)
             ORDER BY finished_at LIMIT $2 FOR UPDATE SKIP LOCKED
         )
-        DELETE FROM jobs j USING doomed d WHERE j.id = d.id
+        DELETE FROM jobgate.jobs j USING doomed d WHERE j.id = d.id
         RETURNING CASE WHEN j.output_location = 'file' THEN j.output_path END
         """
 
     /// $1 retention seconds, $2 batch.
     static let pruneEvents = """
-        DELETE FROM job_events WHERE id IN (
-            SELECT id FROM job_events WHERE at < now() - make_interval(secs => $1::float8) ORDER BY at LIMIT $2)
+        DELETE FROM jobgate.job_events WHERE id IN (
+            SELECT id FROM jobgate.job_events WHERE at < now() - make_interval(secs => $1::float8) ORDER BY at LIMIT $2)
         """
 
     /// $1 retention seconds: registry rows of workers gone for longer.
     static let pruneWorkers = """
-        DELETE FROM workers WHERE coalesce(stopped_at, last_heartbeat) < now() - make_interval(secs => $1::float8)
+        DELETE FROM jobgate.workers WHERE coalesce(stopped_at, last_heartbeat) < now() - make_interval(secs => $1::float8)
         """
 
     // MARK: workers and queues
 
     /// $1 id, $2 host, $3 pid, $4 version, $5 queues, $6 concurrency.
     static let registerWorker = """
-        INSERT INTO workers (id, host, pid, version, queues, concurrency) VALUES ($1, $2, $3, $4, $5::text[], $6)
+        INSERT INTO jobgate.workers (id, host, pid, version, queues, concurrency) VALUES ($1, $2, $3, $4, $5::text[], $6)
         ON CONFLICT (id) DO UPDATE SET last_heartbeat = now(), stopped_at = NULL
         """
 
     /// $1 id.
-    static let stopWorker = "UPDATE workers SET stopped_at = now(), last_heartbeat = now() WHERE id = $1"
+    static let stopWorker = "UPDATE jobgate.workers SET stopped_at = now(), last_heartbeat = now() WHERE id = $1"
 
     /// Queues with claimable jobs: a loose index scan over `jobs_claimable_idx`, one probe per queue.
     static let claimableQueues = """
         WITH RECURSIVE q AS (
-            (SELECT queue FROM jobs WHERE status IN ('queued', 'retrying') ORDER BY queue LIMIT 1)
+            (SELECT queue FROM jobgate.jobs WHERE status IN ('queued', 'retrying') ORDER BY queue LIMIT 1)
             UNION ALL
-            SELECT (SELECT queue FROM jobs WHERE status IN ('queued', 'retrying') AND queue > q.queue ORDER BY queue LIMIT 1)
+            SELECT (SELECT queue FROM jobgate.jobs WHERE status IN ('queued', 'retrying') AND queue > q.queue ORDER BY queue LIMIT 1)
             FROM q WHERE q.queue IS NOT NULL
         )
         SELECT queue FROM q WHERE queue IS NOT NULL
@@ -487,20 +487,20 @@ package enum JobQueries {
     /// and a ready count that stops after $1 index entries. Never a count over the table.
     static let queueStats = """
         WITH RECURSIVE g AS (
-            (SELECT queue, priority FROM jobs WHERE status IN ('queued', 'retrying') ORDER BY queue, priority LIMIT 1)
+            (SELECT queue, priority FROM jobgate.jobs WHERE status IN ('queued', 'retrying') ORDER BY queue, priority LIMIT 1)
             UNION ALL
             SELECT n.queue, n.priority FROM g CROSS JOIN LATERAL (
-                SELECT queue, priority FROM jobs
+                SELECT queue, priority FROM jobgate.jobs
                 WHERE status IN ('queued', 'retrying') AND (queue, priority) > (g.queue, g.priority)
                 ORDER BY queue, priority LIMIT 1
             ) n
         ), groups AS (SELECT queue, priority FROM g LIMIT 1000)
         SELECT g.queue,
             (SELECT count(*) FROM (
-                SELECT 1 FROM jobs WHERE status IN ('queued', 'retrying') AND queue = g.queue
+                SELECT 1 FROM jobgate.jobs WHERE status IN ('queued', 'retrying') AND queue = g.queue
                     AND priority = g.priority AND run_at <= now() LIMIT $1) c)::bigint AS ready,
             coalesce(greatest(extract(epoch FROM now() - (
-                SELECT run_at FROM jobs WHERE status IN ('queued', 'retrying') AND queue = g.queue
+                SELECT run_at FROM jobgate.jobs WHERE status IN ('queued', 'retrying') AND queue = g.queue
                     AND priority = g.priority ORDER BY run_at LIMIT 1)), 0), 0)::float8 AS oldest_age
         FROM groups g
         """
@@ -508,7 +508,7 @@ package enum JobQueries {
     /// $1 seconds: workers not stopped whose last heartbeat is at most that old. The registry is
     /// small (rows of workers gone longer than the retention are pruned), so this is cheap.
     static let liveWorkers = """
-        SELECT count(*)::bigint FROM workers
+        SELECT count(*)::bigint FROM jobgate.workers
         WHERE stopped_at IS NULL AND last_heartbeat >= now() - make_interval(secs => $1::float8)
         """
 }

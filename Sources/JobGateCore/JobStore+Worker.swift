@@ -123,24 +123,35 @@ extension JobStore {
         return result
     }
 
-    /// Retention, by one worker at a time (a session advisory lock; nil if another holds it):
-    /// finished jobs older than `jobRetention` seconds (with their inline outputs), then history
-    /// older than `historyRetention`, each in batches of `batch` rows so no statement runs long.
+    /// Retention, by one worker at a time (nil if another is pruning): finished jobs older than
+    /// `jobRetention` seconds (with their inline outputs), then history older than
+    /// `historyRetention`, each in batches of `batch` rows so no statement runs long.
+    /// Each batch is a transaction holding a transaction-scoped advisory lock (a session lock would
+    /// not survive a transaction pooler); if another pruner holds it, this one stops.
     /// Returns the deleted jobs' output files for the caller to remove.
     public func prune(jobRetention: Double, historyRetention: Double, batch: Int = 1000) async throws -> PruneResult? {
         try await pool.withConnection { conn in
-            let locked = try conn.query("SELECT pg_try_advisory_lock($1)", [JobQueries.pruneLockKey])
-            guard try locked.first?.decode(0, as: Bool.self) == true else { return nil }
-            defer { _ = try? conn.query("SELECT pg_advisory_unlock($1)", [JobQueries.pruneLockKey]) }
+            /// Runs `body` in a transaction holding the prune lock; nil if another pruner holds it.
+            func locked<T>(_ body: (PostgresConnection) throws -> T) throws -> T? {
+                try conn.transaction { conn in
+                    let rows = try conn.query("SELECT pg_try_advisory_xact_lock($1)", [JobQueries.pruneLockKey])
+                    guard try rows.first?.decode(0, as: Bool.self) == true else { return nil }
+                    return try body(conn)
+                }
+            }
             var result = PruneResult(jobsDeleted: 0, eventsDeleted: 0, outputFiles: [])
             while true {
-                let rows = try conn.query(JobQueries.pruneJobs, [jobRetention, batch])
+                guard let rows = try locked({ try $0.query(JobQueries.pruneJobs, [jobRetention, batch]) }) else {
+                    return result.jobsDeleted == 0 ? nil : result
+                }
                 result.jobsDeleted += rows.count
                 for r in rows { if let p = try r.decode(0, as: String?.self) { result.outputFiles.append(p) } }
                 if rows.count < batch { break }
             }
             while true {
-                let n = try conn.query(JobQueries.pruneEvents, [historyRetention, batch]).affectedRows
+                guard let n = try locked({ try $0.query(JobQueries.pruneEvents, [historyRetention, batch]).affectedRows }) else {
+                    return result
+                }
                 result.eventsDeleted += n
                 if n < batch { break }
             }

@@ -12,7 +12,7 @@ public struct JobStore: Sendable {
     /// The NOTIFY channel `submit` and `redrive` signal on (payload: the queue name).
     public static let notifyChannel = JobQueries.channel
 
-    /// A store over `pool` (whose sessions use `Database.configuration`'s search_path).
+    /// A store over `pool` (its SQL names every table with its schema).
     public init(pool: PostgresPool) {
         self.pool = pool
     }

@@ -46,26 +46,27 @@ public struct Migrator: Sendable {
     @discardableResult
     public func migrate() async throws -> [Int] {
         let files = self.files
+        // One transaction under a transaction-scoped advisory lock: concurrent migrators wait for
+        // each other, and no session lock is held (none would survive a transaction pooler).
         return try await pool.withConnection { conn in
-            try conn.query("SELECT pg_advisory_lock($1)", [Self.lockKey])
-            defer { _ = try? conn.query("SELECT pg_advisory_unlock($1)", [Self.lockKey]) }
-            try Self.ensureTable(conn)
-            let applied = try Self.applied(conn)
-            try Self.verify(files: files, applied: applied, conn: conn)
-            var done: [Int] = []
-            for file in files where applied[file.version] == nil {
-                try conn.transaction { conn in
+            try conn.transaction { conn in
+                try conn.query("SELECT pg_advisory_xact_lock($1)", [Self.lockKey])
+                try Self.ensureTable(conn)
+                let applied = try Self.applied(conn)
+                try Self.verify(files: files, applied: applied, conn: conn)
+                var done: [Int] = []
+                for file in files where applied[file.version] == nil {
                     try conn.execute(script: file.sql)
                     try conn.query(
                         "INSERT INTO jobgate.schema_migrations (version, name, checksum) VALUES ($1, $2, encode(sha256(convert_to($3, 'UTF8')), 'hex'))",
                         [file.version, file.name, file.sql])
+                    done.append(file.version)
                 }
-                done.append(file.version)
+                if try conn.query("SELECT to_regclass('jobgate.job_types') IS NOT NULL").first?.decode(0, as: Bool.self) == true {
+                    try JobTypeStore.seedBuiltIns(conn)
+                }
+                return done
             }
-            if try conn.query("SELECT to_regclass('jobgate.job_types') IS NOT NULL").first?.decode(0, as: Bool.self) == true {
-                try JobTypeStore.seedBuiltIns(conn)
-            }
-            return done
         }
     }
 

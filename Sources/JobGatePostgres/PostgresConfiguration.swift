@@ -11,15 +11,36 @@ public struct PostgresConfiguration: Sendable {
     public var connectTimeoutSeconds: Int = 5
     /// `application_name` shown in `pg_stat_activity`.
     public var applicationName: String = "jobgate"
-    /// Server settings for every session, sent in the startup packet (no extra round trip),
-    /// e.g. `["search_path": "jobgate,public"]`. Values must not contain spaces.
-    public var serverSettings: [String: String] = [:]
-    /// Statements run on every new connection (constant SQL only, e.g. `SET search_path`).
-    public var onConnect: [String] = []
+    /// The longest one statement may run: past it the client cancels it (`PQcancel`), and the
+    /// caller gets `.cancelled` (SQLSTATE 57014). Enforced by the client, not by a session's
+    /// `statement_timeout`, so it holds through a transaction pooler too. nil: no limit.
+    public var statementTimeout: Duration?
+    /// The connections go through a transaction-pooling proxy (PgBouncer `pool_mode =
+    /// transaction`), where consecutive transactions may run on different server sessions: no
+    /// statement is prepared by name (each is sent unnamed, parsed each time), and nothing
+    /// LISTENs on `url` (see `listenURL`). Session settings this module needs (`DateStyle`,
+    /// `TimeZone`, `client_encoding`) are ones PgBouncer carries to every server session.
+    public var transactionPooling: Bool = false
+    /// Where LISTEN connects when it must not use `url`: a direct connection to the server
+    /// (or a session-pooling proxy). nil: `url`, or no listening under `transactionPooling`.
+    public var listenURL: String?
 
     /// A configuration for `url`.
     public init(url: String) {
         self.url = url
+    }
+
+    /// The configuration of a LISTEN session (`PostgresListener`): `listenURL`, else `url` unless
+    /// the connections go through a transaction pooler, where a session's LISTEN would be lost
+    /// (nil: nobody listens, and callers poll).
+    public var listenConfiguration: PostgresConfiguration? {
+        guard listenURL != nil || !transactionPooling else { return nil }
+        var c = self
+        if let listenURL { c.url = listenURL }
+        c.transactionPooling = false
+        c.listenURL = nil
+        c.statementTimeout = nil
+        return c
     }
 
     /// libpq keywords applied before the user's URI, which may override them.
@@ -27,9 +48,9 @@ public struct PostgresConfiguration: Sendable {
         [
             ("connect_timeout", String(max(2, connectTimeoutSeconds))),
             ("application_name", applicationName),
-            // Timestamps are parsed in this format and zone; see PostgresTimestamp.
-            ("options", (["-c DateStyle=ISO", "-c TimeZone=UTC", "-c client_encoding=UTF8"]
-                + serverSettings.sorted { $0.key < $1.key }.map { "-c \($0.key)=\($0.value)" }).joined(separator: " ")),
+            // No `options` startup parameter: PgBouncer refuses it. DateStyle and TimeZone are
+            // set after connecting when the server's defaults differ (see PostgresConnection.connect).
+            ("client_encoding", "UTF8"),
             // Notice a dead peer (host gone, network cut) instead of waiting forever.
             ("keepalives", "1"),
             ("keepalives_idle", "15"),

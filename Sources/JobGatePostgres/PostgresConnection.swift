@@ -1,5 +1,6 @@
 import CLibPQ
 import Foundation
+import JobGateSystem
 
 /// One libpq connection, used synchronously from a single thread at a time.
 ///
@@ -8,8 +9,7 @@ import Foundation
 /// `PGconn` and frees it in `deinit`.
 public final class PostgresConnection {
     private var conn: OpaquePointer?
-    private var cancelHandle: OpaquePointer?
-    private let cancelLock = NSLock()
+    private let canceller = StatementCanceller()
     private var prepared: [String: String] = [:]
     /// Statements sent since this connection was (re)established or last checked out; the pool uses it
     /// to know whether a failure happened before anything reached the server.
@@ -30,10 +30,7 @@ public final class PostgresConnection {
 
     /// Closes the connection (idempotent).
     public func close() {
-        cancelLock.lock()
-        if let c = cancelHandle { PQfreeCancel(c) }
-        cancelHandle = nil
-        cancelLock.unlock()
+        canceller.replace(with: nil)
         if let conn { PQfinish(conn) }
         conn = nil
         prepared.removeAll()
@@ -71,23 +68,39 @@ public final class PostgresConnection {
         conn = c
         PQsetNoticeProcessor(c, postgresIgnoreNotice, nil)
         backendPID = PQbackendPID(c)
-        cancelLock.lock()
-        cancelHandle = PQgetCancel(c)
-        cancelLock.unlock()
+        canceller.replace(with: PQgetCancel(c))
+        // Timestamps are read in the ISO style (PostgresTimestamp). Both settings are ones the
+        // server reports and PgBouncer replays on every server session it lends this client,
+        // so a plain SET holds through a transaction pooler; most servers need none.
+        var settings: [String] = []
+        if !Self.parameterStatus(c, "DateStyle").hasPrefix("ISO") { settings.append("SET DateStyle = 'ISO'") }
+        if Self.parameterStatus(c, "TimeZone") != "UTC" { settings.append("SET TimeZone = 'UTC'") }
+        if !settings.isEmpty { try execute(script: settings.joined(separator: "; ")) }
         statementsSent = 0
-        for sql in configuration.onConnect {
-            _ = try query(sql, prepare: false)
-        }
-        statementsSent = 0
+    }
+
+    private static func parameterStatus(_ c: OpaquePointer, _ name: String) -> String {
+        PQparameterStatus(c, name).map { String(cString: $0) } ?? ""
     }
 
     /// Asks the server to cancel the statement running on this connection. Safe from any thread.
     public func cancel() {
-        cancelLock.lock()
-        defer { cancelLock.unlock() }
-        guard let h = cancelHandle else { return }
-        var buf = [CChar](repeating: 0, count: 256)
-        _ = PQcancel(h, &buf, Int32(buf.count))
+        canceller.cancel()
+    }
+
+    /// Runs `send` (one statement's round trip) under the configuration's `statementTimeout`:
+    /// past it, the statement is cancelled from a timer thread.
+    private func limited(_ send: () -> OpaquePointer?) -> OpaquePointer? {
+        guard let timeout = configuration.statementTimeout else { return send() }
+        let statement = canceller.begin()
+        let canceller = self.canceller
+        let timer = DispatchWorkItem { canceller.cancel(statement: statement) }
+        DispatchQueue.global().asyncAfter(deadline: .now() + timeout.seconds, execute: timer)
+        defer {
+            timer.cancel()
+            canceller.end()
+        }
+        return send()
     }
 
     /// Checks, without a round trip, whether the server closed the connection while it was idle
@@ -105,7 +118,8 @@ public final class PostgresConnection {
 
     /// Runs one statement with parameters (never interpolated into the SQL).
     ///
-    /// By default the statement is prepared once per connection and reused (named by its text).
+    /// By default the statement is prepared once per connection and reused (named by its text),
+    /// unless the configuration says the connection goes through a transaction pooler.
     @discardableResult
     public func query(_ sql: String, _ parameters: [any PostgresBindable] = [], prepare: Bool = true) throws(PostgresError) -> PostgresRows {
         guard let conn else { throw PostgresError(code: .connectionLost, message: "connection is closed") }
@@ -113,12 +127,12 @@ public final class PostgresConnection {
         let bound = try BoundParameters(parameters.map { $0.postgresParameter })
         statementsSent += 1
         var statementName: String?
-        if prepare {
+        if prepare && !configuration.transactionPooling {
             if let name = prepared[sql] {
                 statementName = name
             } else {
                 let name = "jg\(prepared.count + 1)"
-                let r = PQprepare(conn, name, sql, 0, nil)
+                let r = limited { PQprepare(conn, name, sql, 0, nil) }
                 defer { PQclear(r) }
                 guard let r, PQresultStatus(r) == PGRES_COMMAND_OK else {
                     throw PostgresError.from(result: r, connection: conn)
@@ -127,7 +141,7 @@ public final class PostgresConnection {
                 statementName = name
             }
         }
-        let result = bound.execute(conn: conn, sql: sql, statementName: statementName)
+        let result = limited { bound.execute(conn: conn, sql: sql, statementName: statementName) }
         defer { PQclear(result) }
         guard let result else { throw PostgresError.from(result: nil, connection: conn) }
         switch PQresultStatus(result) {
@@ -142,7 +156,7 @@ public final class PostgresConnection {
     public func execute(script sql: String) throws(PostgresError) {
         guard let conn else { throw PostgresError(code: .connectionLost, message: "connection is closed") }
         statementsSent += 1
-        let r = PQexec(conn, sql)
+        let r = limited { PQexec(conn, sql) }
         defer { PQclear(r) }
         guard let r else { throw PostgresError.from(result: nil, connection: conn) }
         let s = PQresultStatus(r)
@@ -285,3 +299,54 @@ func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<C
 /// Server notices (and the FATAL text of a terminated session) would otherwise go to stderr
 /// unstructured; errors reach callers as `PostgresError` instead.
 private func postgresIgnoreNotice(_ arg: UnsafeMutableRawPointer?, _ message: UnsafePointer<CChar>?) {}
+
+/// The connection's `PGcancel` handle, usable from any thread: a caller's cancel (the pool's, on
+/// task cancellation) or the statement timer's. A timer's cancel names the statement it was armed
+/// for and is dropped once that statement ended: it is sent under the lock the statement's end
+/// takes, so it can never land on the next statement.
+private final class StatementCanceller: @unchecked Sendable {
+    private let lock = NSLock()
+    private var handle: OpaquePointer?
+    private var statement: UInt64 = 0
+    private var running = false
+
+    func replace(with newHandle: OpaquePointer?) {
+        lock.lock()
+        defer { lock.unlock() }
+        if let handle { PQfreeCancel(handle) }
+        handle = newHandle
+    }
+
+    func begin() -> UInt64 {
+        lock.lock()
+        defer { lock.unlock() }
+        statement &+= 1
+        running = true
+        return statement
+    }
+
+    func end() {
+        lock.lock()
+        running = false
+        lock.unlock()
+    }
+
+    func cancel(statement armed: UInt64) {
+        lock.lock()
+        defer { lock.unlock() }
+        guard running, statement == armed else { return }
+        send()
+    }
+
+    func cancel() {
+        lock.lock()
+        defer { lock.unlock() }
+        send()
+    }
+
+    private func send() {
+        guard let handle else { return }
+        var buf = [CChar](repeating: 0, count: 256)
+        _ = PQcancel(handle, &buf, Int32(buf.count))
+    }
+}

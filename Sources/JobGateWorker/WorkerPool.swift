@@ -144,7 +144,7 @@ public final class WorkerPool: Sendable {
         defer { metrics.workerSlots.labels().dec(by: Double(configuration.concurrency)) }
         if configuration.queues.isEmpty { await refreshQueues() }
         let listener = configuration.listen
-            ? PostgresListener(configuration: store.pool.configuration, channels: [JobStore.notifyChannel]) : nil
+            ? store.pool.configuration.listenConfiguration.map { PostgresListener(configuration: $0, channels: [JobStore.notifyChannel]) } : nil
         // Background loops are unstructured so that cancelling `run()` does not stop the
         // heartbeats and timers the graceful shutdown still needs; they are cancelled at the end.
         var loops: [Task<Void, Never>] = []

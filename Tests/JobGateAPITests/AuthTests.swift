@@ -29,7 +29,7 @@ import Testing
         #expect(try await submitter.send("GET", "/v1/jobs/\(id)").status == 403)
         #expect(try await f.client(try await f.token(scopes: [.cancel])).send("POST", "/v1/jobs/\(id)/cancel").status == 200)
         // Nothing was stored by the refused submit.
-        #expect(try await f.count("SELECT count(*) FROM jobs") == 1)
+        #expect(try await f.count("SELECT count(*) FROM jobgate.jobs") == 1)
     }
 
     @Test func rawTokenWithoutBearerIsAccepted() async throws {
@@ -78,7 +78,7 @@ import Testing
         // last_used_at is written in the background.
         #expect(try await eventually(timeout: .seconds(5)) { try await f.tokens.list()[0].lastUsedAt != nil })
         // Only the hash is stored.
-        #expect(try await f.count("SELECT count(*) FROM api_tokens WHERE token_hash = sha256(convert_to($1, 'UTF8'))", [secret]) == 1)
+        #expect(try await f.count("SELECT count(*) FROM jobgate.api_tokens WHERE token_hash = sha256(convert_to($1, 'UTF8'))", [secret]) == 1)
         #expect(try await f.tokens.revoke(id: token.id))
         #expect(try await eventually(timeout: .seconds(5)) { try await c.send("GET", "/v1/jobs").status == 401 })
         #expect(try await f.tokens.revoke(id: UUID()) == false)
@@ -105,7 +105,7 @@ import Testing
         let c = try f.client(try token())
         let r = try await c.send("POST", "/v1/jobs", json: ["type": "noop", "delaySeconds": 60])
         #expect(r.status == 202)
-        #expect(try await f.count("SELECT count(*) FROM jobs WHERE tenant = 'acme'") == 1)
+        #expect(try await f.count("SELECT count(*) FROM jobgate.jobs WHERE tenant = 'acme'") == 1)
         #expect(try await c.send("POST", "/v1/jobs/\(r.string("jobId")!)/cancel").status == 403)
         for bad in [["aud": JWTClaimValue.string("other")], ["exp": .number(now - 3600)], ["iss": "https://evil.example"],
                     ["nbf": .number(now + 3600)], ["org": .null]] {

@@ -36,7 +36,7 @@ import Testing
         #expect(batched > 0 && batched == (batch["ok"] as? Int ?? 0) * 50)
         #expect(batch["transportErrors"] as? Int == 0, "\(batch)")
         // Every 2xx the bench counted is a job in the database.
-        let stored = try await pool.query("SELECT count(*) FROM jobs").first?.decode(0, as: Int.self)
+        let stored = try await pool.query("SELECT count(*) FROM jobgate.jobs").first?.decode(0, as: Int.self)
         #expect(stored == submitted + batched)
 
         let status = try await bench(["status", "--connections", "2", "--duration", "1s", "--prefill", "20"], url: url, token: token)
@@ -45,7 +45,7 @@ import Testing
         // End to end needs a worker to run what it submits. Without a clean slate it would first
         // drain the thousands of queued jobs above, and the e2e counts and latencies would
         // measure this machine's speed instead.
-        try await pool.query("TRUNCATE jobs, job_events, job_outputs")
+        try await pool.query("TRUNCATE jobgate.jobs, jobgate.job_events, jobgate.job_outputs")
         let worker = try TestProcess([try JobGateBinary.path(), "worker"], environment: env)
         defer { worker.signal(SIGKILL) }
         let e2e = try await bench(["e2e", "--connections", "4", "--duration", "1s", "--rate", "40"], url: url, token: token)

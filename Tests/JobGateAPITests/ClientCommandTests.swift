@@ -32,7 +32,7 @@ import Testing
         #expect(lines.count == 2 && lines[1].isEmpty, "stdout must be the secret and a newline: \(secretLine)")
         let secret = String(lines[0])
         #expect(secret.hasPrefix("jg_") && secret.count >= 32)
-        let stored = try await pool.query("SELECT count(*) FROM api_tokens WHERE token_hash = sha256(convert_to($1, 'UTF8'))", [secret])
+        let stored = try await pool.query("SELECT count(*) FROM jobgate.api_tokens WHERE token_hash = sha256(convert_to($1, 'UTF8'))", [secret])
         #expect(try stored.first?.decode(0, as: Int.self) == 1)
         let (listed, list) = try await jobgate(["token", "list", "--tenant", "cli"], env: dbEnv)
         #expect(listed == 0 && list.contains("ci-bot") && list.contains("active") && !list.contains(secret))

@@ -84,7 +84,7 @@ import Testing
 
         // Every job that got a 202 is in the database.
         let ids = shared.acked.withLock { $0 }
-        let stored = try await pool.query("SELECT id::text FROM jobs").map { try $0.decode(0, as: String.self) }
+        let stored = try await pool.query("SELECT id::text FROM jobgate.jobs").map { try $0.decode(0, as: String.self) }
         #expect(ids.isSubset(of: Set(stored)), "missing: \(ids.subtracting(stored).count)")
         let seen = shared.outcomes.withLock { $0 }
         #expect(seen[503, default: 0] > 0)

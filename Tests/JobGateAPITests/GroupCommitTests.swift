@@ -24,9 +24,9 @@ import Testing
             return out
         }
         #expect(ids.count == 200)
-        #expect(try await f.count("SELECT count(*) FROM jobs") == 200)
+        #expect(try await f.count("SELECT count(*) FROM jobgate.jobs") == 200)
         // Fewer transactions than jobs: xmin groups rows by the transaction that inserted them.
-        let transactions = try await f.count("SELECT count(DISTINCT xmin::text) FROM jobs")
+        let transactions = try await f.count("SELECT count(DISTINCT xmin::text) FROM jobgate.jobs")
         #expect(transactions < 200)
     }
 
@@ -67,13 +67,13 @@ import Testing
         for s in singles { #expect(try await s.value.status == 202) }
 
         // None of the batch exists; the singles are stored, in one transaction.
-        #expect(try await f.count("SELECT count(*) FROM jobs WHERE payload ? 'batch' OR idempotency_key = 'b2'") == 0)
-        #expect(try await f.count("SELECT count(*) FROM jobs WHERE payload ? 'single'") == 3)
-        #expect(try await f.count("SELECT count(DISTINCT xmin::text) FROM jobs WHERE payload ? 'single'") == 1)
-        #expect(try await f.count("SELECT count(*) FROM jobs") == 5)
-        #expect(try await f.count("SELECT count(*) FROM job_events") == 5)
-        #expect(try await f.count("SELECT count(*) FROM job_events e WHERE NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id = e.job_id)") == 0)
-        #expect(try await f.count("SELECT count(*) FROM jobs WHERE id = $1::uuid AND payload = '{\"n\": 1}'", [k1]) == 1)
+        #expect(try await f.count("SELECT count(*) FROM jobgate.jobs WHERE payload ? 'batch' OR idempotency_key = 'b2'") == 0)
+        #expect(try await f.count("SELECT count(*) FROM jobgate.jobs WHERE payload ? 'single'") == 3)
+        #expect(try await f.count("SELECT count(DISTINCT xmin::text) FROM jobgate.jobs WHERE payload ? 'single'") == 1)
+        #expect(try await f.count("SELECT count(*) FROM jobgate.jobs") == 5)
+        #expect(try await f.count("SELECT count(*) FROM jobgate.job_events") == 5)
+        #expect(try await f.count("SELECT count(*) FROM jobgate.job_events e WHERE NOT EXISTS (SELECT 1 FROM jobgate.jobs j WHERE j.id = e.job_id)") == 0)
+        #expect(try await f.count("SELECT count(*) FROM jobgate.jobs WHERE id = $1::uuid AND payload = '{\"n\": 1}'", [k1]) == 1)
 
         // The same batch again with k1 for the same request: 202, that entry is the existing job.
         let ok = try await c.send("POST", "/v1/jobs/batch", json: ["jobs": [
@@ -86,8 +86,8 @@ import Testing
         #expect(entries.count == 3)
         #expect(entries[1]["jobId"] as? String == k1)
         #expect(Set(entries.compactMap { $0["jobId"] as? String }).count == 3)
-        #expect(try await f.count("SELECT count(*) FROM jobs") == 7)
-        #expect(try await f.count("SELECT count(*) FROM job_events") == 7)
+        #expect(try await f.count("SELECT count(*) FROM jobgate.jobs") == 7)
+        #expect(try await f.count("SELECT count(*) FROM jobgate.job_events") == 7)
     }
 
     /// A second commit starts only once enough jobs wait: a few singles wait for the one
@@ -111,7 +111,7 @@ import Testing
         // Three waiting jobs are under the threshold: they keep waiting for the held commit.
         try await Task.sleep(for: .milliseconds(300))
         #expect(committer.backlog == 4)
-        #expect(try await f.count("SELECT count(*) FROM jobs") == 0)
+        #expect(try await f.count("SELECT count(*) FROM jobgate.jobs") == 0)
 
         let batch = try await c.send("POST", "/v1/jobs/batch", json: ["jobs": (0..<3).map { i in
             ["type": "noop", "payload": ["batch": i], "delaySeconds": 600] as [String: Any]
@@ -119,12 +119,12 @@ import Testing
         #expect(batch.status == 202)
         for s in singles { #expect(try await s.value.status == 202) }
         #expect(committer.backlog == 1, "only the held submit still waits")
-        #expect(try await f.count("SELECT count(*) FROM jobs") == 6)
-        #expect(try await f.count("SELECT count(DISTINCT xmin::text) FROM jobs") == 1, "singles and batch in one commit")
+        #expect(try await f.count("SELECT count(*) FROM jobgate.jobs") == 6)
+        #expect(try await f.count("SELECT count(DISTINCT xmin::text) FROM jobgate.jobs") == 1, "singles and batch in one commit")
 
         _ = try blocker.query("ROLLBACK")
         #expect(try await held.value.status == 202)
-        #expect(try await f.count("SELECT count(*) FROM jobs") == 7)
+        #expect(try await f.count("SELECT count(*) FROM jobgate.jobs") == 7)
     }
 
     /// A value the database refuses (here a payload that is not JSON, which the API's validation
@@ -150,7 +150,7 @@ import Testing
             #expect(e.status == 400 && e.code == "invalid_value" && e.message.contains("22P02"), "\(e)")
             #expect(!e.message.contains("not json"), "the database's message reached the client: \(e.message)")
         }
-        #expect(try await f.count("SELECT count(*) FROM jobs") == 2)
+        #expect(try await f.count("SELECT count(*) FROM jobgate.jobs") == 2)
     }
 
     /// Holds a commit: an open transaction owns key "blocker", so the commit of a submit with
@@ -193,6 +193,6 @@ import Testing
         #expect(refused.count > 0)
         #expect(refused.allSatisfy { $0.header("Retry-After") != nil && $0.errorCode == "too_many_requests" })
         #expect(accepted.count + refused.count == 60)
-        #expect(try await f.count("SELECT count(*) FROM jobs") == accepted.count)
+        #expect(try await f.count("SELECT count(*) FROM jobgate.jobs") == accepted.count)
     }
 }

@@ -30,7 +30,7 @@ import Testing
         let conflict = try await c.send("POST", "/v1/jobs", json: ["type": "noop", "payload": ["n": 2], "idempotencyKey": "k1"])
         #expect(conflict.status == 409)
         #expect(conflict.errorCode == "idempotency_conflict")
-        #expect(try await f.count("SELECT count(*) FROM jobs") == 1)
+        #expect(try await f.count("SELECT count(*) FROM jobgate.jobs") == 1)
 
         let job = try await c.send("GET", "/v1/jobs/\(id)")
         #expect(job.status == 200)
@@ -132,7 +132,7 @@ import Testing
         var queues: [String] = []
         for id in ids { queues.append(try #require(try await c.send("GET", "/v1/jobs/\(id)").string("queue"))) }
         #expect(queues == ["images", "urgent", "images", "images", "default"])
-        #expect(try await f.count("SELECT count(*) FROM jobs WHERE type = 'resize' AND max_attempts = 5") == 4)
+        #expect(try await f.count("SELECT count(*) FROM jobgate.jobs WHERE type = 'resize' AND max_attempts = 5") == 4)
         // A worker serving only that queue sees them.
         let claimed = try await JobStore(pool: f.pool).claim(queues: ["images"], limit: 10, worker: "t:1:x", leaseSeconds: 30)
         #expect(claimed.count == 3 && claimed.allSatisfy { $0.type == "resize" })
@@ -150,7 +150,7 @@ import Testing
         #expect(out.allSatisfy { $0["status"] as? String == "queued" })
         // Request order is kept.
         let firstID = try #require(out[0]["jobId"] as? String)
-        let stored = try await f.pool.query("SELECT payload->>'i' FROM jobs WHERE id = $1", [UUID(uuidString: firstID)!])
+        let stored = try await f.pool.query("SELECT payload->>'i' FROM jobgate.jobs WHERE id = $1", [UUID(uuidString: firstID)!])
         #expect(try stored.first?.decode(0, as: String.self) == "0")
 
         var bad = jobs
@@ -160,7 +160,7 @@ import Testing
         #expect(refused.errorField == "jobs[7].type")
         bad[7] = ["type": "noop", "priority": "high"]
         #expect(try await c.send("POST", "/v1/jobs/batch", json: ["jobs": bad]).errorField == "jobs[7].priority")
-        #expect(try await f.count("SELECT count(*) FROM jobs") == 300)
+        #expect(try await f.count("SELECT count(*) FROM jobgate.jobs") == 300)
         // A key repeated for the same request is one job; for a different request, refused up front.
         let twice = try await c.send("POST", "/v1/jobs/batch", json: ["jobs": [["type": "noop", "idempotencyKey": "d"], ["type": "noop", "idempotencyKey": "d"]]])
         #expect(twice.status == 202)
@@ -168,7 +168,7 @@ import Testing
         #expect(pair[0]["jobId"] as? String == pair[1]["jobId"] as? String)
         let clash = try await c.send("POST", "/v1/jobs/batch", json: ["jobs": [["type": "noop", "idempotencyKey": "e"], ["type": "weather", "idempotencyKey": "e"]]])
         #expect(clash.errorField == "jobs[1].idempotencyKey")
-        #expect(try await f.count("SELECT count(*) FROM jobs") == 301)
+        #expect(try await f.count("SELECT count(*) FROM jobgate.jobs") == 301)
         #expect(try await c.send("POST", "/v1/jobs/batch", json: ["jobs": []]).errorField == "jobs")
         #expect(try await c.send("POST", "/v1/jobs/batch", json: ["jobs": 3]).errorField == "jobs")
         #expect(try await c.send("POST", "/v1/jobs/batch", json: ["jobs": Array(repeating: ["type": "noop"], count: 1001)]).errorField == "jobs")
@@ -216,7 +216,7 @@ import Testing
         #expect(form.errorCode == "unsupported_media_type")
         #expect(try await post(#"{"type":"noop"}"#, contentType: "application/json; charset=utf-8").status == 202)
         #expect(try await post(#"{"type":"noop","runAt":"2030-01-01T00:00:00.250Z"}"#).status == 202)
-        #expect(try await f.count("SELECT count(*) FROM jobs") == 2)
+        #expect(try await f.count("SELECT count(*) FROM jobgate.jobs") == 2)
     }
 
     @Test func payloadsAreStoredAsSentAndWhatJsonbRefusesIsA400() async throws {
@@ -227,7 +227,7 @@ import Testing
             try await c.send("POST", path, body: Array(body.utf8))
         }
         func stored(_ id: String?) async throws -> String {
-            try await f.pool.query("SELECT payload::text FROM jobs WHERE id = $1::uuid", [id ?? ""]).first!.decode(0, as: String.self)
+            try await f.pool.query("SELECT payload::text FROM jobgate.jobs WHERE id = $1::uuid", [id ?? ""]).first!.decode(0, as: String.self)
         }
         // Numbers keep their precision and strings their characters (nothing goes through a Double).
         let exact = try await post("/v1/jobs", #"{"type":"noop","payload":{"big": 123456789012345678901234567890.5, "s": "\u00e9\ud83d\ude00", "n": null}}"#)
@@ -238,13 +238,13 @@ import Testing
         let none = try await post("/v1/jobs", #"{"type":"noop"}"#)
         #expect(try await stored(none.string("jobId")) == "{}")
         // jsonb cannot hold \u0000 or a lone surrogate: refused up front, nothing stored.
-        let before = try await f.count("SELECT count(*) FROM jobs")
+        let before = try await f.count("SELECT count(*) FROM jobgate.jobs")
         for (body, code) in [(#"{"type":"noop","payload":"a\u0000b"}"#, "invalid_text"), (#"{"type":"noop","payload":"\ud800"}"#, "malformed_json")] {
             let r = try await post("/v1/jobs", body)
             #expect(r.status == 400 && r.errorCode == code && r.errorField == "payload", "\(body)")
         }
         #expect(try await post("/v1/jobs/batch", #"{"jobs":[{"type":"noop"},{"type":"noop","payload":"\u0000"}]}"#).status == 400)
-        #expect(try await f.count("SELECT count(*) FROM jobs") == before)
+        #expect(try await f.count("SELECT count(*) FROM jobgate.jobs") == before)
         // In a batch, one key twice with the same payload written differently is one request.
         let batch = try await post("/v1/jobs/batch", #"{"jobs":[{"type":"noop","idempotencyKey":"same","payload":{"a":1,"b":[2]}},"# +
                                    #"{"type":"noop","idempotencyKey":"same","payload":{ "b" : [ 2 ], "a" : 1 }}]}"#)

@@ -66,7 +66,7 @@ import Testing
         let match = try #require(xml.range(of: "<MessageId>.*</MessageId>", options: .regularExpression), "\(xml)")
         let messageID = String(xml[match].dropFirst(11).prefix(36))  // the sample's group()[11:47]
         #expect(UUID(uuidString: messageID) != nil, "\(xml)")
-        #expect(try await f.count("SELECT count(*) FROM jobs WHERE id = $1::uuid AND tenant = 'reference' AND type = 'weather'", [messageID]) == 1)
+        #expect(try await f.count("SELECT count(*) FROM jobgate.jobs WHERE id = $1::uuid AND tenant = 'reference' AND type = 'weather'", [messageID]) == 1)
         // MD5 of the body's bytes, as Python's hashlib gives it for this body.
         #expect(xml.contains("<MD5OfMessageBody>0c0546460569b4d5ab1b5356a6f698c6</MD5OfMessageBody>"), "\(xml)")
         let requestID = try #require(submitted.header("X-Request-Id"))

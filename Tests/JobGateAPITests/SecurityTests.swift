@@ -44,7 +44,7 @@ import Testing
             #expect(code == 2, "\(bad): \(output)")
             #expect(output.contains("not a valid tenant name"), "\(output)")
         }
-        #expect(try await f.count("SELECT count(*) FROM api_tokens") == 0)
+        #expect(try await f.count("SELECT count(*) FROM jobgate.api_tokens") == 0)
         // The library refuses too.
         await #expect(throws: APIError.self) { _ = try await f.tokens.create(tenant: "Acme", scopes: [.read]) }
         #expect(try await ClientCommandTests().jobgate(["token", "create", "--tenant", "acme.eu-1", "--scopes", "jobs:read"], env: env).0 == 0)
@@ -60,7 +60,7 @@ import Testing
         let id = job.id.lowercasedString
         let secret = "jg_" + SecureRandom.token(bytes: 32)
         try await f.pool.query("""
-            INSERT INTO api_tokens (id, tenant, name, scopes, token_hash) VALUES ($1, $2, 'legacy', '{admin,jobs:read}', $3)
+            INSERT INTO jobgate.api_tokens (id, tenant, name, scopes, token_hash) VALUES ($1, $2, 'legacy', '{admin,jobs:read}', $3)
             """, [UUIDv7.make(), "cafe\u{301}", TokenStore.hash(secret)])
         let lookAlike = try f.client(secret)
         for path in ["/v1/jobs/\(id)", "/job-status/\(id)", "/v1/jobs", "/v1/jobs/\(id)/events"] {
@@ -93,7 +93,7 @@ import Testing
             #expect(submit.status == 401 && !submit.text.contains("SQLSTATE"), "\(submit.text)")
         }
         #expect(try await acme.send("GET", "/v1/jobs/\(id)").string("status") == "queued")
-        #expect(try await f.count("SELECT count(*) FROM jobs") == 1)
+        #expect(try await f.count("SELECT count(*) FROM jobgate.jobs") == 1)
         #expect(try await f.client(try jwt("acme")).send("GET", "/v1/jobs/\(id)").status == 200)
     }
 
@@ -132,7 +132,7 @@ import Testing
             #expect(r.status == 400 && r.errorCode == "invalid_text" && r.errorField == field, "\(body): \(r.text)")
             #expect(!r.text.contains("SQLSTATE"))
         }
-        #expect(try await f.count("SELECT count(*) FROM jobs") == 1)
+        #expect(try await f.count("SELECT count(*) FROM jobgate.jobs") == 1)
         // A query value was cut at the NUL and listed noop jobs; now it is refused (by the
         // PostgreSQL layer if nothing earlier does), never answered with the cut value.
         let cut = try await c.send("GET", "/v1/jobs?type=noop%00zzz")
@@ -346,6 +346,6 @@ import Testing
         let overPayload = "{\"type\":\"noop\",\"payload\":\"" + String(repeating: "x", count: 300 * 1024) + "\"}"
         #expect(try await c.send("POST", "/v1/jobs", body: Array(overPayload.utf8)).status == 413)
         #expect(try await c.send("POST", "/submit-job-request", body: Array(overPayload.utf8)).status == 413)
-        #expect(try await f.count("SELECT count(*) FROM jobs") == 0)
+        #expect(try await f.count("SELECT count(*) FROM jobgate.jobs") == 0)
     }
 }

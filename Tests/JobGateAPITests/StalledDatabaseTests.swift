@@ -89,7 +89,7 @@ import Testing
         lock.cancel()
         _ = await lock.result
         // Nothing of the refused submit was stored; the service is back at once.
-        #expect(try await f.count("SELECT count(*) FROM jobs WHERE idempotency_key = 'during-the-lock'") == 0)
+        #expect(try await f.count("SELECT count(*) FROM jobgate.jobs WHERE idempotency_key = 'during-the-lock'") == 0)
         #expect(try await client.send("GET", "/v1/jobs/\(id)").status == 200)
     }
 }

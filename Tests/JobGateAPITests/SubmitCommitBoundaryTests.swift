@@ -20,13 +20,13 @@ import Testing
         let (f, proxy) = try await Self.make("submitlost")
         defer { Task { await f.stop(); proxy.stop() } }
         let c = try f.client(try await f.token())
-        proxy.arm(.init(sql: "INSERT INTO jobs", action: .dropReply))
+        proxy.arm(.init(sql: "INSERT INTO jobgate.jobs", action: .dropReply))
         let r = try await c.send("POST", "/v1/jobs", json: ["type": "noop", "delaySeconds": 600])
         #expect(proxy.fired == 1)
         #expect(r.status == 202, "\(r.status) \(r.object ?? [:])")
         let id = try #require(r.string("jobId"))
-        #expect(try await f.count("SELECT count(*) FROM jobs") == 1)
-        #expect(try await f.count("SELECT count(*) FROM jobs WHERE id = $1::uuid", [id]) == 1)
+        #expect(try await f.count("SELECT count(*) FROM jobgate.jobs") == 1)
+        #expect(try await f.count("SELECT count(*) FROM jobgate.jobs WHERE id = $1::uuid", [id]) == 1)
     }
 
     /// The same through the transactional path (an idempotency key): the COMMIT's reply is lost.
@@ -40,7 +40,7 @@ import Testing
         #expect(r.status == 202, "\(r.status) \(r.object ?? [:])")
         let again = try await c.send("POST", "/v1/jobs", json: ["type": "noop", "idempotencyKey": "k-1", "delaySeconds": 600])
         #expect(again.status == 200 && again.string("jobId") == r.string("jobId"), "the replay finds the same job")
-        #expect(try await f.count("SELECT count(*) FROM jobs") == 1)
+        #expect(try await f.count("SELECT count(*) FROM jobgate.jobs") == 1)
     }
 
     /// A connection cut before the statement reached the server: checked, nothing stored, said so.
@@ -48,13 +48,13 @@ import Testing
         let (f, proxy) = try await Self.make("submitcut")
         defer { Task { await f.stop(); proxy.stop() } }
         let c = try f.client(try await f.token())
-        proxy.arm(.init(sql: "INSERT INTO jobs", action: .cut))
+        proxy.arm(.init(sql: "INSERT INTO jobgate.jobs", action: .cut))
         let r = try await c.send("POST", "/v1/jobs", json: ["type": "noop", "delaySeconds": 600])
         #expect(proxy.fired == 1)
         #expect(r.status == 503 && r.errorCode == "database_unavailable")
         let message = ((r.object?["error"] as? [String: Any])?["message"] as? String) ?? ""
         #expect(message.contains("nothing was stored"), "\(message)")
-        #expect(try await f.count("SELECT count(*) FROM jobs") == 0)
+        #expect(try await f.count("SELECT count(*) FROM jobgate.jobs") == 0)
     }
 
     /// When the lookup itself cannot be made, the answer is `outcome_unknown`, never a claim
@@ -64,12 +64,12 @@ import Testing
         defer { Task { await f.stop(); proxy.stop() } }
         let c = try f.client(try await f.token())
         proxy.arm(.init(sql: "pg_stat_activity", action: .cut, times: 1_000))
-        proxy.arm(.init(sql: "INSERT INTO jobs", action: .dropReply))
+        proxy.arm(.init(sql: "INSERT INTO jobgate.jobs", action: .dropReply))
         let r = try await c.send("POST", "/v1/jobs", json: ["type": "noop", "delaySeconds": 600])
         #expect(r.status == 503 && r.errorCode == "outcome_unknown", "\(r.status) \(r.object ?? [:])")
         #expect(r.header("Retry-After") != nil)
         proxy.disarm()
-        #expect(try await f.count("SELECT count(*) FROM jobs") == 1, "it was stored, so 'nothing was stored' would have lied")
+        #expect(try await f.count("SELECT count(*) FROM jobgate.jobs") == 1, "it was stored, so 'nothing was stored' would have lied")
     }
 
     /// A cancel whose reply is lost is asked again (cancelling converges) and answers what is
@@ -83,6 +83,6 @@ import Testing
         let r = try await c.send("POST", "/v1/jobs/\(id)/cancel")
         #expect(proxy.fired == 1)
         #expect(r.status == 200 && r.string("status") == "cancelled", "\(r.status) \(r.object ?? [:])")
-        #expect(try await f.count("SELECT count(*) FROM job_events WHERE job_id = $1::uuid AND event = 'cancelled'", [id]) == 1)
+        #expect(try await f.count("SELECT count(*) FROM jobgate.job_events WHERE job_id = $1::uuid AND event = 'cancelled'", [id]) == 1)
     }
 }

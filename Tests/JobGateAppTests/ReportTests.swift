@@ -18,7 +18,7 @@ import Testing
     /// completes; J5 noop (a) is cancelled while queued; J6 slow (c) is running with an expired
     /// lease; J7 noop (a) completed three days ago.
     static let fixture = """
-        INSERT INTO jobs (id, tenant, queue, type, status, attempt, created_at, started_at, finished_at,
+        INSERT INTO jobgate.jobs (id, tenant, queue, type, status, attempt, created_at, started_at, finished_at,
                           lease_expires_at, locked_by, timeout_seconds, last_error) VALUES
           ('00000000-0000-7000-8000-000000000001', 'a', 'default', 'noop', 'completed', 1, \(at(0)), \(at(10)), \(at(12)), NULL, NULL, 300, NULL),
           ('00000000-0000-7000-8000-000000000002', 'a', 'default', 'noop', 'completed', 1, \(at(0)), \(at(20)), \(at(24)), NULL, NULL, 300, NULL),
@@ -29,7 +29,7 @@ import Testing
               now() - interval '1 minute', 'w:1:x', 86400, NULL),
           ('00000000-0000-7000-8000-000000000007', 'a', 'default', 'noop', 'completed', 1, now() - interval '3 days',
               now() - interval '3 days' + interval '1 second', now() - interval '3 days' + interval '2 seconds', NULL, NULL, 300, NULL);
-        INSERT INTO job_events (job_id, tenant, at, event, from_status, to_status, attempt, worker, message)
+        INSERT INTO jobgate.job_events (job_id, tenant, at, event, from_status, to_status, attempt, worker, message)
         SELECT ('00000000-0000-7000-8000-00000000000' || j)::uuid, t, \(a) + make_interval(secs => s), e, NULL, NULL, n, 'w', m
         FROM (VALUES
           (1, 'a', 0, 'submitted', 0, NULL), (1, 'a', 10, 'started', 1, NULL), (1, 'a', 12, 'completed', 1, NULL),
@@ -42,7 +42,7 @@ import Testing
           (6, 'c', 0, 'submitted', 0, NULL), (6, 'c', 100, 'started', 1, NULL)
         ) AS v(j, t, s, e, n, m)
         ORDER BY s, j;
-        INSERT INTO job_events (job_id, tenant, at, event, attempt)
+        INSERT INTO jobgate.job_events (job_id, tenant, at, event, attempt)
         SELECT '00000000-0000-7000-8000-000000000007', 'a', now() - interval '3 days' + make_interval(secs => s), e, n
         FROM (VALUES (0, 'submitted', 0), (1, 'started', 1), (2, 'completed', 1)) AS v(s, e, n) ORDER BY s;
         """
@@ -141,7 +141,7 @@ import Testing
         try await Self.withFixture("rstuck") { f in
             // Also one past its timeout whose lease is still fresh (a handler ignoring its deadline).
             try await f.pool.query("""
-                INSERT INTO jobs (id, tenant, type, status, attempt, started_at, lease_expires_at, locked_by, timeout_seconds)
+                INSERT INTO jobgate.jobs (id, tenant, type, status, attempt, started_at, lease_expires_at, locked_by, timeout_seconds)
                 VALUES ('00000000-0000-7000-8000-000000000008', 'c', 'slow', 'running', 1, now() - interval '20 minutes',
                         now() + interval '20 seconds', 'w:2:y', 60)
                 """)

@@ -21,7 +21,7 @@ import Testing
         let run = try await onOwnThread {
             try Spawn.run([bin + "/pgbench", "-n", "-M", "prepared", "-c", "1", "-t", String(transactions)]
                                + variables.flatMap { ["-D", $0] }
-                               + ["-f", path, "\(f.db.processURL) options='-c search_path=jobgate,public'"])
+                               + ["-f", path, "\(f.db.processURL)"])
         }
         #expect(run.status == 0 && run.output.contains("number of failed transactions: 0"), "pgbench \(name): \(run.output)")
     }
@@ -32,8 +32,8 @@ import Testing
         try await Self.pgbench("submit", f, transactions: 3, ["n=5"])
         let rows = try await f.pool.query("""
             SELECT j.id::text, j.status, j.tenant, j.type, j.max_attempts, j.timeout_seconds, j.payload::text,
-                   (SELECT string_agg(e.event || '>' || e.to_status, ',') FROM job_events e WHERE e.job_id = j.id)
-            FROM jobs j WHERE j.queue = 'pgbench-submit'
+                   (SELECT string_agg(e.event || '>' || e.to_status, ',') FROM jobgate.job_events e WHERE e.job_id = j.id)
+            FROM jobgate.jobs j WHERE j.queue = 'pgbench-submit'
             """).map { $0 }
         #expect(rows.count == 15)
         for r in rows {
@@ -51,7 +51,7 @@ import Testing
         let ids = try await f.store.submit((0..<10).map { _ in NewJob(tenant: "t", type: "noop", queue: "pgbench") }).map(\.jobID)
         try await Self.pgbench("claim-complete", f, transactions: 1, ["n=4", "complete=1"])
         try await Self.pgbench("claim-complete", f, transactions: 1, ["n=4", "complete=0"])
-        let statuses = try await f.pool.query("SELECT status, count(*) FROM jobs GROUP BY status ORDER BY status")
+        let statuses = try await f.pool.query("SELECT status, count(*) FROM jobgate.jobs GROUP BY status ORDER BY status")
             .map { "\(try $0.decode(0, as: String.self))=\(try $0.decode(1, as: Int.self))" }
         #expect(statuses == ["completed=4", "queued=2", "running=4"])
         // Oldest first, each with the history JobGate writes (checked for replay by `events`).

@@ -40,15 +40,15 @@ import Testing
         p.proxy.arm(.init(sql: "claimed AS", action: .dropReply))
         let worker = p.f.worker({ $0.leaseSeconds = 120; $0.queues = ["default"] }, pool: p.proxiedPool)
         let done = try await worker.runUntil(timeout: .seconds(60)) {
-            try await p.f.count("SELECT count(*) FROM jobs WHERE status = 'completed'") == ids.count
+            try await p.f.count("SELECT count(*) FROM jobgate.jobs WHERE status = 'completed'") == ids.count
         }
         #expect(p.proxy.fired == 1, "the claim's reply was dropped")
         #expect(done, "every job completed although the first claim's reply was lost")
-        #expect(try await p.f.count("SELECT count(*) FROM jobs WHERE status = 'running'") == 0)
+        #expect(try await p.f.count("SELECT count(*) FROM jobgate.jobs WHERE status = 'running'") == 0)
         // The lost claim's jobs were handed back without counting the attempt, then ran once.
-        #expect(try await p.f.count("SELECT count(*) FROM job_events WHERE event = 'requeued' AND message LIKE '%never received%'") > 0)
-        #expect(try await p.f.count("SELECT count(*) FROM jobs WHERE attempt <> 1") == 0)
-        #expect(try await p.f.count("SELECT count(*) FROM job_events WHERE event = 'completed'") == ids.count)
+        #expect(try await p.f.count("SELECT count(*) FROM jobgate.job_events WHERE event = 'requeued' AND message LIKE '%never received%'") > 0)
+        #expect(try await p.f.count("SELECT count(*) FROM jobgate.jobs WHERE attempt <> 1") == 0)
+        #expect(try await p.f.count("SELECT count(*) FROM jobgate.job_events WHERE event = 'completed'") == ids.count)
     }
 
     /// The heartbeat renews exactly the ids it is given, never "everything locked by me", and
@@ -62,10 +62,10 @@ import Testing
         let held: Set<UUID> = [claimed[0].id]
         let hb = try await f.store.heartbeat(worker: "w", leaseSeconds: 600, held: held)
         #expect(hb.renewed == held)
-        #expect(try await f.count("SELECT count(*) FROM jobs WHERE lease_expires_at > now() + interval '60 seconds'") == 1)
+        #expect(try await f.count("SELECT count(*) FROM jobgate.jobs WHERE lease_expires_at > now() + interval '60 seconds'") == 1)
         let back = try await f.store.releaseOrphans(worker: "w", held: held)
         #expect(Set(back) == Set(claimed[1...].map(\.id)))
-        #expect(try await f.count("SELECT count(*) FROM jobs WHERE status = 'queued' AND attempt = 0 AND locked_by IS NULL") == 2)
+        #expect(try await f.count("SELECT count(*) FROM jobgate.jobs WHERE status = 'queued' AND attempt = 0 AND locked_by IS NULL") == 2)
         #expect(try await f.store.job(id: claimed[0].id, tenant: nil)?.status == .running)
         #expect(try await f.events(claimed[1].id) == ["submitted", "started", "requeued"])
     }
@@ -81,12 +81,12 @@ import Testing
         p.proxy.arm(.init(sql: "renewed AS", action: .dropReply, times: 2))
         let worker = p.f.worker({ $0.leaseSeconds = 3; $0.queues = ["default"] }, pool: p.proxiedPool)
         let done = try await worker.runUntil(timeout: .seconds(20)) {
-            try await p.f.count("SELECT count(*) FROM jobs WHERE status = 'completed'") == ids.count
+            try await p.f.count("SELECT count(*) FROM jobgate.jobs WHERE status = 'completed'") == ids.count
         }
         #expect(p.proxy.fired == 2)
         #expect(done)
         #expect(worker.statistics.fencedOut == 0 && worker.statistics.dropped == 0)
-        #expect(try await p.f.count("SELECT count(*) FROM job_events WHERE event = 'lease_expired'") == 0)
+        #expect(try await p.f.count("SELECT count(*) FROM jobgate.job_events WHERE event = 'lease_expired'") == 0)
     }
 
     /// Bug 2: a completion commits, its reply is lost, the retry is refused by fencing and the
@@ -98,7 +98,7 @@ import Testing
         p.proxy.arm(.init(sql: "done AS", action: .dropReply))
         let worker = p.f.worker({ $0.inlineOutputMax = 0; $0.queues = ["default"]; $0.leaseSeconds = 30 }, pool: p.proxiedPool)
         let done = try await worker.runUntil(timeout: .seconds(15)) {
-            try await p.f.count("SELECT count(*) FROM jobs WHERE status = 'completed'") == ids.count
+            try await p.f.count("SELECT count(*) FROM jobgate.jobs WHERE status = 'completed'") == ids.count
         }
         #expect(p.proxy.fired == 1)
         #expect(done)
@@ -108,7 +108,7 @@ import Testing
             let path = try #require(job.output?.path, "a file output")
             #expect(FileManager.default.fileExists(atPath: path), "the output of \(id) is still there")
         }
-        #expect(try await p.f.count("SELECT count(*) FROM job_events WHERE event = 'completed'") == ids.count)
+        #expect(try await p.f.count("SELECT count(*) FROM jobgate.job_events WHERE event = 'completed'") == ids.count)
     }
 
     /// A failure whose reply is lost is recognised the same way (it is not counted as fenced out).
@@ -152,7 +152,7 @@ import Testing
                 }
                 try await group.waitForAll()
             }
-            #expect(try await f.count("SELECT count(*) FROM jobs WHERE status = 'running'") == 0, "round \(round)")
+            #expect(try await f.count("SELECT count(*) FROM jobgate.jobs WHERE status = 'running'") == 0, "round \(round)")
         }
     }
 
@@ -162,7 +162,7 @@ import Testing
         defer { f.pool.shutdown() }
         let id = try await f.store.submit([NewJob(tenant: "t", type: "noop")])[0].jobID
         let c = try #require(try await f.store.claim(queues: ["default"], limit: 1, worker: "w", leaseSeconds: 30).first)
-        try await f.pool.query("UPDATE jobs SET lease_expires_at = now() - interval '1 second' WHERE id = $1", [id])
+        try await f.pool.query("UPDATE jobgate.jobs SET lease_expires_at = now() - interval '1 second' WHERE id = $1", [id])
         // The worker's completion is in progress (row locked, not committed) while a rescuer runs.
         let completing = try await HeldSession(url: f.db.url)
         defer { completing.close() }
@@ -192,15 +192,15 @@ import Testing
         try await Task.sleep(for: .seconds(3))
         let later = try await p.f.store.submit((0..<6).map { _ in NewJob(tenant: "t", type: "noop") }).map(\.jobID)
         let done = try await eventually(timeout: .seconds(30)) {
-            try await p.f.count("SELECT count(*) FROM jobs WHERE status = 'completed'") == 10
+            try await p.f.count("SELECT count(*) FROM jobgate.jobs WHERE status = 'completed'") == 10
         }
         for w in [sick, healthy] { w.shutdown() }
         for r in runs { try await r.value }
         #expect(done)
         #expect(p.proxy.fired >= 2, "the sick worker's heartbeats failed")
-        #expect(try await p.f.count("SELECT count(*) FROM job_events WHERE event = 'started' AND worker = $1 AND job_id = ANY($2::uuid[])",
+        #expect(try await p.f.count("SELECT count(*) FROM jobgate.job_events WHERE event = 'started' AND worker = $1 AND job_id = ANY($2::uuid[])",
                                     [sick.workerID, later]) == 0, "the sick worker claimed nothing after its heartbeats failed")
-        #expect(try await p.f.count("SELECT count(*) FROM job_events WHERE event = 'lease_expired' AND worker = $1", [healthy.workerID]) == 0,
+        #expect(try await p.f.count("SELECT count(*) FROM jobgate.job_events WHERE event = 'lease_expired' AND worker = $1", [healthy.workerID]) == 0,
                 "no job of the live worker was rescued")
     }
 

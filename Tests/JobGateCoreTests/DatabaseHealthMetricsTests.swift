@@ -20,7 +20,7 @@ import Testing
             try await store.registerWorker(WorkerInfo(id: id, host: "h", pid: 1, version: "v", queues: [], concurrency: 1))
         }
         try await store.stopWorker("c")
-        try await pool.query("UPDATE workers SET last_heartbeat = now() - interval '2 minutes' WHERE id = 'd'")
+        try await pool.query("UPDATE jobgate.workers SET last_heartbeat = now() - interval '2 minutes' WHERE id = 'd'")
         let text = await metrics.registry.scrape()
         #expect(text.contains("# TYPE jobgate_db_up gauge\njobgate_db_up 1\n"))
         #expect(text.contains("# TYPE jobgate_workers_live gauge\njobgate_workers_live 2\n"))

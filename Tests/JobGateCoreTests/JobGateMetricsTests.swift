@@ -43,8 +43,8 @@ import Testing
         _ = try await f.store.submit((0..<4).map { _ in NewJob(tenant: "t", type: "noop", queue: "b", priority: 2) })
         // Scheduled for later: waiting, but not ready, so neither depth nor age.
         _ = try await f.store.submit([NewJob(tenant: "t", type: "noop", queue: "c", runAt: Date().addingTimeInterval(3600))])
-        try await f.pool.query("UPDATE jobs SET run_at = now() - interval '100 seconds' WHERE queue = 'a'")
-        try await f.pool.query("UPDATE jobs SET run_at = now() - interval '50 seconds' WHERE queue = 'b' AND priority = 2")
+        try await f.pool.query("UPDATE jobgate.jobs SET run_at = now() - interval '100 seconds' WHERE queue = 'a'")
+        try await f.pool.query("UPDATE jobgate.jobs SET run_at = now() - interval '50 seconds' WHERE queue = 'b' AND priority = 2")
 
         let text = await m.registry.scrape()
         #expect(text.contains("jobgate_queue_depth{queue=\"a\"} 3\n"))
@@ -58,7 +58,7 @@ import Testing
         #expect(text.contains("# TYPE jobgate_db_pool_connections gauge\n"))
 
         // A drained queue is reported as 0, not dropped.
-        try await f.pool.query("UPDATE jobs SET status = 'cancelled', finished_at = now() WHERE queue = 'a'")
+        try await f.pool.query("UPDATE jobgate.jobs SET status = 'cancelled', finished_at = now() WHERE queue = 'a'")
         let after = await m.registry.scrape()
         #expect(after.contains("jobgate_queue_depth{queue=\"a\"} 0\n"))
         #expect(after.contains("jobgate_queue_oldest_age_seconds{queue=\"a\"} 0\n"))
@@ -69,12 +69,12 @@ import Testing
         defer { f.pool.shutdown() }
         // Plenty of finished history and a backlog, so a sequential scan would be tempting if the query allowed it.
         try await f.pool.query("""
-            INSERT INTO jobs (id, tenant, queue, type, status, finished_at)
+            INSERT INTO jobgate.jobs (id, tenant, queue, type, status, finished_at)
             SELECT gen_random_uuid(), 't', 'q' || (i % 3), 'noop', CASE WHEN i % 10 = 0 THEN 'queued' ELSE 'completed' END,
                    CASE WHEN i % 10 = 0 THEN NULL ELSE now() END
             FROM generate_series(1, 20000) i
             """)
-        try await f.pool.query("ANALYZE jobs")
+        try await f.pool.query("ANALYZE jobgate.jobs")
         let plan = try await f.pool.withConnection { c in
             try c.query("EXPLAIN " + JobStore.queueStatsSQL.replacingOccurrences(of: "$1", with: "10000"))
                 .map { try $0.decode(0, as: String.self) }.joined(separator: "\n")

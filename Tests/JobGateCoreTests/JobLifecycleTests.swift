@@ -24,7 +24,7 @@ import Testing
         #expect(order == [ids[2], ids[1], ids[0]])
         // The future job is queued but not claimable until its time comes.
         #expect(try await f.store.job(id: ids[3], tenant: nil)?.status == .queued)
-        try await f.pool.query("UPDATE jobs SET run_at = now() - interval '1 second' WHERE id = $1", [ids[3]])
+        try await f.pool.query("UPDATE jobgate.jobs SET run_at = now() - interval '1 second' WHERE id = $1", [ids[3]])
         #expect(try await f.store.claim(queues: ["default", "elsewhere"], limit: 10, worker: "w", leaseSeconds: 30).map(\.id) == [ids[3], ids[4]])
     }
 
@@ -50,7 +50,7 @@ import Testing
                 // The delay the statement chose, from its event (not from now: a starved CI disk
                 // let seconds pass between the write and this read).
                 let data = try await f.pool.query("""
-                    SELECT (data->>'delaySeconds')::float8 FROM job_events WHERE job_id = $1 AND event = 'retry_scheduled' AND attempt = $2
+                    SELECT (data->>'delaySeconds')::float8 FROM jobgate.job_events WHERE job_id = $1 AND event = 'retry_scheduled' AND attempt = $2
                     """, [id, attempt])
                 delays.append(try #require(data.first).decode(0, as: Double.self))
                 // Not claimable before its delay…
@@ -168,13 +168,13 @@ import Testing
         #expect(kfAgain[0].jobID == kf[0].jobID && kfAgain[0].createdJob == nil)
         #expect(out[7] == .conflict(index: 0, existingID: kf[0].jobID))
         // Stored: the first job, the single, the 2nd batch's new job, "ka" and "kf" — nothing of the rejected batch.
-        let n = try await f.pool.query("SELECT count(*), (SELECT count(*) FROM job_events) FROM jobs").first!
+        let n = try await f.pool.query("SELECT count(*), (SELECT count(*) FROM jobgate.job_events) FROM jobgate.jobs").first!
         #expect(try n.decode(0, as: Int.self) == 5 && n.decode(1, as: Int.self) == 5)
-        #expect(try await f.pool.query("SELECT count(*) FROM jobs WHERE payload ? 'a'").first!.decode(0, as: Int.self) == 0)
-        let ka = try await f.pool.query("SELECT payload::text FROM jobs WHERE idempotency_key = 'ka'").first!.decode(0, as: String.self)
+        #expect(try await f.pool.query("SELECT count(*) FROM jobgate.jobs WHERE payload ? 'a'").first!.decode(0, as: Int.self) == 0)
+        let ka = try await f.pool.query("SELECT payload::text FROM jobgate.jobs WHERE idempotency_key = 'ka'").first!.decode(0, as: String.self)
         #expect(ka == #"{"d": 1}"#)
         // Every stored job has exactly its submitted event; none is left for a taken-back job.
-        let orphans = try await f.pool.query("SELECT count(*) FROM job_events e WHERE NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id = e.job_id)")
+        let orphans = try await f.pool.query("SELECT count(*) FROM jobgate.job_events e WHERE NOT EXISTS (SELECT 1 FROM jobgate.jobs j WHERE j.id = e.job_id)")
         #expect(try orphans.first!.decode(0, as: Int.self) == 0)
         // The per-job form keeps its semantics: each job on its own.
         let perJob = try await f.store.submit([NewJob(tenant: "t", type: "noop", idempotencyKey: "k1"), NewJob(tenant: "t", type: "noop")])
@@ -192,7 +192,7 @@ import Testing
         }
         #expect(Set(outcomes.map(\.jobID)).count == 1)
         #expect(outcomes.filter { $0.createdJob != nil }.count == 1)
-        let n = try await f.pool.query("SELECT count(*), (SELECT count(*) FROM job_events) FROM jobs").first!
+        let n = try await f.pool.query("SELECT count(*), (SELECT count(*) FROM jobgate.job_events) FROM jobgate.jobs").first!
         #expect(try n.decode(0, as: Int.self) == 1 && n.decode(1, as: Int.self) == 1)
     }
 
@@ -203,7 +203,7 @@ import Testing
         let claimed = try await f.store.claim(queues: ["default"], limit: 3, worker: "dead", leaseSeconds: 30)
         #expect(claimed.count == 3)
         #expect(try await f.store.rescue().count == 0, "leases still valid")
-        try await f.pool.query("UPDATE jobs SET lease_expires_at = now() - interval '1 second'")
+        try await f.pool.query("UPDATE jobgate.jobs SET lease_expires_at = now() - interval '1 second'")
         // Many rescuers at once: each job rescued exactly once.
         let results = try await withThrowingTaskGroup(of: RescueResult.self) { group in
             for _ in 0..<4 { group.addTask { try await f.store.rescue(limit: 10) } }
@@ -219,7 +219,7 @@ import Testing
         try await f.shiftTime(10_000)
         let second = try await f.store.claim(queues: ["default"], limit: 3, worker: "w2", leaseSeconds: 30)
         #expect(second.allSatisfy { $0.attempt == 2 })
-        try await f.pool.query("UPDATE jobs SET lease_expires_at = now() - interval '1 second' WHERE id = $1", [ids[0]])
+        try await f.pool.query("UPDATE jobgate.jobs SET lease_expires_at = now() - interval '1 second' WHERE id = $1", [ids[0]])
         #expect(try await f.store.rescue().finished == [ids[0]])
         #expect(try await f.store.job(id: ids[0], tenant: nil)?.status == .failed)
         let done = try await f.store.complete(second.filter { $0.id != ids[0] }.map { AttemptCompletion(id: $0.id, attempt: 2) }, worker: "w2")
@@ -239,13 +239,13 @@ import Testing
         ], by: "test")
         let ids = try await f.store.submit([NewJob(tenant: "t", type: "slowretry"), NewJob(tenant: "t", type: "unknown")]).map(\.jobID)
         _ = try await f.store.claim(queues: ["default"], limit: 2, worker: "dead", leaseSeconds: 30)
-        try await f.pool.query("UPDATE jobs SET lease_expires_at = now() - interval '1 second'")
+        try await f.pool.query("UPDATE jobgate.jobs SET lease_expires_at = now() - interval '1 second'")
         let r = try await f.store.rescue(retry: RetryPolicy(baseSeconds: 1, capSeconds: 1))
         #expect(Set(r.retried) == Set(ids))
         // Equal jitter: between half and all of the nominal delay after attempt 1.
         // Measured from the rescue itself (its event), not from now: a loaded machine may take a while to get here.
         let delays = try await f.pool.query("""
-            SELECT extract(epoch FROM j.run_at - e.at)::float8 FROM jobs j JOIN job_events e ON e.job_id = j.id AND e.event = 'lease_expired'
+            SELECT extract(epoch FROM j.run_at - e.at)::float8 FROM jobgate.jobs j JOIN jobgate.job_events e ON e.job_id = j.id AND e.event = 'lease_expired'
             WHERE j.id = ANY($1::uuid[]) ORDER BY j.type
             """, [ids]).map { try $0.decode(0, as: Double.self) }
         #expect(delays.count == 2)
@@ -273,8 +273,8 @@ import Testing
         let c = try await f.store.claim(queues: ["default"], limit: 5, worker: "w", leaseSeconds: 30)
         let meta = JobOutputMetadata(size: 1, contentType: "text/plain", sha256: [UInt8](repeating: 1, count: 32), location: .inline, path: nil)
         _ = try await f.store.complete(c.map { AttemptCompletion(id: $0.id, attempt: 1, output: meta, inlineContent: [65]) }, worker: "w")
-        try await f.pool.query("UPDATE jobs SET finished_at = now() - interval '8 days' WHERE id = ANY($1::uuid[])", [Array(ids.prefix(3))])
-        try await f.pool.query("UPDATE job_events SET at = now() - interval '91 days' WHERE job_id = $1", [ids[0]])
+        try await f.pool.query("UPDATE jobgate.jobs SET finished_at = now() - interval '8 days' WHERE id = ANY($1::uuid[])", [Array(ids.prefix(3))])
+        try await f.pool.query("UPDATE jobgate.job_events SET at = now() - interval '91 days' WHERE job_id = $1", [ids[0]])
         // Another session holds the prune lock: skipped.
         let holder = PostgresPool(configuration: Database.configuration(url: f.db.url, maxConnections: 1))
         try await holder.query("SELECT pg_advisory_lock($1)", [Int64(0x6A6F_6267_6174_6502)])
@@ -285,7 +285,7 @@ import Testing
         holder.shutdown()
         let r = try #require(try await f.store.prune(jobRetention: 7 * 86_400, historyRetention: 90 * 86_400, batch: 2))
         #expect(r.jobsDeleted == 3 && r.eventsDeleted == 3)
-        let counts = try await f.pool.query("SELECT (SELECT count(*) FROM jobs), (SELECT count(*) FROM job_outputs), (SELECT count(*) FROM job_events)").first!
+        let counts = try await f.pool.query("SELECT (SELECT count(*) FROM jobgate.jobs), (SELECT count(*) FROM jobgate.job_outputs), (SELECT count(*) FROM jobgate.job_events)").first!
         #expect(try counts.decode(0, as: Int.self) == 2 && counts.decode(1, as: Int.self) == 2 && counts.decode(2, as: Int.self) == 12)
     }
 
@@ -293,11 +293,11 @@ import Testing
         let f = try await EngineFixture.make("completeplan")
         defer { f.pool.shutdown() }
         try await f.pool.query("""
-            INSERT INTO jobs (id, tenant, queue, type, status, attempt, finished_at, created_at)
+            INSERT INTO jobgate.jobs (id, tenant, queue, type, status, attempt, finished_at, created_at)
             SELECT gen_random_uuid(), 't', 'default', 'noop', 'completed', 1, now(), now() FROM generate_series(1, 100000) g
             """)
         // Statistics taken while nothing runs, as autovacuum takes them between bursts.
-        try await f.pool.query("ANALYZE jobs")
+        try await f.pool.query("ANALYZE jobgate.jobs")
         _ = try await f.store.submit((0..<1000).map { _ in NewJob(tenant: "t", type: "noop") })
         let claimed = try await f.store.claim(queues: ["default"], limit: 1000, worker: "w", leaseSeconds: 30)
         #expect(claimed.count == 1000)
@@ -315,12 +315,12 @@ import Testing
         let f = try await EngineFixture.make("explain")
         defer { f.pool.shutdown() }
         try await f.pool.query("""
-            INSERT INTO jobs (id, tenant, queue, type, status, attempt, finished_at, created_at)
+            INSERT INTO jobgate.jobs (id, tenant, queue, type, status, attempt, finished_at, created_at)
             SELECT gen_random_uuid(), 't', 'default', 'noop', CASE WHEN g % 10 = 0 THEN 'failed' ELSE 'completed' END, 1, now(), now()
             FROM generate_series(1, 100000) g
             """)
         _ = try await f.store.submit((0..<20).map { _ in NewJob(tenant: "t", type: "noop") })
-        try await f.pool.query("ANALYZE jobs")
+        try await f.pool.query("ANALYZE jobgate.jobs")
         let plan = try await f.pool.withConnection { conn in
             try conn.query("EXPLAIN " + JobStore.claimSQL, [["default"], 100, "w", 30.0], prepare: false)
         }.map { try $0.decode(0, as: String.self) }.joined(separator: "\n")

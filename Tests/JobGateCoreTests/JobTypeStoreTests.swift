@@ -36,7 +36,7 @@ import Testing
         let changed = try await store.apply(["resize": longer], by: "w3")
         #expect(changed == [JobTypeChange(name: "resize", before: resize, after: longer)])
         #expect(try await store.all()["resize"] == longer)
-        #expect(try await f.count("SELECT count(*) FROM job_types WHERE name = 'resize' AND updated_by = 'w3'") == 1)
+        #expect(try await f.count("SELECT count(*) FROM jobgate.job_types WHERE name = 'resize' AND updated_by = 'w3'") == 1)
         // Refused by the table's rules, and nothing written.
         var bad = longer
         bad.queue = "no spaces"
@@ -70,7 +70,7 @@ import Testing
         let quick = RetryPolicy(baseSeconds: 1, capSeconds: 1)
         _ = try await f.store.fail(claimed.map { AttemptFailure(id: $0.id, attempt: 1, message: "x", disposition: .retry(quick)) }, worker: "w")
         let delays = try await f.pool.query("""
-            SELECT type, (data->>'delaySeconds')::float8 FROM jobs j JOIN job_events e ON e.job_id = j.id AND e.event = 'retry_scheduled'
+            SELECT type, (data->>'delaySeconds')::float8 FROM jobgate.jobs j JOIN jobgate.job_events e ON e.job_id = j.id AND e.event = 'retry_scheduled'
             WHERE j.id = ANY($1::uuid[])
             """, [ids]).reduce(into: [String: Double]()) { $0[try $1.decode(0)] = try $1.decode(1, as: Double.self) }
         #expect((500...1000).contains(delays["slow"] ?? 0), "\(delays)")
@@ -88,6 +88,6 @@ import Testing
         #expect(try await eventually { try await JobTypeStore(pool: f.pool).all()["thumbnail"]?.timeoutSeconds == 42 })
         w.shutdown()
         try await run.value
-        #expect(try await f.count("SELECT count(*) FROM job_types WHERE name = 'thumbnail' AND updated_by = $1", [w.workerID]) == 1)
+        #expect(try await f.count("SELECT count(*) FROM jobgate.job_types WHERE name = 'thumbnail' AND updated_by = $1", [w.workerID]) == 1)
     }
 }

@@ -35,10 +35,10 @@ import Testing
         #expect(applied.sorted() == Migrations.all.map(\.version))
         let pool = PostgresPool(configuration: Database.configuration(url: db.url))
         defer { pool.shutdown() }
-        let rows = try await pool.query("SELECT count(*), count(DISTINCT version) FROM schema_migrations")
+        let rows = try await pool.query("SELECT count(*), count(DISTINCT version) FROM jobgate.schema_migrations")
         #expect(try rows.first?.decode(0, as: Int.self) == Migrations.all.count)
         // The first migrate made exactly one signing key of 32 bytes.
-        let keys = try await pool.query("SELECT length(secret) FROM signing_keys")
+        let keys = try await pool.query("SELECT length(secret) FROM jobgate.signing_keys")
         #expect(keys.count == 1)
         #expect(try keys.first?.decode(0, as: Int.self) == 32)
         let status = try await Migrator(pool: pool).status()
@@ -68,7 +68,7 @@ import Testing
         // A failing migration rolls back entirely and is not recorded.
         let broken = Migrations.File(version: 2, name: "0002_broken.sql", sql: "CREATE TABLE jobgate.c (x int); SELECT 1/0;")
         await #expect(throws: PostgresError.self) { try await Migrator(pool: pool, files: [original, broken]).migrate() }
-        let c = try await pool.query("SELECT to_regclass('jobgate.c') IS NULL, (SELECT count(*) FROM schema_migrations)")
+        let c = try await pool.query("SELECT to_regclass('jobgate.c') IS NULL, (SELECT count(*) FROM jobgate.schema_migrations)")
         #expect(try c.first?.decode(0, as: Bool.self) == true)
         #expect(try c.first?.decode(1, as: Int.self) == 1)
     }

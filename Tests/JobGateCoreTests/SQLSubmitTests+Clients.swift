@@ -29,11 +29,11 @@ extension SQLSubmitTests {
         let committed = try #require(UUID(uuidString: value("committed", in: output.text)), "\(output.text)")
         let rolledBack = try #require(UUID(uuidString: value("rolledback", in: output.text)), "\(output.text)")
         #expect(try await count(f, "SELECT count(*) FROM public.orders WHERE id = 'psql-commit'") == 1)
-        #expect(try await count(f, "SELECT count(*) FROM jobs WHERE id = $1 AND payload->>'order' = 'psql-commit' AND queue = 'images'", [committed]) == 1)
+        #expect(try await count(f, "SELECT count(*) FROM jobgate.jobs WHERE id = $1 AND payload->>'order' = 'psql-commit' AND queue = 'images'", [committed]) == 1)
         #expect(try await f.events(committed) == ["submitted"])
         #expect(try await count(f, "SELECT count(*) FROM public.orders WHERE id = 'psql-rollback'") == 0)
-        #expect(try await count(f, "SELECT count(*) FROM jobs WHERE id = $1", [rolledBack]) == 0)
-        #expect(try await count(f, "SELECT count(*) FROM job_events WHERE job_id = $1", [rolledBack]) == 0)
+        #expect(try await count(f, "SELECT count(*) FROM jobgate.jobs WHERE id = $1", [rolledBack]) == 0)
+        #expect(try await count(f, "SELECT count(*) FROM jobgate.job_events WHERE job_id = $1", [rolledBack]) == 0)
 
         // An invalid call stops a script run with ON_ERROR_STOP, names the field, and its
         // transaction's rows are gone.
@@ -46,7 +46,7 @@ extension SQLSubmitTests {
         #expect(refused.status == 3, "\(refused.text)")
         #expect(refused.text.contains("jobgate.submit: queue \"not a queue\" is not a queue name"), "\(refused.text)")
         #expect(try await count(f, "SELECT count(*) FROM public.orders WHERE id = 'psql-invalid'") == 0)
-        #expect(try await count(f, "SELECT count(*) FROM jobs") == 1)
+        #expect(try await count(f, "SELECT count(*) FROM jobgate.jobs") == 1)
     }
 
     @Test func pythonWithPsycopgCommitsAndRollsBackInItsOwnTransactions() async throws {
@@ -70,12 +70,12 @@ extension SQLSubmitTests {
         #expect(try await count(f, "SELECT count(*) FROM public.orders") == 1)
         #expect(try await count(f, "SELECT count(*) FROM public.orders WHERE id = 'py-commit'") == 1)
         #expect(try await count(f, """
-            SELECT count(*) FROM jobs WHERE id = $1 AND payload = '{"order": "py-commit", "from": "python"}' AND priority = 3
+            SELECT count(*) FROM jobgate.jobs WHERE id = $1 AND payload = '{"order": "py-commit", "from": "python"}' AND priority = 3
                 AND queue = 'images' AND idempotency_key = 'py-1'
             """, [committed]) == 1)
         #expect(try await f.events(committed) == ["submitted"])
-        #expect(try await count(f, "SELECT count(*) FROM jobs") == 1)
-        #expect(try await count(f, "SELECT count(*) FROM job_events WHERE job_id = $1", [rolledBack]) == 0)
+        #expect(try await count(f, "SELECT count(*) FROM jobgate.jobs") == 1)
+        #expect(try await count(f, "SELECT count(*) FROM jobgate.job_events WHERE job_id = $1", [rolledBack]) == 0)
         let claimed = try await f.store.claim(queues: ["images"], limit: 10, worker: "w", leaseSeconds: 30)
         #expect(claimed.map(\.id) == [committed])
     }

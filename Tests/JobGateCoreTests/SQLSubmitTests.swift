@@ -50,7 +50,7 @@ import Testing
         try await app.query("INSERT INTO public.orders (id) VALUES ('o-1')")
         let id = try await app.query("SELECT jobgate.submit('acme', 'resize', $1)", [#"{"image": "o-1.png"}"#]).first!.decode(0, as: UUID.self)
         // Not visible to anyone else before COMMIT.
-        #expect(try await count(f, "SELECT count(*) FROM jobs WHERE id = $1", [id]) == 0)
+        #expect(try await count(f, "SELECT count(*) FROM jobgate.jobs WHERE id = $1", [id]) == 0)
         #expect(try await count(f, "SELECT count(*) FROM public.orders") == 0)
         try await app.query("COMMIT")
 
@@ -58,7 +58,7 @@ import Testing
         let row = try #require(try await f.pool.query("""
             SELECT tenant, queue, type, payload->>'image', priority, max_attempts, timeout_seconds, status, attempt,
                    idempotency_key IS NULL AND request_hash IS NULL
-            FROM jobs WHERE id = $1
+            FROM jobgate.jobs WHERE id = $1
             """, [id]).first)
         #expect(try row.decode(0, as: String.self) == "acme")
         #expect(try row.decode(1, as: String.self) == "images", "the type's queue")
@@ -87,8 +87,8 @@ import Testing
         let id = try await app.query("SELECT jobgate.submit('acme', 'resize', idempotency_key => 'k-rolled-back')").first!.decode(0, as: UUID.self)
         try await app.query("ROLLBACK")
         #expect(try await count(f, "SELECT count(*) FROM public.orders") == 0)
-        #expect(try await count(f, "SELECT count(*) FROM jobs") == 0)
-        #expect(try await count(f, "SELECT count(*) FROM job_events WHERE job_id = $1", [id]) == 0)
+        #expect(try await count(f, "SELECT count(*) FROM jobgate.jobs") == 0)
+        #expect(try await count(f, "SELECT count(*) FROM jobgate.job_events WHERE job_id = $1", [id]) == 0)
         #expect(try await f.store.claim(queues: ["images"], limit: 10, worker: "w", leaseSeconds: 30).isEmpty)
         // The key was never taken: a new submit with it makes a new job.
         let again = try await app.query("SELECT jobgate.submit('acme', 'resize', idempotency_key => 'k-rolled-back')").first!.decode(0, as: UUID.self)
@@ -156,8 +156,8 @@ import Testing
             #expect(message.contains("jobgate.submit: \(c.field)") || message.contains(" \(c.field) "), "\(c.sql): the message names \(c.field): \(message)")
             try await app.query("ROLLBACK")
         }
-        #expect(try await count(f, "SELECT count(*) FROM jobs") == 0)
-        #expect(try await count(f, "SELECT count(*) FROM job_events") == 0)
+        #expect(try await count(f, "SELECT count(*) FROM jobgate.jobs") == 0)
+        #expect(try await count(f, "SELECT count(*) FROM jobgate.job_events") == 0)
         #expect(try await count(f, "SELECT count(*) FROM public.orders") == 0)
         // The limits themselves pass: 256 KiB of payload text, the ends of smallint, 255 bytes of key.
         let atLimit = "[\"" + String(repeating: "x", count: 262_144 - 4) + "\"]"
@@ -165,8 +165,8 @@ import Testing
         try await app.query("SELECT jobgate.submit('a', 'resize', priority => 32767, idempotency_key => $1)", [String(repeating: "k", count: 255)])
         // Any JSON value is a payload, as in the API; SQL NULL is the default '{}'.
         try await app.query("SELECT jobgate.submit('acme', 'noop', 'null'), jobgate.submit('acme', 'noop', '3'), jobgate.submit('acme', 'noop', NULL)")
-        #expect(try await count(f, "SELECT count(*) FROM jobs WHERE type = 'noop' AND payload IN ('null', '3', '{}')") == 3)
-        #expect(try await count(f, "SELECT count(*) FROM jobs") == 5)
+        #expect(try await count(f, "SELECT count(*) FROM jobgate.jobs WHERE type = 'noop' AND payload IN ('null', '3', '{}')") == 3)
+        #expect(try await count(f, "SELECT count(*) FROM jobgate.jobs") == 5)
     }
 
     @Test func defaultsComeFromJobTypesAndTheCallerOverridesQueueAndPriority() async throws {
@@ -177,7 +177,7 @@ import Testing
             "SELECT jobgate.submit('acme', 'resize', queue => 'urgent:images', priority => -5, run_at => $1)", [runAt]
         ).first!.decode(0, as: UUID.self)
         let row = try #require(try await f.pool.query(
-            "SELECT queue, priority, max_attempts, timeout_seconds, abs(extract(epoch FROM run_at - $2::timestamptz)) < 0.001 FROM jobs WHERE id = $1",
+            "SELECT queue, priority, max_attempts, timeout_seconds, abs(extract(epoch FROM run_at - $2::timestamptz)) < 0.001 FROM jobgate.jobs WHERE id = $1",
             [id, runAt]).first)
         #expect(try row.decode(0, as: String.self) == "urgent:images")
         #expect(try row.decode(1, as: Int.self) == -5)
@@ -187,7 +187,7 @@ import Testing
         #expect(try await f.store.claim(queues: ["urgent:images"], limit: 10, worker: "w", leaseSeconds: 30).isEmpty, "not before run_at")
         // A built-in type without a declared queue goes to `default`.
         let noop = try await f.pool.query("SELECT jobgate.submit('acme', 'noop')").first!.decode(0, as: UUID.self)
-        #expect(try await count(f, "SELECT count(*) FROM jobs WHERE id = $1 AND queue = 'default' AND timeout_seconds = 60", [noop]) == 1)
+        #expect(try await count(f, "SELECT count(*) FROM jobgate.jobs WHERE id = $1 AND queue = 'default' AND timeout_seconds = 60", [noop]) == 1)
     }
 
     @Test func theSameKeyAndRequestReturnTheSameJobAndADifferentRequestIsAConflict() async throws {
@@ -203,8 +203,8 @@ import Testing
         #expect(state == "23505", "\(message)")
         #expect(message.contains("idempotency_key") && message.contains(id.lowercasedString), "\(message)")
         #expect(try await submit(#"{"a": 2}"#, tenant: "other") != id, "keys are per tenant")
-        #expect(try await count(f, "SELECT count(*) FROM jobs") == 2)
-        #expect(try await count(f, "SELECT count(*) FROM job_events") == 2)
+        #expect(try await count(f, "SELECT count(*) FROM jobgate.jobs") == 2)
+        #expect(try await count(f, "SELECT count(*) FROM jobgate.job_events") == 2)
 
         // Two transactions racing on one key: the second waits for the first and gets its job.
         let a = try await Self.session(f), b = try await Self.session(f)
@@ -215,7 +215,7 @@ import Testing
         try await Task.sleep(for: .milliseconds(300))
         try await a.query("COMMIT")
         #expect(try await second.value == first)
-        #expect(try await count(f, "SELECT count(*) FROM jobs WHERE idempotency_key = 'race'") == 1)
+        #expect(try await count(f, "SELECT count(*) FROM jobgate.jobs WHERE idempotency_key = 'race'") == 1)
     }
 
     /// The API (JobStore.submit with the type's defaults, as JobRequestValidator builds it) and
@@ -273,7 +273,7 @@ import Testing
         defer { asMember.close(); asOutsider.close() }
 
         let id = try await asMember.query("SELECT jobgate.submit('acme', 'resize', '{\"x\": 1}')").first!.decode(0, as: UUID.self)
-        #expect(try await count(f, "SELECT count(*) FROM jobs WHERE id = $1", [id]) == 1)
+        #expect(try await count(f, "SELECT count(*) FROM jobgate.jobs WHERE id = $1", [id]) == 1)
         #expect(try await f.events(id) == ["submitted"])
         for sql in ["SELECT count(*) FROM jobgate.jobs", "SELECT count(*) FROM jobgate.job_types",
                     "INSERT INTO jobgate.jobs (id, tenant, type) VALUES (gen_random_uuid(), 'acme', 'resize')",
@@ -285,7 +285,7 @@ import Testing
         }
         let (state, message) = await sqlState { _ = try await asOutsider.query("SELECT jobgate.submit('acme', 'resize')") }
         #expect(state == "42501", "\(message)")
-        #expect(try await count(f, "SELECT count(*) FROM jobs") == 1)
+        #expect(try await count(f, "SELECT count(*) FROM jobgate.jobs") == 1)
         // Its SECURITY DEFINER context: a fixed search_path, owned by the migrating role.
         let definer = try #require(try await f.pool.query("""
             SELECT p.prosecdef, p.proconfig::text, pg_get_userbyid(p.proowner) = current_user

@@ -21,7 +21,7 @@ import Testing
         registry.register("fatal", handler: ClosureHandler { _ in throw JobFailure("bad payload", retryable: false) })
 
         _ = try await f.store.submit((0..<7).map { _ in NewJob(tenant: "t", type: "noop", queue: "q1") })
-        try await f.pool.query("UPDATE jobs SET run_at = now() - interval '30 seconds'") // waited ~30 s in the queue
+        try await f.pool.query("UPDATE jobgate.jobs SET run_at = now() - interval '30 seconds'") // waited ~30 s in the queue
         _ = try await f.store.submit([NewJob(tenant: "t", type: "flaky", queue: "q2", maxAttempts: 3)])
         _ = try await f.store.submit([NewJob(tenant: "t", type: "fatal", queue: "q2", maxAttempts: 3)])
         let slow = try await f.store.submit([NewJob(tenant: "t", type: "weather", queue: "q2", payload: #"{"durationSeconds": 60}"#)])[0].jobID
@@ -41,7 +41,7 @@ import Testing
         // Bounds for a starved disk, not for speed: this test counts, it does not time.
         #expect(try await eventually(timeout: .seconds(40)) { try await f.status(slow) == .running })
         #expect(try await eventually(timeout: .seconds(40)) {
-            try await f.count("SELECT count(*) FROM jobs WHERE status IN ('completed', 'failed')") == 10
+            try await f.count("SELECT count(*) FROM jobgate.jobs WHERE status IN ('completed', 'failed')") == 10
         })
         #expect(metrics.workerSlots.labels().value == 4)
         #expect(metrics.workerSlotsBusy.labels().value == 1, "the slow job holds one slot")

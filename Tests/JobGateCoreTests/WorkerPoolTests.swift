@@ -44,22 +44,22 @@ extension EngineFixture {
         }
         let tasks = workers.map { w in Task { try await w.run() } }
         #expect(try await eventually(timeout: .seconds(120)) {
-            try await f.count("SELECT count(*) FROM jobs WHERE status = 'completed'") == 5000
+            try await f.count("SELECT count(*) FROM jobgate.jobs WHERE status = 'completed'") == 5000
         })
         for t in tasks { t.cancel() }
         for t in tasks { try await t.value }
         for p in pools { p.shutdown() }
         // Every job completed exactly once, in one attempt, by one worker.
-        #expect(try await f.count("SELECT count(*) FROM jobs WHERE status <> 'completed' OR attempt <> 1") == 0)
+        #expect(try await f.count("SELECT count(*) FROM jobgate.jobs WHERE status <> 'completed' OR attempt <> 1") == 0)
         #expect(try await f.count("""
-            SELECT count(*) FROM (SELECT job_id FROM job_events GROUP BY job_id
+            SELECT count(*) FROM (SELECT job_id FROM jobgate.job_events GROUP BY job_id
               HAVING count(*) FILTER (WHERE event = 'started') <> 1 OR count(*) FILTER (WHERE event = 'completed') <> 1
                   OR count(DISTINCT worker) FILTER (WHERE worker IS NOT NULL) <> 1) x
             """) == 0)
-        #expect(try await f.count("SELECT count(DISTINCT worker) FROM job_events WHERE event = 'started'") > 1)
+        #expect(try await f.count("SELECT count(DISTINCT worker) FROM jobgate.job_events WHERE event = 'started'") > 1)
         #expect(workers.map { $0.statistics.fencedOut }.reduce(0, +) == 0)
         #expect(workers.map { $0.statistics.claimed }.reduce(0, +) == 5000)
-        #expect(try await f.count("SELECT count(*) FROM workers WHERE stopped_at IS NOT NULL") == 8)
+        #expect(try await f.count("SELECT count(*) FROM jobgate.workers WHERE stopped_at IS NOT NULL") == 8)
     }
 
     @Test func gracefulShutdownHandsBackUnfinishedJobsAndFinishesQuickOnes() async throws {
@@ -69,7 +69,7 @@ extension EngineFixture {
         let quick = try await f.store.submit([NewJob(tenant: "t", type: "weather", payload: #"{"durationSeconds": 0.3, "records": 3}"#)]).map(\.jobID)
         let w = f.worker { $0.concurrency = 4; $0.gracePeriod = .milliseconds(800) }
         let task = Task { try await w.run() }
-        #expect(try await eventually { try await f.count("SELECT count(*) FROM jobs WHERE status = 'running'") == 4 })
+        #expect(try await eventually { try await f.count("SELECT count(*) FROM jobgate.jobs WHERE status = 'running'") == 4 })
         task.cancel()
         try await task.value
         #expect(try await f.status(quick[0]) == .completed)
@@ -135,7 +135,7 @@ extension EngineFixture {
         #expect(claimed.count == 5)
         let w = f.worker()
         let task = Task { try await w.run() }
-        #expect(try await eventually { try await f.count("SELECT count(*) FROM jobs WHERE status = 'completed'") == 5 })
+        #expect(try await eventually { try await f.count("SELECT count(*) FROM jobgate.jobs WHERE status = 'completed'") == 5 })
         task.cancel()
         try await task.value
         for id in ids {
@@ -155,7 +155,7 @@ extension EngineFixture {
         let bad = try await f.store.submit([NewJob(tenant: "t", type: "weather", payload: #"{"records": "many"}"#)])[0].jobID
         let w = f.worker { $0.inlineOutputMax = 2000 }
         let task = Task { try await w.run() }
-        #expect(try await eventually { try await f.count("SELECT count(*) FROM jobs WHERE finished_at IS NOT NULL") == 3 })
+        #expect(try await eventually { try await f.count("SELECT count(*) FROM jobgate.jobs WHERE finished_at IS NOT NULL") == 3 })
         task.cancel()
         try await task.value
         let s = try #require(try await f.store.output(id: small))

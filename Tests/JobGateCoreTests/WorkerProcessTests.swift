@@ -27,8 +27,8 @@ import Testing
         }
         let pool = PostgresPool(configuration: Database.configuration(url: db.url))
         defer { pool.shutdown() }
-        #expect(try await count(pool, "SELECT count(*) FROM schema_migrations") == Migrations.all.count)
-        #expect(try await count(pool, "SELECT count(*) FROM signing_keys") == 1)
+        #expect(try await count(pool, "SELECT count(*) FROM jobgate.schema_migrations") == Migrations.all.count)
+        #expect(try await count(pool, "SELECT count(*) FROM jobgate.signing_keys") == 1)
     }
 
     @Test func eightWorkerProcessesCompleteEveryJobExactlyOnce() async throws {
@@ -45,7 +45,7 @@ import Testing
                             environment: ["JOBGATE_DATABASE_URL": db.processURL, "JOBGATE_LOG_LEVEL": "warn"])
         }
         let done = try await eventually(timeout: .seconds(120)) {
-            try await count(pool, "SELECT count(*) FROM jobs WHERE status = 'completed'") == 5000
+            try await count(pool, "SELECT count(*) FROM jobgate.jobs WHERE status = 'completed'") == 5000
         }
         #expect(done)
         for w in workers { w.signal(SIGTERM) }
@@ -54,13 +54,13 @@ import Testing
             #expect(code == 0, "worker exited \(code): \(w.output.suffix(2000))")
         }
         // Exactly one start and one completion per job, all on attempt 1: no job ran twice.
-        #expect(try await count(pool, "SELECT count(*) FROM job_events WHERE event = 'started'") == 5000)
-        #expect(try await count(pool, "SELECT count(*) FROM job_events WHERE event = 'completed'") == 5000)
-        #expect(try await count(pool, "SELECT count(*) FROM (SELECT job_id FROM job_events WHERE event = 'started' GROUP BY job_id HAVING count(*) > 1) d") == 0)
-        #expect(try await count(pool, "SELECT count(*) FROM jobs WHERE attempt <> 1") == 0)
+        #expect(try await count(pool, "SELECT count(*) FROM jobgate.job_events WHERE event = 'started'") == 5000)
+        #expect(try await count(pool, "SELECT count(*) FROM jobgate.job_events WHERE event = 'completed'") == 5000)
+        #expect(try await count(pool, "SELECT count(*) FROM (SELECT job_id FROM jobgate.job_events WHERE event = 'started' GROUP BY job_id HAVING count(*) > 1) d") == 0)
+        #expect(try await count(pool, "SELECT count(*) FROM jobgate.jobs WHERE attempt <> 1") == 0)
         // Several processes took part, and all registered and then stopped cleanly.
-        #expect(try await count(pool, "SELECT count(DISTINCT worker) FROM job_events WHERE event = 'started'") >= 2)
-        #expect(try await count(pool, "SELECT count(*) FROM workers WHERE stopped_at IS NOT NULL") == 8)
+        #expect(try await count(pool, "SELECT count(DISTINCT worker) FROM jobgate.job_events WHERE event = 'started'") >= 2)
+        #expect(try await count(pool, "SELECT count(*) FROM jobgate.workers WHERE stopped_at IS NOT NULL") == 8)
     }
 
     @Test func jobsOfASigkilledWorkerProcessAreRescuedAndItsLateResultIsFencedOut() async throws {
@@ -78,7 +78,7 @@ import Testing
         // already finished on a loaded machine.
         var holder: String?
         let started = try await eventually(timeout: .seconds(30)) {
-            let row = try await pool.query("SELECT count(*), min(locked_by) FROM jobs WHERE status = 'running'").first
+            let row = try await pool.query("SELECT count(*), min(locked_by) FROM jobgate.jobs WHERE status = 'running'").first
             guard let row, try row.decode(0, as: Int.self) == 3 else { return false }
             holder = try row.decode(1, as: String?.self)
             return true
@@ -94,7 +94,7 @@ import Testing
         let rescuer = WorkerPool(store: store, configuration: config)
         let run = Task { try await rescuer.run() }
         let completed = try await eventually(timeout: .seconds(40)) {
-            try await count(pool, "SELECT count(*) FROM jobs WHERE status = 'completed'") == 3
+            try await count(pool, "SELECT count(*) FROM jobgate.jobs WHERE status = 'completed'") == 3
         }
         #expect(completed)
         rescuer.shutdown()
@@ -103,12 +103,12 @@ import Testing
             let events = try await store.events(jobID: id, tenant: nil).map(\.event)
             #expect(events == ["submitted", "started", "lease_expired", "started", "completed"], "\(events)")
         }
-        #expect(try await count(pool, "SELECT count(*) FROM job_events WHERE event = 'completed' AND worker = $1", [rescuer.workerID]) == 3)
+        #expect(try await count(pool, "SELECT count(*) FROM jobgate.job_events WHERE event = 'completed' AND worker = $1", [rescuer.workerID]) == 3)
         // The dead worker's result, arriving late, changes nothing.
         let late = try await store.complete(ids.map { AttemptCompletion(id: $0, attempt: 1) }, worker: deadWorker)
         #expect(late.applied.isEmpty)
         #expect(Set(late.fencedOut) == Set(ids))
-        #expect(try await count(pool, "SELECT count(*) FROM job_events WHERE event = 'completed'") == 3)
+        #expect(try await count(pool, "SELECT count(*) FROM jobgate.job_events WHERE event = 'completed'") == 3)
     }
 
     @Test func aCommandTypeThatTimesOutIsKilledWithItsChildren() async throws {
@@ -138,7 +138,7 @@ import Testing
         let worker = WorkerPool(store: store, configuration: config, registry: registry)
         let run = Task { try await worker.run() }
         let settled = try await eventually(timeout: .seconds(60)) {
-            try await count(pool, "SELECT count(*) FROM jobs WHERE status IN ('failed', 'completed')") == 2
+            try await count(pool, "SELECT count(*) FROM jobgate.jobs WHERE status IN ('failed', 'completed')") == 2
         }
         #expect(settled)
         worker.shutdown()
@@ -169,8 +169,8 @@ import Testing
         let bin = try JobGateBinary.path()
         let worker = try TestProcess([bin, "worker", "--grace-seconds", "1"], environment: ["JOBGATE_DATABASE_URL": db.processURL])
         let busy = try await eventually(timeout: .seconds(30)) {
-            let done = try await count(pool, "SELECT count(*) FROM jobs WHERE status = 'completed'")
-            let running = try await count(pool, "SELECT count(*) FROM jobs WHERE status = 'running'")
+            let done = try await count(pool, "SELECT count(*) FROM jobgate.jobs WHERE status = 'completed'")
+            let running = try await count(pool, "SELECT count(*) FROM jobgate.jobs WHERE status = 'running'")
             return done == 3 && running == 2
         }
         #expect(busy)
@@ -183,7 +183,7 @@ import Testing
             #expect(job.status == .queued && job.attempt == 0 && job.lockedBy == nil && job.leaseExpiresAt == nil)
             #expect(try await store.events(jobID: id, tenant: nil).map(\.event) == ["submitted", "started", "requeued"])
         }
-        #expect(try await count(pool, "SELECT count(*) FROM workers WHERE stopped_at IS NOT NULL") == 1)
+        #expect(try await count(pool, "SELECT count(*) FROM jobgate.workers WHERE stopped_at IS NOT NULL") == 1)
         let again = try await store.claim(queues: ["default"], limit: 5, worker: "next", leaseSeconds: 30)
         #expect(Set(again.map(\.id)) == Set(slow) && again.allSatisfy { $0.attempt == 1 })
     }
@@ -207,13 +207,13 @@ import Testing
                               sha256: [UInt8](repeating: 0, count: 32), location: .file, path: files[$0.id]))
         }, worker: "w")
         // Only the first is older than the retention.
-        try await pool.query("UPDATE jobs SET finished_at = now() - interval '8 days' WHERE id = $1", [ids[0]])
+        try await pool.query("UPDATE jobgate.jobs SET finished_at = now() - interval '8 days' WHERE id = $1", [ids[0]])
         let prune = try TestProcess([try JobGateBinary.path(), "prune", "--job-retention", "7d"], environment: ["JOBGATE_DATABASE_URL": db.processURL])
         #expect(await prune.wait() == 0, "prune: \(prune.output)")
         #expect(prune.output.contains("deleted 1 jobs"), "\(prune.output)")
         #expect(!FileManager.default.fileExists(atPath: files[ids[0]]!), "the pruned job's output file is left behind")
         #expect(FileManager.default.fileExists(atPath: files[ids[1]]!))
-        #expect(try await count(pool, "SELECT count(*) FROM jobs") == 1)
+        #expect(try await count(pool, "SELECT count(*) FROM jobgate.jobs") == 1)
     }
 }
 

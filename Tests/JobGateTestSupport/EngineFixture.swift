@@ -28,7 +28,7 @@ public struct EngineFixture: Sendable {
     public func events(_ id: UUID, sourceLocation: SourceLocation = #_sourceLocation) async throws -> [String] {
         let rows = try await pool.query("""
             SELECT e.event, e.from_status, e.to_status, j.status
-            FROM job_events e LEFT JOIN jobs j ON j.id = e.job_id WHERE e.job_id = $1 ORDER BY e.id
+            FROM jobgate.job_events e LEFT JOIN jobgate.jobs j ON j.id = e.job_id WHERE e.job_id = $1 ORDER BY e.id
             """, [id]).map { $0 }
         var previous: String?? = .none
         for r in rows {
@@ -48,7 +48,7 @@ public struct EngineFixture: Sendable {
     /// Moves every job's clock back: run_at and lease expiries `seconds` earlier.
     public func shiftTime(_ seconds: Double) async throws {
         try await pool.query(
-            "UPDATE jobs SET run_at = run_at - make_interval(secs => $1::float8), lease_expires_at = lease_expires_at - make_interval(secs => $1::float8)",
+            "UPDATE jobgate.jobs SET run_at = run_at - make_interval(secs => $1::float8), lease_expires_at = lease_expires_at - make_interval(secs => $1::float8)",
             [seconds])
     }
 }

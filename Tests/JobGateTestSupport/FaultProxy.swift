@@ -428,7 +428,9 @@ public final class HeldSession: @unchecked Sendable {
     }
 }
 
-private final class UncheckedBox<T>: @unchecked Sendable {
-    let value: T
-    init(_ v: T) { value = v }
+/// Carries a value that is not Sendable (a `PostgresConnection`) to the one thread at a time
+/// that uses it.
+public final class UncheckedBox<T>: @unchecked Sendable {
+    public let value: T
+    public init(_ v: T) { value = v }
 }

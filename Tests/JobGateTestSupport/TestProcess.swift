@@ -92,7 +92,13 @@ public enum TestPorts {
         return 10_000 + Int.random(in: 0..<10_000)
     }
 
-    private static func bindable(_ port: Int) -> Bool {
+    private static func bindable(_ port: Int) -> Bool { loopback(port, bind) }
+
+    /// True when something accepts TCP connections on 127.0.0.1:`port`.
+    public static func accepts(_ port: Int) -> Bool { loopback(port, connect) }
+
+    /// Calls `bind` or `connect` with a fresh TCP socket and 127.0.0.1:`port`; true on success.
+    private static func loopback(_ port: Int, _ call: (Int32, UnsafePointer<sockaddr>, socklen_t) -> Int32) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return false }
         defer { close(fd) }
@@ -101,7 +107,7 @@ public enum TestPorts {
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { call(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
         }
     }
 }
