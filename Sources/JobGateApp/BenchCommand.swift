@@ -70,7 +70,7 @@ extension JobGateCLI {
     static func drainBench(_ args: Arguments) async throws -> BenchResult {
         let jobs = try args.int("jobs", default: 100_000, range: 1...10_000_000)
         let concurrency = try args.int("concurrency", default: 1000, range: 1...100_000)
-        let url = try DatabaseLocation.required(args)
-        return try await DrainBenchmark.measure(url: url, jobs: jobs, concurrency: concurrency)
+        let database = DatabaseLocation.configuration(args, url: try DatabaseLocation.required(args), maxConnections: 8)
+        return try await DrainBenchmark.measure(database: database, jobs: jobs, concurrency: concurrency)
     }
 }

@@ -50,10 +50,10 @@ public enum DrainBenchmark {
         return Result(jobs: jobs, submitSeconds: submitSeconds, drainSeconds: drainSeconds, statistics: worker.statistics)
     }
 
-    /// `run` on a fresh queue of the database at `url` (migrated first), as a bench result
+    /// `run` on a fresh queue of the `database` (migrated first), as a bench result
     /// with the history rows written counted.
-    public static func measure(url: String, jobs: Int, concurrency: Int) async throws -> BenchResult {
-        let pool = PostgresPool(configuration: Database.configuration(url: url, maxConnections: 8))
+    public static func measure(database: PostgresConfiguration, jobs: Int, concurrency: Int) async throws -> BenchResult {
+        let pool = PostgresPool(configuration: database)
         defer { pool.shutdown() }
         try await Migrator(pool: pool).migrate()
         let queue = "bench-" + String(UInt32.random(in: 0...UInt32.max), radix: 36)
