@@ -21,9 +21,10 @@ public final class APIServer: Sendable {
     private let stopRequests: AsyncStream<Void>
     private let stopContinuation: AsyncStream<Void>.Continuation
 
-    /// A server for `configuration` over `pool`. Nothing is bound until `start()`.
-    public init(configuration: APIConfiguration, pool: PostgresPool) {
-        let service = APIService(configuration: configuration, pool: pool)
+    /// A server for `configuration` over `pool` (reads of status, listings and events from
+    /// `readPool`, a standby, when given). Nothing is bound until `start()`.
+    public init(configuration: APIConfiguration, pool: PostgresPool, readPool: PostgresPool? = nil) {
+        let service = APIService(configuration: configuration, pool: pool, readPool: readPool)
         self.service = service
         var http = configuration.http
         if http.diagnostics == nil {
@@ -78,6 +79,7 @@ public final class APIServer: Sendable {
             c.metrics.observe(pool: service.pool)
             c.metrics.observeQueues(store: service.store)
             c.metrics.observeDatabase(store: service.store)
+            if let replica = service.replicaStore { c.metrics.observeReplica(store: replica) }
         }
         try http.start()
         let authenticator = service.authenticator

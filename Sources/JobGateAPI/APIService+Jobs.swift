@@ -104,7 +104,7 @@ extension APIService {
         }
         let type = request.query("type").flatMap { $0.isEmpty ? nil : $0 }
         let queue = request.query("queue").flatMap { $0.isEmpty ? nil : $0 }
-        let jobs = try await store.list(tenant: principal.tenant, status: status, type: type, queue: queue, limit: limit, after: after)
+        let jobs = try await readStore.list(tenant: principal.tenant, status: status, type: type, queue: queue, limit: limit, after: after)
         var body = "{\"jobs\":["
         for (i, job) in jobs.enumerated() {
             body += (i == 0 ? "" : ",") + JobJSON.job(job, output: try await signedOutput(job))
@@ -121,7 +121,8 @@ extension APIService {
 
     func jobEvents(_ idText: String, _ principal: Principal) async throws -> HTTPResponse {
         let id = try jobID(idText)
-        let events = try await store.events(jobID: id, tenant: principal.tenant)
+        var events = try await readStore.events(jobID: id, tenant: principal.tenant)
+        if events.isEmpty, replicaStore != nil { events = try await store.events(jobID: id, tenant: principal.tenant) }
         // Every job has its `submitted` event, so none means no such job for this tenant.
         guard !events.isEmpty else { throw APIError.jobNotFound(idText) }
         return json("{\"events\":[" + events.map(JobJSON.event).joined(separator: ",") + "]}")

@@ -15,6 +15,12 @@ public final class APIService: Sendable {
     public let router = Router()
     let pool: PostgresPool
     let store: JobStore
+    /// The read replica's store (`--read-database-url`), when there is one: status, listings
+    /// and events are read there. What it does not have yet (a job submitted a moment ago) is
+    /// read from the primary, so a client never gets a 404 for a job it was just given.
+    let replicaStore: JobStore?
+    /// The replica's store if there is one, else the primary's.
+    var readStore: JobStore { replicaStore ?? store }
     /// Who is calling (shared with what is mounted beside the API).
     public let authenticator: Authenticator
     let committer: SubmitCommitter
@@ -33,14 +39,15 @@ public final class APIService: Sendable {
     let mounts = Mutex<[any HTTPMount]>([])
 
     /// A service over `pool` (which should have short acquire and connect timeouts; see
-    /// `APIServer.databaseConfiguration`).
-    public init(configuration: APIConfiguration, pool: PostgresPool) {
+    /// `APIServer.databaseConfiguration`), reading from `readPool` when given.
+    public init(configuration: APIConfiguration, pool: PostgresPool, readPool: PostgresPool? = nil) {
         self.configuration = configuration
         self.pool = pool
         self.store = JobStore(pool: pool)
+        self.replicaStore = readPool.map { JobStore(pool: $0) }
         self.authenticator = Authenticator(tokens: TokenStore(pool: pool), jwt: configuration.jwt, cacheTTL: configuration.tokenCacheTTL)
         self.committer = SubmitCommitter(store: store, configuration: configuration.submit)
-        self.reader = Coalescer(pool: pool, maxBatch: 500, maxInFlight: 1) { conn, ids in
+        self.reader = Coalescer(pool: readPool ?? pool, maxBatch: 500, maxInFlight: 1) { conn, ids in
             let found = try JobStore.jobs(ids: Array(Set(ids)), on: conn)
             let byID = Dictionary(found.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
             return ids.map { byID[$0] }
@@ -179,7 +186,9 @@ public final class APIService: Sendable {
     /// for byte as SQL's `text =` does on the other routes (never `String ==`, for which
     /// `cafe\u{301}` is `caf\u{e9}`).
     func readJob(_ id: UUID, tenant: TenantName) async throws -> Job? {
-        guard let job = try await reader.submit(id), tenant.matches(job.tenant) else { return nil }
+        var job = try await reader.submit(id)
+        if job == nil, replicaStore != nil { job = try await store.job(id: id, tenant: nil) }
+        guard let job, tenant.matches(job.tenant) else { return nil }
         return job
     }
 

@@ -23,6 +23,8 @@ public enum JobGateCLI {
                    help: "--database-url is a PgBouncer in transaction pooling mode: no named prepared statements, and no LISTEN on it (workers and API nodes poll, unless --listen-database-url is set)"),
         OptionSpec("listen-database-url", value: "URL", env: "JOBGATE_LISTEN_DATABASE_URL",
                    help: "a direct connection for LISTEN (instant wake-ups behind --pgbouncer; default: --database-url)"),
+        OptionSpec("read-database-url", value: "URL", env: "JOBGATE_READ_DATABASE_URL",
+                   help: "a read replica (standby) for the API's status, listings and events, the dashboard and reports; submits, claims and completions stay on --database-url (default: none)"),
     ]
 
     static var commands: [Command] {

@@ -23,7 +23,8 @@ extension JobGateCLI {
         }
         let format = try ReportOutput.Format(args.string("format", default: "table"))
         let since = try args.duration("since", default: .seconds(86_400))
-        let url = try DatabaseLocation.required(args)
+        // A report reads history only: the read replica when there is one.
+        let url = try args.string("read-database-url") ?? DatabaseLocation.required(args)
         let pool = PostgresPool(configuration: DatabaseLocation.configuration(args, url: url, maxConnections: 1, applicationName: "jobgate report"))
         defer { pool.shutdown() }
         print(try await ReportOutput.run(report, since: since, format: format, pool: pool), terminator: "")

@@ -134,6 +134,18 @@ enum APISettings {
         return PostgresPool(configuration: c)
     }
 
+    /// The API's pool on the read replica (`--read-database-url`), tuned as its own; nil without one.
+    static func readPool(_ args: Arguments) throws -> PostgresPool? {
+        guard let url = args.string("read-database-url") else { return nil }
+        let n = try args.int("api-db-connections", default: 16, range: 1...1000)
+        let timeout = try args.int("api-db-timeout", default: 15, range: 0...86_400)
+        var c = APIServer.databaseConfiguration(url: url, maxConnections: n, statementTimeoutSeconds: timeout)
+        c.applicationName = "jobgate-api-read"
+        DatabaseLocation.applyTopology(args, to: &c)
+        c.listenURL = nil
+        return PostgresPool(configuration: c)
+    }
+
     /// Parses `HOST:PORT`, `[V6]:PORT` or `:PORT`.
     static func listen(_ s: String) throws -> (String, Int) {
         var host = "0.0.0.0"
@@ -164,7 +176,7 @@ enum APISettings {
             try await tokens.revoke(id: old.id)
         }
         let secret = try await tokens.create(tenant: "default", scopes: [.admin, .operator], name: "jobgate up").secret
-        let server = Node.apiServer(configuration: configuration, pool: pool)
+        let server = Node.apiServer(configuration: configuration, pool: pool, readPool: try readPool(args))
         try await server.start()
         return (server, secret)
     }
@@ -197,7 +209,9 @@ extension JobGateCLI {
                 Log.info("job type written", ["type": change.name, "added": change.before == nil])
             }
         }
-        let server = Node.apiServer(configuration: configuration, pool: pool)
+        let readPool = try APISettings.readPool(args)
+        defer { readPool?.shutdown() }
+        let server = Node.apiServer(configuration: configuration, pool: pool, readPool: readPool)
         do {
             try await server.start()
         } catch let e as APIConfigurationError {

@@ -2,9 +2,10 @@ import JobGatePrometheus
 import JobGateSystem
 import Synchronization
 
-/// Backs `jobgate_db_up` and `jobgate_workers_live`: one small query (the live-worker count),
-/// cached for `maxAge`. The query succeeding *is* the database check, so a scrape costs at most
-/// one round trip per `maxAge`, shared by every scraper.
+/// Backs `jobgate_db_up` and `jobgate_workers_live` (probing the live-worker count), and
+/// `jobgate_db_replica_up` and `jobgate_db_replica_lag_seconds` (probing a read replica's lag):
+/// one small query, cached for `maxAge`. The query succeeding *is* the database check, so a
+/// scrape costs at most one round trip per `maxAge`, shared by every scraper.
 ///
 /// A scrape never waits longer than `timeout` for it: an unreachable server (connect hanging,
 /// pool exhausted) shows up as `jobgate_db_up 0` on time instead of a scrape timeout, which
@@ -14,28 +15,33 @@ public final class DatabaseHealthCollector: Sendable {
     public struct Snapshot: Sendable, Equatable {
         /// Whether the last check reached the database within the timeout.
         public var up: Bool
-        /// Live workers at the last successful check (kept through a failed one).
-        public var liveWorkers: Int
+        /// The probe's value at the last successful check (kept through a failed one).
+        public var value: Double
+        /// The value as a count.
+        public var liveWorkers: Int { Int(value) }
     }
 
     private struct State {
-        var snapshot = Snapshot(up: false, liveWorkers: 0)
+        var snapshot = Snapshot(up: false, value: 0)
         var checkedAt: ContinuousClock.Instant?
         var checking = false
         var checked = false
     }
 
-    private let store: JobStore
-    private let liveWithin: Double
+    private let probe: @Sendable () async throws -> Double
     private let maxAge: Duration
     private let timeout: Duration
     private let state = Mutex(State())
 
     /// A collector; a worker counts as live when its heartbeat is at most `liveWithin` seconds old
     /// (default 60: twice the default lease, as workers beat every lease/3).
-    public init(store: JobStore, liveWithin: Double = 60, maxAge: Duration = .seconds(5), timeout: Duration = .seconds(2)) {
-        self.store = store
-        self.liveWithin = liveWithin
+    public convenience init(store: JobStore, liveWithin: Double = 60, maxAge: Duration = .seconds(5), timeout: Duration = .seconds(2)) {
+        self.init(maxAge: maxAge, timeout: timeout) { Double(try await store.liveWorkerCount(within: liveWithin)) }
+    }
+
+    /// A collector whose check is `probe` (its value is kept in the snapshot).
+    public init(maxAge: Duration = .seconds(5), timeout: Duration = .seconds(2), probe: @escaping @Sendable () async throws -> Double) {
+        self.probe = probe
         self.maxAge = maxAge
         self.timeout = timeout
     }
@@ -61,14 +67,14 @@ public final class DatabaseHealthCollector: Sendable {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
             once.set(c)
             Task { [self] in
-                let live: Int?
-                do { live = try await store.liveWorkerCount(within: liveWithin) } catch {
+                let value: Double?
+                do { value = try await probe() } catch {
                     Log.warn("database health check failed", ["error": String(describing: error)])
-                    live = nil
+                    value = nil
                 }
                 state.withLock { s in
-                    s.snapshot.up = live != nil
-                    if let live { s.snapshot.liveWorkers = live }
+                    s.snapshot.up = value != nil
+                    if let value { s.snapshot.value = value }
                     s.checkedAt = ContinuousClock.now
                     s.checking = false
                     s.checked = true
@@ -130,6 +136,26 @@ extension JobGateMetrics {
             // Unknown while the database is down: report nothing rather than a stale count.
             let s = collector.snapshot
             return s.up ? [MetricSample(value: Double(s.liveWorkers))] : []
+        }
+        return collector
+    }
+}
+
+extension JobGateMetrics {
+    /// `jobgate_db_replica_up` and `jobgate_db_replica_lag_seconds` (how far the read replica's
+    /// replay is behind: now minus the last replayed commit's time, 0 when it has replayed all it
+    /// received) for the replica that `store` reads, refreshed when scraped. Call once per registry.
+    @discardableResult
+    public func observeReplica(store: JobStore, maxAge: Duration = .seconds(5), timeout: Duration = .seconds(2)) -> DatabaseHealthCollector {
+        let collector = DatabaseHealthCollector(maxAge: maxAge, timeout: timeout) { try await store.replicaLagSeconds() }
+        registry.onScrape { await collector.refreshIfStale() }
+        registry.computedGauge("jobgate_db_replica_up", help: "1 when the last check (cached a few seconds) reached the read replica within its timeout, else 0.") {
+            [MetricSample(value: collector.snapshot.up ? 1 : 0)]
+        }
+        registry.computedGauge("jobgate_db_replica_lag_seconds",
+                               help: "Seconds the read replica's replay is behind its primary (0 when it has replayed all it received); absent while it is unreachable.") {
+            let s = collector.snapshot
+            return s.up ? [MetricSample(value: s.value)] : []
         }
         return collector
     }

@@ -507,6 +507,13 @@ package enum JobQueries {
 
     /// $1 seconds: workers not stopped whose last heartbeat is at most that old. The registry is
     /// small (rows of workers gone longer than the retention are pruned), so this is cheap.
+    /// A standby's replay lag in seconds: 0 on a primary, and 0 when it has replayed everything
+    /// it received (an idle primary sends nothing, so the last replayed commit only grows older).
+    static let replicaLag = """
+        SELECT CASE WHEN NOT pg_is_in_recovery() OR pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
+                    ELSE coalesce(extract(epoch FROM now() - pg_last_xact_replay_timestamp()), 0) END::float8
+        """
+
     static let liveWorkers = """
         SELECT count(*)::bigint FROM jobgate.workers
         WHERE stopped_at IS NULL AND last_heartbeat >= now() - make_interval(secs => $1::float8)

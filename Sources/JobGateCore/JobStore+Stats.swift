@@ -41,6 +41,12 @@ extension JobStore {
 }
 
 extension JobStore {
+    /// How far this store's server, a standby, is behind in replay, in seconds (0 on a primary, or
+    /// when everything received is replayed).
+    public func replicaLagSeconds() async throws -> Double {
+        try await pool.query(JobQueries.replicaLag).first?.decode(0, as: Double.self) ?? 0
+    }
+
     /// Workers that have not stopped and sent a heartbeat within `seconds` (see `JobQueries.liveWorkers`).
     public func liveWorkerCount(within seconds: Double) async throws -> Int {
         try await pool.query(JobQueries.liveWorkers, [seconds]).first?.decode(0, as: Int.self) ?? 0

@@ -60,7 +60,8 @@ import Testing
         defer { pool.shutdown() }
         try await Migrator(pool: pool).migrate()
         let secret = try await TokenStore(pool: pool).create(tenant: "t", scopes: [.admin]).secret
-        let serve = try await ServeProcess.start(databaseURL: db.processURL)
+        // With a read database (the same one: a primary reports 0 lag), so the replica gauges show.
+        let serve = try await ServeProcess.start(databaseURL: db.processURL, arguments: ["--read-database-url", db.processURL])
         let workerPort = TestPorts.unused()
         let worker = try TestProcess([try JobGateBinary.path(), "worker", "--queues", "default", "--metrics-addr", "127.0.0.1:\(workerPort)"],
                                      environment: ["JOBGATE_DATABASE_URL": db.processURL, "JOBGATE_LOG_LEVEL": "warn"])
