@@ -26,13 +26,7 @@ import Testing
     }
 
     @Test func noAcknowledgedJobIsLostAndBothRecoverByThemselves() async throws {
-        let servers = try await ReplicatedServers.start()
-        do {
-            try await run(servers)
-        } catch {
-            Issue.record("\(error)\nprimary: \(servers.log("primary"))\nstandby: \(servers.log("standby"))")
-        }
-        await servers.stop()
+        try await ReplicatedServers.withServers { try await run($0) }
     }
 
     private func run(_ servers: ReplicatedServers) async throws {

@@ -32,6 +32,19 @@ public final class ReplicatedServers: @unchecked Sendable {
         return servers
     }
 
+    /// Runs `body` with a fresh pair and stops it afterwards; an error `body` throws is recorded
+    /// with both servers' logs.
+    public static func withServers(_ body: (ReplicatedServers) async throws -> Void) async throws {
+        let servers = try await start()
+        do {
+            try await body(servers)
+        } catch {
+            await servers.stop()
+            throw TestSetupError("\(error)\nprimary: \(servers.log("primary"))\nstandby: \(servers.log("standby"))")
+        }
+        await servers.stop()
+    }
+
     private init(directory: String, bin: String, primaryPort: Int, standbyPort: Int) {
         self.directory = directory
         self.bin = bin
