@@ -107,7 +107,9 @@ extension JobGateCLI {
             return 0
         }
         await OutputWriter.remove(r.outputFiles)
-        printError("jobgate prune: deleted \(r.jobsDeleted) jobs and \(r.eventsDeleted) events")
+        printError("jobgate prune: deleted \(r.jobsDeleted) jobs and \(r.eventsDeleted) events; "
+                   + "job_events day partitions: \(r.partitionsCreated) made, \(r.partitionsDropped) dropped")
+        if let problem = r.partitionProblem { printError("jobgate prune: job_events partitions not maintained: \(problem)") }
         return 0
     }
 }

@@ -320,6 +320,12 @@ public struct PruneResult: Sendable, Equatable {
     public var eventsDeleted: Int
     /// Output files of deleted jobs, for the caller to remove.
     public var outputFiles: [String]
+    /// Day partitions of `job_events` made ahead, and dropped whole past the history retention.
+    public var partitionsCreated = 0
+    public var partitionsDropped = 0
+    /// Why the partitions could not be maintained (e.g. the role does not own `job_events`);
+    /// nil when they were. Row-by-row deletion of old history went on regardless.
+    public var partitionProblem: String?
 }
 
 /// A worker's row in `workers`.

@@ -448,9 +448,13 @@ package enum JobQueries {
 
     /// $1 retention seconds, $2 batch.
     static let pruneEvents = """
-        DELETE FROM jobgate.job_events WHERE id IN (
-            SELECT id FROM jobgate.job_events WHERE at < now() - make_interval(secs => $1::float8) ORDER BY at LIMIT $2)
+        DELETE FROM jobgate.job_events WHERE (id, at) IN (
+            SELECT id, at FROM jobgate.job_events WHERE at < now() - make_interval(secs => $1::float8) ORDER BY at LIMIT $2)
         """
+
+    /// $1 days ahead, $2 retention seconds: day partitions of `job_events` made ahead and
+    /// dropped when wholly past retention (migration 0005); returns (created, dropped).
+    static let maintainEventPartitions = "SELECT created, dropped FROM jobgate.maintain_event_partitions($1::int, $2::float8)"
 
     /// $1 retention seconds: registry rows of workers gone for longer.
     static let pruneWorkers = """

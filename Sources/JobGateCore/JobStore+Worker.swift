@@ -125,11 +125,14 @@ extension JobStore {
 
     /// Retention, by one worker at a time (nil if another is pruning): finished jobs older than
     /// `jobRetention` seconds (with their inline outputs), then history older than
-    /// `historyRetention`, each in batches of `batch` rows so no statement runs long.
+    /// `historyRetention`: `job_events` day partitions made `partitionDaysAhead` days ahead and
+    /// dropped whole once past it, and what remains (the legacy and default partitions) deleted
+    /// in batches of `batch` rows so no statement runs long.
     /// Each batch is a transaction holding a transaction-scoped advisory lock (a session lock would
     /// not survive a transaction pooler); if another pruner holds it, this one stops.
     /// Returns the deleted jobs' output files for the caller to remove.
-    public func prune(jobRetention: Double, historyRetention: Double, batch: Int = 1000) async throws -> PruneResult? {
+    public func prune(jobRetention: Double, historyRetention: Double, batch: Int = 1000,
+                      partitionDaysAhead: Int = 7) async throws -> PruneResult? {
         try await pool.withConnection { conn in
             /// Runs `body` in a transaction holding the prune lock; nil if another pruner holds it.
             func locked<T>(_ body: (PostgresConnection) throws -> T) throws -> T? {
@@ -147,6 +150,15 @@ extension JobStore {
                 result.jobsDeleted += rows.count
                 for r in rows { if let p = try r.decode(0, as: String?.self) { result.outputFiles.append(p) } }
                 if rows.count < batch { break }
+            }
+            do {
+                guard let row = try locked({ try $0.query(JobQueries.maintainEventPartitions, [partitionDaysAhead, historyRetention]).first }) else {
+                    return result
+                }
+                result.partitionsCreated = try row?.decode(0, as: Int.self) ?? 0
+                result.partitionsDropped = try row?.decode(1, as: Int.self) ?? 0
+            } catch let e as PostgresError where e.code == .server {
+                result.partitionProblem = e.message
             }
             while true {
                 guard let n = try locked({ try $0.query(JobQueries.pruneEvents, [historyRetention, batch]).affectedRows }) else {

@@ -40,8 +40,12 @@ extension WorkerPool {
                 try await store.prune(jobRetention: configuration.jobRetentionSeconds, historyRetention: configuration.historyRetentionSeconds)
             }) else { return }
             await OutputWriter.remove(r.outputFiles)
-            if r.jobsDeleted + r.eventsDeleted > 0 {
-                log.info("pruned", ["jobs": String(r.jobsDeleted), "events": String(r.eventsDeleted)])
+            if r.jobsDeleted + r.eventsDeleted + r.partitionsCreated + r.partitionsDropped > 0 {
+                log.info("pruned", ["jobs": String(r.jobsDeleted), "events": String(r.eventsDeleted),
+                                    "partitions_created": String(r.partitionsCreated), "partitions_dropped": String(r.partitionsDropped)])
+            }
+            if let problem = r.partitionProblem {
+                log.warn("job_events partitions not maintained; old history is deleted row by row", ["error": problem])
             }
         } catch {
             log.warn("prune failed", ["error": String(describing: error)])
