@@ -138,6 +138,8 @@ public final class APIService: Sendable {
         case .jobEvents: return try await jobEvents(param, principal!)
         case .cancelJob: return try await cancelJob(param, principal!)
         case .retryJob: return try await retryJob(param, principal!)
+        case .listQueues: return try await listQueues()
+        case .updateQueue: return try await updateQueue(param, request, principal!)
         case .output: return try await output(request, id: param)
         case .referenceSubmit: return try await referenceSubmit(request, principal!)
         case .referenceStatus: return try await referenceStatus(request, id: param, principal!)

@@ -69,6 +69,10 @@ extension OpenAPIDocument {
       "jobRequestId":{"type":"string"},"jobStatus":{"type":"string","description":"complete, Submitted (queued, running or retrying), failed or cancelled"},
       "jobProcessedPayloadLink":{"type":"string","description":"Signed URL of the output, when complete"}}},
     "ReferenceNotFound":{"type":"object","required":["Error Message"],"properties":{"Error Message":{"type":"string"}}},
+    "QueueControl":{"type":"object","required":["name","paused","concurrencyCap","running","updatedBy","updatedAt"],"properties":{
+      "name":{"type":"string"},"paused":{"type":"boolean"},"concurrencyCap":{"type":["integer","null"]},
+      "running":{"type":"integer","minimum":0,"description":"Its jobs running now on every worker"},
+      "updatedBy":{"type":"string"},"updatedAt":{"type":"string","format":"date-time"}}},
     "Health":{"type":"object","required":["status"],"properties":{"status":{"const":"ok"},"version":{"type":"string"}}},
     "Ready":{"type":"object","required":["status"],"properties":{"status":{"const":"ready"}}}
     """#

@@ -78,6 +78,18 @@ public enum OpenAPIDocument {
           "200":{"description":"The output bytes","headers":{"ETag":{"schema":{"type":"string"}},"Content-Length":{"schema":{"type":"integer"}}},"content":{"*/*":{"schema":{}}}},
           "304":{"description":"Not modified (If-None-Match matched the ETag)"},
           \#(errors([400, 403, 404, 503]))}}},
+    "/v1/queues":{
+      "get":{"operationId":"listQueues","summary":"Queues that are paused or capped (operator)","tags":["queues"],
+        "responses":{"200":{"description":"Their controls","content":{"application/json":{"schema":{"type":"object","required":["queues"],
+          "properties":{"queues":{"type":"array","items":{"$ref":"#/components/schemas/QueueControl"}}}}}}},
+          \#(errors([401, 403, 503]))}}},
+    "/v1/queues/{name}":{
+      "patch":{"operationId":"updateQueue","summary":"Pause or resume a queue, or set its concurrency cap across every worker (operator)","tags":["queues"],
+        "parameters":[{"name":"name","in":"path","required":true,"schema":{"type":"string","pattern":"^[A-Za-z0-9._:-]{1,128}$"}}],
+        "requestBody":{"required":true,"content":{"application/json":{"schema":{"type":"object","additionalProperties":false,"minProperties":1,
+          "properties":{"paused":{"type":"boolean"},"concurrencyCap":{"type":["integer","null"],"minimum":0,"maximum":1000000}}}}}},
+        "responses":{"200":{"description":"The queue's controls now","content":{"application/json":{"schema":{"$ref":"#/components/schemas/QueueControl"}}}},
+          \#(errors([400, 401, 403, 415, 503]))}}},
     "/submit-job-request":{"description":\#(missingTokenNote),
       "post":{"operationId":"referenceSubmit","summary":"Reference-compatible submit: the whole body is the payload of a weather job","tags":["reference"],
         "parameters":[{"$ref":"#/components/parameters/IdempotencyKey"}],

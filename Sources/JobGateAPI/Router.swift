@@ -3,6 +3,7 @@ import JobGateAuth
 /// The API's operations: one per route of DESIGN.md §7.
 public enum RouteID: String, Sendable, CaseIterable {
     case submitJob, submitBatch, listJobs, getJob, jobEvents, cancelJob, retryJob
+    case listQueues, updateQueue
     case output, referenceSubmit, referenceStatus
     case healthz, readyz, metrics, openapi
 }
@@ -71,6 +72,8 @@ public struct Router: Sendable {
         Route("POST", "/v1/jobs/{id}/cancel", .cancelJob, scope: .cancel),
         Route("POST", "/v1/jobs/{id}/retry", .retryJob, scope: .submit),
         Route("GET", "/v1/outputs/{id}", .output, scope: nil),
+        Route("GET", "/v1/queues", .listQueues, scope: .operator),
+        Route("PATCH", "/v1/queues/{name}", .updateQueue, scope: .operator),
         Route("POST", "/submit-job-request", .referenceSubmit, scope: .submit),
         Route("GET", "/job-status/{job-id}", .referenceStatus, scope: .read),
         Route("GET", "/healthz", .healthz, scope: nil),

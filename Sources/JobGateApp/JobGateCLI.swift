@@ -28,7 +28,7 @@ public enum JobGateCLI {
     ]
 
     static var commands: [Command] {
-        [upCommand, serveCommand, workerCommand, migrateCommand, typesCommand, tokenCommand, submitCommand, statusCommand, cancelCommand,
+        [upCommand, serveCommand, workerCommand, migrateCommand, typesCommand, queueCommand, tokenCommand, submitCommand, statusCommand, cancelCommand,
          retryCommand, reportCommand, pruneCommand, benchCommand, versionCommand]
     }
 

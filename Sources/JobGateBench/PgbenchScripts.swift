@@ -62,7 +62,7 @@ public enum PgbenchScripts {
         if let last = claim.range(of: "\nSELECT ", options: .backwards) {
             claim = String(claim[..<last.lowerBound])
         }
-        claim = substituting(claim, [1: "ARRAY['pgbench']", 2: ":n", 3: worker, 4: "30"])
+        claim = substituting(claim, [1: "ARRAY['pgbench']", 2: ":n", 3: worker, 4: "30", 5: "'{}'"])
         let nulls = { (type: String) in "array_fill(NULL::\(type), ARRAY[:claimed::int])" }
         let complete = substituting(JobQueries.complete, [
             1: worker, 2: ":ids", 3: ":attempts", 4: nulls("bigint"), 5: nulls("text"), 6: nulls("bytea"),

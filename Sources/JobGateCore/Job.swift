@@ -1,4 +1,5 @@
 import Foundation
+import JobGatePostgres
 
 /// Where a job is in its lifecycle (DESIGN.md §4).
 public enum JobStatus: String, Sendable, CaseIterable, Codable {
@@ -326,6 +327,30 @@ public struct PruneResult: Sendable, Equatable {
     /// Why the partitions could not be maintained (e.g. the role does not own `job_events`);
     /// nil when they were. Row-by-row deletion of old history went on regardless.
     public var partitionProblem: String?
+}
+
+/// A queue's controls (a row of `jobgate.queues`): paused, and its concurrency cap.
+public struct QueueControl: Sendable, Equatable {
+    public var name: String
+    /// No job of the queue is claimed while paused; submits are still accepted.
+    public var paused: Bool
+    /// At most this many of its jobs run at once, across every worker; nil: no cap.
+    public var concurrencyCap: Int?
+    public var updatedBy: String
+    public var updatedAt: Date
+    /// Its jobs running when this was read, on every worker.
+    public var running: Int
+
+    public init(name: String, paused: Bool = false, concurrencyCap: Int? = nil, updatedBy: String = "", updatedAt: Date = Date(),
+                running: Int = 0) {
+        self.name = name; self.paused = paused; self.concurrencyCap = concurrencyCap
+        self.updatedBy = updatedBy; self.updatedAt = updatedAt; self.running = running
+    }
+
+    init(row r: PostgresRow) throws {
+        self.init(name: try r.decode(0), paused: try r.decode(1), concurrencyCap: try r.decode(2, as: Int?.self),
+                  updatedBy: try r.decode(3), updatedAt: try r.decode(4), running: try r.decode(5))
+    }
 }
 
 /// A worker's row in `workers`.

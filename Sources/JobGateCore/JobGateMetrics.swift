@@ -150,6 +150,27 @@ public final class JobGateMetrics: Sendable {
         ) {
             collector.cached.map { MetricSample(labels: [$0.queue], value: $0.oldestAgeSeconds) }
         }
+        registry.computedGauge(
+            "jobgate_queue_paused",
+            help: "1 while a queue is paused (its jobs are not claimed), 0 once resumed; queues never paused or capped are absent.",
+            labels: ["queue"]
+        ) {
+            collector.cachedControls.map { MetricSample(labels: [$0.name], value: $0.paused ? 1 : 0) }
+        }
+        registry.computedGauge(
+            "jobgate_queue_concurrency_cap",
+            help: "The most jobs of a queue that may run at once across all workers; absent for queues without a cap.",
+            labels: ["queue"]
+        ) {
+            collector.cachedControls.compactMap { c in c.concurrencyCap.map { MetricSample(labels: [c.name], value: Double($0)) } }
+        }
+        registry.computedGauge(
+            "jobgate_queue_running",
+            help: "Jobs of a paused or capped queue running now on every worker (beside its cap); other queues are absent.",
+            labels: ["queue"]
+        ) {
+            collector.cachedControls.map { MetricSample(labels: [$0.name], value: Double($0.running)) }
+        }
         return collector
     }
 }

@@ -166,17 +166,32 @@ package enum JobQueries {
 
     // MARK: worker transitions
 
-    /// $1 queues, $2 limit, $3 worker, $4 lease seconds. Per queue, the first claimable rows in
+    /// $1 queues, $2 limit, $3 worker, $4 lease seconds, $5 the capped queues whose rows the caller
+    /// locked (`lockCappedQueues`; empty outside such a transaction). Per queue, the first claimable rows in
     /// claim order straight off `jobs_claimable_idx` (SKIP LOCKED: concurrent claimers take
     /// different rows), then the best `$2` across queues.
     package static let claim = """
-        WITH picked AS (
-            SELECT c.id, c.status FROM unnest($1::text[]) AS q(name)
+        WITH q AS (
+            -- Each queue's share of this claim: none while paused; for a capped queue, what its
+            -- cap leaves, counted only when the caller holds that queue's row lock (named in the
+            -- last parameter, taken by an earlier statement of the same transaction, so this
+            -- statement's snapshot sees every claim committed before); a capped queue not locked
+            -- is not claimed from.
+            SELECT n.name, CASE
+                WHEN s.paused THEN 0
+                WHEN s.concurrency_cap IS NULL THEN $2
+                WHEN NOT n.name = ANY($5::text[]) THEN 0
+                ELSE least($2, greatest(0, s.concurrency_cap - (
+                    SELECT count(*) FROM jobgate.jobs r WHERE r.status = 'running' AND r.queue = n.name)))
+                END AS quota
+            FROM unnest($1::text[]) AS n(name) LEFT JOIN jobgate.queues s ON s.name = n.name
+        ), picked AS (
+            SELECT c.id, c.status FROM q
             CROSS JOIN LATERAL (
                 SELECT id, status, priority, run_at FROM jobgate.jobs
                 WHERE queue = q.name AND status IN ('queued', 'retrying') AND run_at <= now()
                 ORDER BY priority, run_at, id
-                LIMIT $2
+                LIMIT q.quota
                 FOR UPDATE SKIP LOCKED
             ) c
             ORDER BY c.priority, c.run_at, c.id
@@ -194,6 +209,39 @@ package enum JobQueries {
         )
         SELECT id, tenant, queue, type, payload, attempt, max_attempts, timeout_seconds, trace_id, queue_wait FROM claimed
         ORDER BY priority, run_at, id
+        """
+
+    /// $1 the capped queues among a claim's, locked in name order until the claim commits:
+    /// claimers of a capped queue take turns, each counting what the previous one claimed.
+    static let lockCappedQueues = """
+        SELECT name FROM jobgate.queues WHERE name = ANY($1::text[]) AND concurrency_cap IS NOT NULL
+        ORDER BY name FOR UPDATE
+        """
+
+    /// Queues with a row (paused or capped), by name.
+    /// With each queue's running jobs (through the partial index of running jobs).
+    static let queueControls = """
+        SELECT q.name, q.paused, q.concurrency_cap, q.updated_by, q.updated_at,
+               (SELECT count(*) FROM jobgate.jobs r WHERE r.status = 'running' AND r.queue = q.name)::int AS running
+        FROM jobgate.queues q ORDER BY q.name
+        """
+
+    /// $1 queue, $2 paused (NULL: unchanged), $3 set the cap (bool), $4 cap (NULL: none), $5 by. Upserts
+    /// the queue's row and wakes idle workers (a resume or a raised cap frees work); returns the row.
+    static let setQueueControl = """
+        WITH up AS (
+            INSERT INTO jobgate.queues AS q (name, paused, concurrency_cap, updated_by)
+            VALUES ($1, coalesce($2::bool, false), CASE WHEN $3::bool THEN $4::int END, $5)
+            ON CONFLICT (name) DO UPDATE SET
+                paused = coalesce($2::bool, q.paused),
+                concurrency_cap = CASE WHEN $3::bool THEN $4::int ELSE q.concurrency_cap END,
+                updated_by = $5, updated_at = now()
+            RETURNING name, paused, concurrency_cap, updated_by, updated_at
+        ), wake AS (
+            SELECT pg_notify('\(channel)', name) FROM up
+        )
+        SELECT up.*, (SELECT count(*) FROM jobgate.jobs r WHERE r.status = 'running' AND r.queue = up.name)::int AS running
+        FROM up, (SELECT count(*) FROM wake) w
         """
 
     /// $1 worker, $2 lease seconds, $3 the ids the worker holds. Renews the leases of exactly
@@ -509,8 +557,6 @@ package enum JobQueries {
         FROM groups g
         """
 
-    /// $1 seconds: workers not stopped whose last heartbeat is at most that old. The registry is
-    /// small (rows of workers gone longer than the retention are pruned), so this is cheap.
     /// A standby's replay lag in seconds: 0 on a primary, and 0 when it has replayed everything
     /// it received (an idle primary sends nothing, so the last replayed commit only grows older).
     static let replicaLag = """
@@ -518,6 +564,8 @@ package enum JobQueries {
                     ELSE coalesce(extract(epoch FROM now() - pg_last_xact_replay_timestamp()), 0) END::float8
         """
 
+    /// $1 seconds: workers not stopped whose last heartbeat is at most that old. The registry is
+    /// small (rows of workers gone longer than the retention are pruned), so this is cheap.
     static let liveWorkers = """
         SELECT count(*)::bigint FROM jobgate.workers
         WHERE stopped_at IS NULL AND last_heartbeat >= now() - make_interval(secs => $1::float8)

@@ -7,9 +7,28 @@ extension JobStore {
     /// the first rows in `priority, run_at, id` order whose `run_at` has come (`FOR UPDATE SKIP
     /// LOCKED` over `jobs_claimable_idx`), set `running` with `attempt + 1` and a lease, with
     /// their `started` events.
-    public func claim(queues: [String], limit: Int, worker: String, leaseSeconds: Double) async throws -> [ClaimedJob] {
+    ///
+    /// `cappedQueues` are the queues the caller knows to have a concurrency cap (`queueControls`,
+    /// refreshed every second or so). Claims on them run in a transaction that first locks their
+    /// rows, so concurrent claimers take turns and none exceeds the cap; a queue capped since the
+    /// caller last looked is skipped by the statement itself until the caller knows.
+    public func claim(queues: [String], limit: Int, worker: String, leaseSeconds: Double,
+                      cappedQueues: Set<String> = []) async throws -> [ClaimedJob] {
         guard limit > 0, !queues.isEmpty else { return [] }
-        let rows = try await pool.query(JobQueries.claim, [queues, limit, worker, leaseSeconds])
+        let capped = queues.filter(cappedQueues.contains)
+        let rows: PostgresRows
+        if capped.isEmpty {
+            // An empty Swift array casts to [UInt8] and would go as binary bytea: send the literal.
+            rows = try await pool.query(JobQueries.claim, [queues, limit, worker, leaseSeconds, PostgresParameter.text("{}")])
+        } else {
+            rows = try await pool.withConnection { conn in
+                try conn.transaction { t in
+                    let locked = try t.query(JobQueries.lockCappedQueues, [capped]).map { try $0.decode(0, as: String.self) }
+                    return try t.query(JobQueries.claim, [queues, limit, worker, leaseSeconds,
+                                                          locked.isEmpty ? PostgresParameter.text("{}") : locked.postgresParameter])
+                }
+            }
+        }
         var out: [ClaimedJob] = []
         out.reserveCapacity(rows.count)
         for r in rows {
@@ -185,6 +204,23 @@ extension JobStore {
     /// Marks `workerID` stopped in the registry.
     public func stopWorker(_ workerID: String) async throws {
         try await pool.query(JobQueries.stopWorker, [workerID])
+    }
+
+    /// The queues with a row in `jobgate.queues` (paused or capped), by name.
+    public func queueControls() async throws -> [QueueControl] {
+        try await pool.query(JobQueries.queueControls).map { try QueueControl(row: $0) }
+    }
+
+    /// Pauses or resumes `queue` (`paused` nil: unchanged) and sets or removes its cap
+    /// (`cap`: nil leaves it, `.some(nil)` removes it); idle workers are woken. Returns the queue's row.
+    @discardableResult
+    public func setQueueControl(_ queue: String, paused: Bool? = nil, cap: Int?? = nil, by: String) async throws -> QueueControl {
+        let row = try await pool.query(JobQueries.setQueueControl, [
+            queue, paused.map { $0 ? "true" : "false" }.map(PostgresParameter.text) ?? PostgresParameter.null,
+            cap != nil, (cap ?? nil).map { PostgresParameter.text(String($0)) } ?? PostgresParameter.null, by,
+        ])
+        guard let r = row.first else { throw PostgresError(code: .protocolViolation, message: "no row from setQueueControl") }
+        return try QueueControl(row: r)
     }
 
     /// The queues that have claimable jobs (for workers that serve every queue).

@@ -12,6 +12,7 @@ public final class QueueStatsCollector: Sendable {
 
     private struct State {
         var stats: [QueueStats] = []
+        var controls: [QueueControl] = []
         var known: Set<String> = []
         var refreshedAt: ContinuousClock.Instant?
         var refreshing = false
@@ -32,6 +33,9 @@ public final class QueueStatsCollector: Sendable {
     /// The last result (empty before the first refresh).
     public var cached: [QueueStats] { state.withLock { $0.stats } }
 
+    /// The queue controls (paused, capped) as last read.
+    public var cachedControls: [QueueControl] { state.withLock { $0.controls } }
+
     /// Refreshes unless the cached result is younger than `maxAge` or a refresh is already
     /// running (then the caller uses the cached one). A failed query keeps the old result.
     public func refreshIfStale() async {
@@ -45,7 +49,9 @@ public final class QueueStatsCollector: Sendable {
         guard go else { return }
         do {
             let fresh = try await store.queueStats(depthCap: depthCap)
+            let controls = try await store.queueControls()
             state.withLock { s in
+                s.controls = controls
                 let seen = Set(fresh.map(\.queue))
                 s.known.formUnion(seen)
                 s.stats = (fresh + s.known.subtracting(seen).map { QueueStats(queue: $0, ready: 0, oldestAgeSeconds: 0) })

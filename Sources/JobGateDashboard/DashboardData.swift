@@ -186,6 +186,8 @@ public struct DashboardData: Sendable, Equatable {
     public var throughput: [Minute]
     /// Depth and oldest waiting age per queue (all tenants: queues are shared).
     public var queues: [QueueStats]
+    /// Paused and capped queues (`jobgate queue`, `PATCH /v1/queues/{name}`).
+    public var queueControls: [QueueControl] = []
     /// Jobs running now (all tenants).
     public var running: Int
     /// Percentiles by type.
@@ -247,6 +249,7 @@ public struct DashboardData: Sendable, Equatable {
             }
         }
         data.queues = try await JobStore(pool: pool).queueStats()
+        data.queueControls = try await JobStore(pool: pool).queueControls()
         return data
     }
 

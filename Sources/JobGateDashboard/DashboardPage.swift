@@ -105,18 +105,29 @@ public enum DashboardPage {
             """
     }
 
+    /// Paused and capped queues, one line each (empty when there are none).
+    private static func queueControls(_ data: DashboardData) -> String {
+        let notable = data.queueControls.filter { $0.paused || $0.concurrencyCap != nil }
+        guard !notable.isEmpty else { return "" }
+        return "<p class=\"note\">" + notable.map { q in
+            "<b>\(HTML.escape(q.name))</b>: " + [q.paused ? "paused" : nil, q.concurrencyCap.map { "at most \(HTML.count($0)) running" }]
+                .compactMap { $0 }.joined(separator: ", ")
+        }.joined(separator: " · ") + " (<code>jobgate queue</code>)</p>"
+    }
+
     private static func queues(_ data: DashboardData) -> String {
         let shown = data.queues.filter { $0.ready > 0 }
         guard !shown.isEmpty else {
             return "<section><h2>Queue depth</h2><p class=\"note\">No job is waiting: every queue is empty"
-                + (data.running > 0 ? " (\(HTML.count(data.running)) running)." : ".") + "</p></section>"
+                + (data.running > 0 ? " (\(HTML.count(data.running)) running)." : ".") + "</p>\(queueControls(data))</section>"
         }
         let cap = QueueStatsCollector.defaultDepthCap
         let bars = shown.map { q in
             DashboardCharts.Bar(label: q.queue, segments: [(Double(q.ready), colors.depth)],
                                 caption: (q.ready >= cap ? "≥ " : "") + "\(HTML.count(q.ready)) ready · oldest \(HTML.duration(q.oldestAgeSeconds))")
         }
-        return "<section><h2>Queue depth and oldest wait</h2>\(DashboardCharts.barChart(bars, title: "queue depth by queue"))</section>"
+        return "<section><h2>Queue depth and oldest wait</h2>\(DashboardCharts.barChart(bars, title: "queue depth by queue"))"
+            + "\(queueControls(data))</section>"
     }
 
     private static func failures(_ data: DashboardData) -> String {

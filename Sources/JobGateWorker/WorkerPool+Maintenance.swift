@@ -13,6 +13,16 @@ extension WorkerPool {
         }
     }
 
+    /// Which queues are capped now (paused ones need nothing: the claim statement skips them).
+    func refreshQueueControls() async {
+        do {
+            let controls = try await withDeadline(shortCall) { [self] in try await store.queueControls() }
+            cappedQueues.withLock { $0 = Set(controls.filter { $0.concurrencyCap != nil }.map(\.name)) }
+        } catch {
+            log.warn("reading queue controls failed", ["error": String(describing: error)])
+        }
+    }
+
     func rescueOnce() async {
         do {
             let r = try await withDeadline(.seconds(max(1, configuration.leaseSeconds))) { [self] in

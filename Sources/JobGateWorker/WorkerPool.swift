@@ -89,6 +89,8 @@ public final class WorkerPool: Sendable {
     private let tasks = Mutex<[UUID: Task<Void, Never>]>([:])
     let stats = Mutex(Statistics())
     let knownQueues = Mutex<Set<String>>([])
+    /// Queues with a concurrency cap, as last read (claims on them lock their rows first).
+    let cappedQueues = Mutex<Set<String>>([])
     /// Outcomes handed to the completer, counted once the database applied them (not when fenced out).
     private let pendingOutcomes = Mutex<[UUID: (JobKindMetrics, Outcome)]>([:])
     let metrics: JobGateMetrics
@@ -143,6 +145,7 @@ public final class WorkerPool: Sendable {
         metrics.workerSlots.labels().inc(by: Double(configuration.concurrency))
         defer { metrics.workerSlots.labels().dec(by: Double(configuration.concurrency)) }
         if configuration.queues.isEmpty { await refreshQueues() }
+        await refreshQueueControls()
         let listener = configuration.listen
             ? store.pool.configuration.listenConfiguration.map { PostgresListener(configuration: $0, channels: [JobStore.notifyChannel]) } : nil
         // Background loops are unstructured so that cancelling `run()` does not stop the
@@ -163,6 +166,7 @@ public final class WorkerPool: Sendable {
         }
         loops.append(repeating(every: configuration.pollInterval) { [self] in
             if configuration.queues.isEmpty { await refreshQueues() }
+            await refreshQueueControls()
             handle(.wake)
         })
         loops.append(repeating(every: configuration.tickInterval) { [self] in handle(.tick(.now)) })
@@ -205,9 +209,11 @@ public final class WorkerPool: Sendable {
         case .claim(let limit):
             Task { [self] in
                 let queues = knownQueues.withLock { Array($0) }.sorted()
+                let capped = cappedQueues.withLock { $0 }
                 do {
                     let jobs = try await withDeadline(shortCall) { [self] in
-                        try await store.claim(queues: queues, limit: limit, worker: info.id, leaseSeconds: configuration.leaseSeconds)
+                        try await store.claim(queues: queues, limit: limit, worker: info.id, leaseSeconds: configuration.leaseSeconds,
+                                              cappedQueues: capped)
                     }
                     if !jobs.isEmpty {
                         stats.withLock { $0.claimed += jobs.count }

@@ -14,7 +14,7 @@ import Testing
     @Test func apiWorkersAndCommandsRunThroughATransactionPooler() async throws {
         let db = try await TestDatabase.create("bouncerdeploy")
         let bouncer = try await PgBouncerProcess.start(poolSize: 3)
-        defer { Task { await bouncer.stop() } }
+        defer { bouncer.stop() }
         let via = bouncer.url(database: db.name)
         let bin = try JobGateBinary.path()
         let env = ["JOBGATE_DATABASE_URL": via, "JOBGATE_PGBOUNCER": "1", "JOBGATE_LOG_LEVEL": "warn"]
@@ -46,6 +46,7 @@ import Testing
         let workers = try [["--listen-database-url", db.processURL], []].map { extra in
             try TestProcess([bin, "worker", "--concurrency", "8", "--grace-seconds", "5", "--queues", "default"] + extra, environment: env)
         }
+        defer { for w in workers { w.signal(SIGKILL) } }
         let client = try HTTPClient(baseURL: serve.url, token: token)
         #expect(try await client.send("GET", "/readyz").status == 200)
 

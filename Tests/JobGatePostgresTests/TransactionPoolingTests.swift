@@ -22,7 +22,7 @@ import Testing
     @Test func connectsThroughStockPgBouncerAndSharesOneServerSessionWithoutCollisions() async throws {
         let db = try await TestDatabase.create("bouncer")
         let bouncer = try await PgBouncerProcess.start(poolSize: 1)
-        defer { Task { await bouncer.stop() } }
+        defer { bouncer.stop() }
         let a = try await connection(bouncer.url(database: db.name), pooling: true)
         let b = try await connection(bouncer.url(database: db.name), pooling: true)
         var pids: Set<Int> = []
@@ -49,7 +49,7 @@ import Testing
         // shared server session, so the switch is what makes the difference.
         let db = try await TestDatabase.create("bouncerprep")
         let bouncer = try await PgBouncerProcess.start(poolSize: 1)
-        defer { Task { await bouncer.stop() } }
+        defer { bouncer.stop() }
         let a = try await connection(bouncer.url(database: db.name), pooling: false)
         let b = try await connection(bouncer.url(database: db.name), pooling: false)
         _ = try await run(a) { try $0.query("SELECT $1::int", [1]) }
@@ -65,7 +65,7 @@ import Testing
         try await admin.query("ALTER DATABASE \(db.name) SET DateStyle = 'SQL, DMY'")
         try await admin.query("ALTER DATABASE \(db.name) SET TimeZone = 'America/New_York'")
         let bouncer = try await PgBouncerProcess.start(poolSize: 1)
-        defer { Task { await bouncer.stop() } }
+        defer { bouncer.stop() }
         for url in [db.url, bouncer.url(database: db.name)] {
             let ours = try await connection(url, pooling: true)
             // Another client of the same server session with its own zone (through the bouncer).
@@ -85,7 +85,7 @@ import Testing
     @Test func statementTimeoutCancelsTheStatementDirectAndThroughTheBouncerAndNothingElse() async throws {
         let db = try await TestDatabase.create("bouncertimeout")
         let bouncer = try await PgBouncerProcess.start(poolSize: 1)
-        defer { Task { await bouncer.stop() } }
+        defer { bouncer.stop() }
         for url in [db.url, bouncer.url(database: db.name)] {
             let c = try await connection(url, pooling: true, timeout: .seconds(1))
             // Statements well inside the limit are never cancelled by a timer armed for an earlier one.
