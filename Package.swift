@@ -10,6 +10,8 @@ let package = Package(
     products: [
         .executable(name: "jobgate", targets: ["jobgate"]),
         .library(name: "JobGatePostgres", targets: ["JobGatePostgres"]),
+        // For other Swift packages: the typed client of the HTTP API.
+        .library(name: "JobGateClient", targets: ["JobGateClient"]),
     ],
     targets: [
         // C libraries from the system.
@@ -30,6 +32,8 @@ let package = Package(
         .target(name: "JobGateCrypto", dependencies: ["CCrypto", "JobGateSystem"]),
         // A small HTTP/1.1 server over libmicrohttpd, its house error, and a blocking HTTP client.
         .target(name: "JobGateHTTP", dependencies: ["CMicroHTTPD", "CShims", "JobGateSystem"]),
+        // A typed async client of the HTTP API for other Swift code; knows nothing of the database.
+        .target(name: "JobGateClient", dependencies: ["JobGateHTTP", "JobGateSystem"]),
         // The job model, one job-type definition, the job store (all job SQL), migrations, reports.
         .target(
             name: "JobGateCore",
@@ -75,7 +79,7 @@ let package = Package(
             "JobGateApp", "JobGateAPI", "JobGateAuth", "JobGateCore", "JobGateHTTP", "JobGatePostgres", "JobGateSystem", "JobGateTestSupport", "JobGateWorker",
         ]),
         .testTarget(name: "JobGateAPITests", dependencies: [
-            "JobGateAPI", "JobGateAuth", "JobGateDashboard", "JobGateCore", "JobGateWorker", "JobGateHTTP", "JobGateCrypto",
+            "JobGateAPI", "JobGateAuth", "JobGateClient", "JobGateDashboard", "JobGateCore", "JobGateWorker", "JobGateHTTP", "JobGateCrypto",
             "JobGatePostgres", "JobGatePrometheus", "JobGateSystem", "JobGateApp", "JobGateTestSupport",
         ]),
         .testTarget(name: "JobGateDashboardTests", dependencies: [
