@@ -10,8 +10,10 @@ let package = Package(
     products: [
         .executable(name: "jobgate", targets: ["jobgate"]),
         .library(name: "JobGatePostgres", targets: ["JobGatePostgres"]),
-        // For other Swift packages: the typed client of the HTTP API.
+        // For other Swift packages (docs/swift.md): the typed client of the HTTP API, and the
+        // worker pool to embed in a service (with Core, whose job-type settings it takes).
         .library(name: "JobGateClient", targets: ["JobGateClient"]),
+        .library(name: "JobGateWorker", targets: ["JobGateWorker", "JobGateCore"]),
     ],
     targets: [
         // C libraries from the system.
