@@ -93,7 +93,8 @@ public final class EmbeddedWorker: Sendable {
     /// Prepares the database without claiming anything yet: applies pending migrations (unless
     /// turned off) and writes the registered types to `job_types`, so that API nodes accept
     /// submits of them once this returns (they reload the table on its NOTIFY, within moments).
-    /// `run()` does it first when it was not done; calling it again waits for the first call.
+    /// `run()` does it first when it was not done; calling it again waits for the first call,
+    /// or tries again when that failed.
     public func start() async throws {
         let task = preparation.withLock { task in
             if let task { return task }
@@ -108,7 +109,13 @@ public final class EmbeddedWorker: Sendable {
             task = made
             return made
         }
-        try await task.value
+        do {
+            try await task.value
+        } catch {
+            // A database that was not up yet: the next call tries again.
+            preparation.withLock { if $0 == task { $0 = nil } }
+            throw error
+        }
     }
 
     /// Works until the calling task is cancelled or `shutdown()` is called, then drains
