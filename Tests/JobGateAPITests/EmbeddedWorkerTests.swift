@@ -47,7 +47,7 @@ import Testing
 
         // Once started, the API accepts the new type (its catalog reloads on the NOTIFY).
         try await worker.start()
-        #expect(try await f.count("SELECT count(*) FROM job_types WHERE name = 'greet' AND queue = 'embedded' AND max_attempts = 2") == 1)
+        #expect(try await f.count("SELECT count(*) FROM jobgate.job_types WHERE name = 'greet' AND queue = 'embedded' AND max_attempts = 2") == 1)
         let accepted = await eventually(timeout: .seconds(15)) {
             (try? await client.submit(type: "greet", payload: Greeting(name: "Ada"))) != nil
         }
@@ -74,7 +74,7 @@ import Testing
         try await running.value
         let drained = try await client.status(slow.id)
         #expect(drained.status == .completed, "\(drained)")
-        #expect(try await f.count("SELECT count(*) FROM workers WHERE id = $1 AND stopped_at IS NOT NULL", [worker.workerID]) == 1)
+        #expect(try await f.count("SELECT count(*) FROM jobgate.workers WHERE id = $1 AND stopped_at IS NOT NULL", [worker.workerID]) == 1)
         // The undecodable payload never reached the closure.
         #expect(worker.statistics.completed == 2 && started.withLock { $0 } == 2)
     }
@@ -90,6 +90,6 @@ import Testing
         try await worker.run()
         let pool = PostgresPool(configuration: Database.configuration(url: db.url, maxConnections: 1))
         defer { pool.shutdown() }
-        #expect(try await pool.query("SELECT count(*) FROM job_types WHERE name = 'echo'").first?.decode(0, as: Int.self) == 1)
+        #expect(try await pool.query("SELECT count(*) FROM jobgate.job_types WHERE name = 'echo'").first?.decode(0, as: Int.self) == 1)
     }
 }

@@ -53,7 +53,7 @@ import Testing
         let rest = try await client.list(queue: "later", limit: 5, after: page.next)
         #expect(rest.jobs.map(\.id) == [job.id] && rest.next == nil)
         // The raw payload reached the database as sent (beyond a Double's precision).
-        #expect(try await f.count("SELECT count(*) FROM jobs WHERE payload->>'big' = '12345678901234567890123'") == 1)
+        #expect(try await f.count("SELECT count(*) FROM jobgate.jobs WHERE payload->>'big' = '12345678901234567890123'") == 1)
     }
 
     @Test func batchCancelRetryAndErrors() async throws {
@@ -73,7 +73,7 @@ import Testing
             try await client.submitBatch([try JobSubmission(type: "noop"), try JobSubmission(type: "no_such_type")])
         }
         #expect(refused?.status == 400 && refused?.code == "unknown_job_type" && refused?.field == "jobs[1].type")
-        #expect(try await f.count("SELECT count(*) FROM jobs") == 2)
+        #expect(try await f.count("SELECT count(*) FROM jobgate.jobs") == 2)
 
         let cancelled = try await client.cancel(jobs[0].id)
         #expect(cancelled.status == .cancelled && cancelled.finishedAt != nil)
