@@ -10,6 +10,10 @@ let package = Package(
     products: [
         .executable(name: "jobgate", targets: ["jobgate"]),
         .library(name: "JobGatePostgres", targets: ["JobGatePostgres"]),
+        // For other Swift packages (docs/swift.md): the typed client of the HTTP API, and the
+        // worker pool to embed in a service (with Core, whose job-type settings it takes).
+        .library(name: "JobGateClient", targets: ["JobGateClient"]),
+        .library(name: "JobGateWorker", targets: ["JobGateWorker", "JobGateCore"]),
     ],
     targets: [
         // C libraries from the system.
@@ -30,6 +34,8 @@ let package = Package(
         .target(name: "JobGateCrypto", dependencies: ["CCrypto", "JobGateSystem"]),
         // A small HTTP/1.1 server over libmicrohttpd, its house error, and a blocking HTTP client.
         .target(name: "JobGateHTTP", dependencies: ["CMicroHTTPD", "CShims", "JobGateSystem"]),
+        // A typed async client of the HTTP API for other Swift code; knows nothing of the database.
+        .target(name: "JobGateClient", dependencies: ["JobGateHTTP", "JobGateSystem"]),
         // The job model, one job-type definition, the job store (all job SQL), migrations, reports.
         .target(
             name: "JobGateCore",
@@ -75,7 +81,7 @@ let package = Package(
             "JobGateApp", "JobGateAPI", "JobGateAuth", "JobGateCore", "JobGateHTTP", "JobGatePostgres", "JobGateSystem", "JobGateTestSupport", "JobGateWorker",
         ]),
         .testTarget(name: "JobGateAPITests", dependencies: [
-            "JobGateAPI", "JobGateAuth", "JobGateDashboard", "JobGateCore", "JobGateWorker", "JobGateHTTP", "JobGateCrypto",
+            "JobGateAPI", "JobGateAuth", "JobGateClient", "JobGateDashboard", "JobGateCore", "JobGateWorker", "JobGateHTTP", "JobGateCrypto",
             "JobGatePostgres", "JobGatePrometheus", "JobGateSystem", "JobGateApp", "JobGateTestSupport",
         ]),
         .testTarget(name: "JobGateDashboardTests", dependencies: [

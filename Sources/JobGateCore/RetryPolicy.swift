@@ -30,6 +30,7 @@ public struct JobTypeSettings: Sendable, Equatable {
     /// The queue a job of this type goes to when the submitter names none (nil: `default`).
     public var queue: String?
 
+    /// Settings; the defaults are 300 s per attempt, 3 attempts, `RetryPolicy()` and the `default` queue.
     public init(timeoutSeconds: Int = 300, maxAttempts: Int = 3, retry: RetryPolicy = RetryPolicy(), queue: String? = nil) {
         self.timeoutSeconds = timeoutSeconds
         self.maxAttempts = maxAttempts

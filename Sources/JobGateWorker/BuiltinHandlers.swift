@@ -2,7 +2,9 @@ import Foundation
 
 /// Completes at once with no output (tests and benchmarks).
 public struct NoopHandler: JobHandler {
+    /// The handler.
     public init() {}
+    /// Returns no output.
     public func run(_ job: JobContext) async throws -> JobOutput? { nil }
 }
 
@@ -10,6 +12,7 @@ public struct NoopHandler: JobHandler {
 /// `{"weatherData":[...]}`. Payload: `records` (default 100, at most 1,000,000) and
 /// `durationSeconds` (default 0) to simulate a long batch; the wait honours cancellation.
 public struct WeatherHandler: JobHandler {
+    /// The handler.
     public init() {}
 
     static let stations: [(id: String, lat: Double, lon: Double)] = [
@@ -20,6 +23,7 @@ public struct WeatherHandler: JobHandler {
     ]
     static let conditions = ["Clear", "Partly cloudy", "Cloudy", "Rain", "Showers", "Thunderstorm", "Snow", "Fog", "Windy"]
 
+    /// Generates the observations the payload asks for.
     public func run(_ job: JobContext) async throws -> JobOutput? {
         var records = 100
         var duration = 0.0

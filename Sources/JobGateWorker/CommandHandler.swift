@@ -12,6 +12,7 @@ public struct CommandHandler: JobHandler {
     /// A handler for `spec`.
     public init(spec: CommandSpec) { self.spec = spec }
 
+    /// Runs the command for one attempt (payload on stdin, stdout as the output).
     public func run(_ job: JobContext) async throws -> JobOutput? {
         let remaining = job.deadline - ContinuousClock.now
         guard remaining > .zero else { throw JobFailure("the attempt's deadline passed before the command started") }

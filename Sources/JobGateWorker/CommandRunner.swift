@@ -47,6 +47,7 @@ public struct CommandFailure: Error, Sendable, Equatable, CustomStringConvertibl
     /// Whether the attempt was cancelled.
     public var cancelled: Bool { reason == .cancelled }
 
+    /// The message.
     public var description: String { message }
 }
 

@@ -3,19 +3,26 @@ import JobGateCore
 
 /// What a handler gets for one attempt of one job.
 public struct JobContext: Sendable {
+    /// The job's id.
     public var id: UUID
+    /// Its job type.
     public var type: String
+    /// The queue it was claimed from.
     public var queue: String
+    /// The tenant that submitted it.
     public var tenant: String
     /// The payload as JSON text.
     public var payload: String
     /// This attempt's number (1 for the first).
     public var attempt: Int
+    /// Attempts allowed; when this one is the last, a retryable failure fails the job.
     public var maxAttempts: Int
     /// The attempt's time limit; past it the handler's task is cancelled and the attempt fails.
     public var deadline: ContinuousClock.Instant
+    /// The W3C trace id of the submit request's `traceparent`, if it had one.
     public var traceId: String?
 
+    /// A context (the pool makes these; tests of handlers may too).
     public init(id: UUID, type: String, queue: String = "default", tenant: String = "", payload: String, attempt: Int,
                 maxAttempts: Int, deadline: ContinuousClock.Instant, traceId: String? = nil) {
         self.id = id; self.type = type; self.queue = queue; self.tenant = tenant; self.payload = payload
@@ -32,8 +39,11 @@ public struct JobContext: Sendable {
 
 /// A handler's result: bytes and their content type.
 public struct JobOutput: Sendable, Equatable {
+    /// The output's bytes (stored inline up to the worker's limit, else in a file).
     public var bytes: [UInt8]
+    /// Its content type, served with the signed download.
     public var contentType: String
+    /// An output of `bytes` typed `contentType`.
     public init(bytes: [UInt8], contentType: String) {
         self.bytes = bytes
         self.contentType = contentType
@@ -47,10 +57,12 @@ public struct JobFailure: Error, Sendable, Equatable, CustomStringConvertible {
     public var message: String
     /// False fails the job at once, whatever attempts remain.
     public var retryable: Bool
+    /// A failure with `message`; retryable unless told otherwise.
     public init(_ message: String, retryable: Bool = true) {
         self.message = message
         self.retryable = retryable
     }
+    /// The message.
     public var description: String { message }
 }
 
@@ -66,7 +78,9 @@ public protocol JobHandler: Sendable {
 /// A handler made from a closure.
 public struct ClosureHandler: JobHandler {
     let body: @Sendable (JobContext) async throws -> JobOutput?
+    /// A handler running `body` for each attempt.
     public init(_ body: @escaping @Sendable (JobContext) async throws -> JobOutput?) { self.body = body }
+    /// Runs `body`.
     public func run(_ job: JobContext) async throws -> JobOutput? { try await body(job) }
 }
 
@@ -75,7 +89,9 @@ public struct ClosureHandler: JobHandler {
 public struct HandlerRegistry: Sendable {
     /// One registered type.
     public struct Entry: Sendable {
+        /// What runs the type's jobs.
         public var handler: any JobHandler
+        /// The type's defaults and backoff.
         public var settings: JobTypeSettings
         /// A built-in type: its row in `job_types` is only created when missing, so an
         /// operator's `jobgate types apply` stays; a declared type's row is overwritten.

@@ -62,6 +62,7 @@ public struct JobTypesConfigError: Error, Equatable, CustomStringConvertible {
         self.path = path
     }
 
+    /// The message, with the file's path when known.
     public var description: String {
         path.map { "job types file \($0): \(message)" } ?? message
     }

@@ -11,6 +11,7 @@ public struct WorkerLog: Sendable {
     public var minimum: Level
     private var muted = false
 
+    /// A logger writing `minimum` and above.
     public init(minimum: Level = .debug) {
         self.minimum = minimum
     }

@@ -60,17 +60,25 @@ public final class WorkerPool: Sendable {
         /// Where job counters, histograms and slot gauges are recorded (`Metrics.default` by default).
         public var metrics: JobGateMetrics = .shared
 
+        /// The defaults.
         public init() {}
     }
 
     /// Counters for metrics and benchmarks.
     public struct Statistics: Sendable, Equatable {
+        /// Jobs claimed.
         public var claimed = 0
+        /// Attempts whose handler succeeded.
         public var completed = 0
+        /// Attempts whose handler failed (retryable or not).
         public var failed = 0
+        /// Results the database refused because the job was no longer this worker's (lease lost, cancelled).
         public var fencedOut = 0
+        /// Jobs handed back to the queue unfinished (shutdown), attempt not counted.
         public var requeued = 0
+        /// Jobs whose lease had expired (any worker's) that this worker's rescuer took back.
         public var rescued = 0
+        /// Results not written because the job was no longer held by this worker (lease lost or given up).
         public var dropped = 0
         /// Results written by the completer (applied or fenced out).
         public var recorded = 0
@@ -80,6 +88,7 @@ public final class WorkerPool: Sendable {
     public let info: WorkerInfo
     /// The worker id.
     public var workerID: String { info.id }
+    /// The configuration it was made with.
     public let configuration: Configuration
     let store: JobStore
     let registry: HandlerRegistry

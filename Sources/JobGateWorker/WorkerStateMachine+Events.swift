@@ -17,6 +17,7 @@ extension WorkerStateMachine {
         /// that cannot renew leases must not take jobs it will lose (the pool beats every lease/3,
         /// so 2 is about two thirds of a lease without renewal).
         public var maxHeartbeatFailures: Int
+        /// Limits; `concurrency` at least 1.
         public init(concurrency: Int, maxClaimBatch: Int = 1000, maxPendingResults: Int? = nil, abandonAfter: Duration = .seconds(5),
                     maxHeartbeatFailures: Int = 2) {
             self.concurrency = max(1, concurrency)

@@ -20,6 +20,7 @@ public struct WorkerStateMachine: Sendable {
         case finished
     }
 
+    /// Its limits.
     public let limits: Limits
     /// Backoff of each job type's retries; a type not listed uses `RetryPolicy()`.
     public let retryPolicies: [String: RetryPolicy]
@@ -40,6 +41,7 @@ public struct WorkerStateMachine: Sendable {
     /// Heartbeats failed in a row; at `limits.maxHeartbeatFailures` claiming pauses.
     private(set) var heartbeatFailures = 0
 
+    /// A machine in the running mode with nothing claimed.
     public init(limits: Limits, retryPolicies: [String: RetryPolicy] = [:]) {
         self.limits = limits
         self.retryPolicies = retryPolicies
