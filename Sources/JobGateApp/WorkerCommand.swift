@@ -32,6 +32,9 @@ enum WorkerSettings {
             throw UsageError("--queues: \"\(bad)\" is not a queue name (\(QueueName.rule))")
         }
         c.leaseSeconds = Double(try args.int("lease-seconds", default: 30, range: 2...86_400))
+        // A dead worker's jobs wait for their lease to end and then for the next rescue pass:
+        // with short leases, look more often than every 5 s, so that wait stays under a lease.
+        c.rescueInterval = .milliseconds(Int(min(5, c.leaseSeconds / 2) * 1000))
         c.gracePeriod = .seconds(try args.int("grace-seconds", default: 25, range: 0...86_400))
         c.outputDirectory = args.string("output-dir", default: ".jobgate/outputs")
         c.inlineOutputMax = try args.int("output-inline-max", default: 1 << 20, range: 0...(1 << 30))
