@@ -43,12 +43,14 @@ import Testing
                                      environment: ["JOBGATE_DATABASE_URL": url, "JOBGATE_LOG_LEVEL": "warn"])
         defer { worker.signal(SIGKILL) }
 
-        // Submit load from 8 clients until told to stop; every answer is kept.
+        // Submit load from 4 clients until told to stop; every answer is kept.
         let stop = StopFlag()
         let base = serve.url
         let load = Task {
             try await withThrowingTaskGroup(of: [Answer].self) { group in
-                for c in 0..<8 {
+                // Four paced clients (about 50 submits/s each): load, without starving the
+                // tests that run beside this one on a 2-core CI machine.
+                for c in 0..<4 {
                     group.addTask { [base, token] in
                         let client = try HTTPClient(baseURL: base, token: token)
                         var answers: [Answer] = []
@@ -58,7 +60,7 @@ import Testing
                             i += 1
                             if let r = try? await client.send("POST", "/v1/jobs", json: ["type": "noop", "payload": ["c": c, "i": i]]) {
                                 answers.append(Answer(sentAt: sentAt, status: r.status, jobID: r.string("jobId")))
-                                if r.status != 202 { try await Task.sleep(for: .milliseconds(50)) }
+                                try await Task.sleep(for: .milliseconds(r.status == 202 ? 20 : 50))
                             } else {
                                 answers.append(Answer(sentAt: sentAt, status: 0, jobID: nil))
                                 try await Task.sleep(for: .milliseconds(50))
@@ -99,7 +101,7 @@ import Testing
         print("failover: \(acknowledged.count) acknowledged; the primary was killed, the standby promoted "
               + "\(String(format: "%.1f", (promotedAt - killedAt).seconds)) s later; longest gap between accepted submits "
               + "\(String(format: "%.1f", outage)) s; slowest accepted submit \(String(format: "%.1f", slowest)) s; refused: \(statuses)")
-        #expect(acknowledged.count > 100, "hardly any load: \(answers.count) answers")
+        #expect(acknowledged.count > 20, "hardly any load: \(answers.count) answers")
         // Promotion came 1 s after the kill; clients must be served again well within half a minute.
         #expect(outage >= 1 && outage < 30, "longest gap between accepted submits: \(outage) s")
         // A refusal is a 503 (never a lying 5xx of another kind); 0 is a transport error.

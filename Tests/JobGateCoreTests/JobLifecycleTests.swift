@@ -31,7 +31,9 @@ import Testing
     @Test func retriesWithGrowingDelaysThenFailsAndNonRetryableFailsAtOnce() async throws {
         let f = try await EngineFixture.make("retry")
         defer { f.pool.shutdown() }
-        let policy = RetryPolicy(baseSeconds: 10, capSeconds: 1000)
+        // Delays of minutes, so "not claimable yet" cannot turn true on a starved machine between
+        // the failure and the check (a 10 s base allowed 5 s, and CI once took longer).
+        let policy = RetryPolicy(baseSeconds: 100, capSeconds: 10_000)
         // A type missing from job_types, so the disposition's policy applies (a listed type's
         // backoff comes from the table: JobTypeStoreTests).
         let id = try await f.store.submit([NewJob(tenant: "t", type: "unlisted", maxAttempts: 4)])[0].jobID
@@ -63,7 +65,7 @@ import Testing
         #expect(delays.count == 3)
         #expect(delays[0] < delays[1] && delays[1] < delays[2], "delays grow: \(delays)")
         // The database's backoff (JobQueries.backoffSeconds): d/2...d with d = base·2^(n-1).
-        for (n, d) in [10.0, 20, 40].enumerated() {
+        for (n, d) in [100.0, 200, 400].enumerated() {
             #expect(delays[n] >= d / 2 - 1 && delays[n] <= d + 0.5, "attempt \(n + 1): \(delays[n]) s, nominal \(d) s")
         }
         #expect(try await f.events(id) == ["submitted", "started", "retry_scheduled", "started", "retry_scheduled",

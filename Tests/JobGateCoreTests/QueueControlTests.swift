@@ -33,7 +33,9 @@ import Testing
         let pools = (0..<3).map { _ in f.newPool(maxConnections: 4) }
         defer { for p in pools { p.shutdown() } }
         let workers = pools.map { p in
-            f.worker({ $0.queues = ["capped"]; $0.concurrency = 8; $0.pollInterval = .milliseconds(100) }, registry: slowRegistry(0.3), pool: p)
+            // A lease far longer than the test: a rescue (a starved heartbeat) would start a job again.
+            f.worker({ $0.queues = ["capped"]; $0.concurrency = 8; $0.pollInterval = .milliseconds(100); $0.leaseSeconds = 120 },
+                     registry: slowRegistry(0.3), pool: p)
         }
         let runs = workers.map { w in Task { try await w.run() } }
         // Sample `running` every 100 ms until every job is done.
@@ -52,14 +54,14 @@ import Testing
         #expect(peak <= 3, "\(peak) running at once with a cap of 3")
         // The cap, not the workers' 24 slots, was the limit: it was reached.
         #expect(peak == 3, "peak \(peak) over \(samples) samples")
-        // Never exceeded between samples either: replaying the history, at most 3 had started
-        // and not completed at any moment (a claim counts only completions committed before it,
+        // Never exceeded between samples either: replaying the history (into `running` +1, out
+        // of it −1), at most 3 were running at any moment (a claim counts only completions committed before it,
         // whose events are older than its own).
         let concurrent = try await count(f.pool, """
             SELECT max(running)::int FROM (
-                SELECT sum(CASE e.event WHEN 'started' THEN 1 ELSE -1 END) OVER (ORDER BY e.at, e.id) AS running
+                SELECT sum(CASE WHEN e.to_status = 'running' THEN 1 ELSE -1 END) OVER (ORDER BY e.at, e.id) AS running
                 FROM jobgate.job_events e JOIN jobgate.jobs j ON j.id = e.job_id
-                WHERE j.queue = 'capped' AND e.event IN ('started', 'completed')
+                WHERE j.queue = 'capped' AND (e.to_status = 'running' OR e.from_status = 'running')
             ) r
             """)
         #expect(concurrent <= 3, "the history shows \(concurrent) running at once")
