@@ -22,32 +22,47 @@ public enum JobStatus: String, Sendable, CaseIterable, Codable {
 
 /// One job as stored in `jobs`.
 public struct Job: Sendable, Equatable {
+    /// A UUIDv7, so ids sort by submission time (listings page on it).
     public var id: UUID
+    /// The tenant that owns it (a `TenantName`'s text); reads, cancels and redrives are scoped to it.
     public var tenant: String
+    /// The queue it waits in to be claimed (`QueueName` rule).
     public var queue: String
+    /// Its job type: picks the worker's handler and the type's settings in `job_types`.
     public var type: String
     /// The payload as JSON text (as PostgreSQL renders the `jsonb`).
     public var payload: String
     /// Lower runs first.
     public var priority: Int
+    /// Where it is in its lifecycle.
     public var status: JobStatus
     /// Attempts started so far (the running attempt included).
     public var attempt: Int
+    /// Attempts allowed in all (at least 1); a failure of the last one is final.
     public var maxAttempts: Int
     /// Not claimed before this time.
     public var runAt: Date
+    /// When it was submitted (database clock).
     public var createdAt: Date
     /// When the latest attempt started.
     public var startedAt: Date?
+    /// When it became completed, failed or cancelled; nil until then (a redrive clears it).
     public var finishedAt: Date?
     /// Each attempt's time limit.
     public var timeoutSeconds: Int
+    /// While running, when the lease lapses unless a heartbeat renews it (then a rescue pass takes
+    /// the job back); nil otherwise.
     public var leaseExpiresAt: Date?
     /// The worker holding the lease while running.
     public var lockedBy: String?
+    /// When a cancel was requested; nil if none was (a redrive clears it).
     public var cancelRequestedAt: Date?
+    /// The submitter's idempotency key, unique per tenant; nil: none.
     public var idempotencyKey: String?
+    /// The latest failed attempt's message (or why its lease expired); nil when none failed,
+    /// cleared on completion and redrive.
     public var lastError: String?
+    /// The trace id of the submit request's W3C `traceparent`; nil when it had none.
     public var traceId: String?
     /// Output metadata once completed with an output.
     public var output: JobOutputMetadata?
@@ -88,14 +103,18 @@ public enum OutputLocation: String, Sendable, Equatable {
 
 /// What is recorded about an output: size, content type, SHA-256 and where it lives.
 public struct JobOutputMetadata: Sendable, Equatable {
+    /// In bytes.
     public var size: Int
+    /// The MIME type it is served with.
     public var contentType: String
     /// 32 bytes.
     public var sha256: [UInt8]
+    /// Inline in the database or a file.
     public var location: OutputLocation
     /// The file's path for `.file` outputs.
     public var path: String?
 
+    /// Metadata of an output; `path` is set for `.file` outputs only.
     public init(size: Int, contentType: String, sha256: [UInt8], location: OutputLocation, path: String?) {
         self.size = size; self.contentType = contentType; self.sha256 = sha256; self.location = location; self.path = path
     }
@@ -114,18 +133,28 @@ public struct StoredOutput: Sendable, Equatable {
 
 /// One row of `job_events`: a transition.
 public struct JobEvent: Sendable, Equatable {
+    /// From a sequence: a job's events in transition order sort by it.
     public var id: Int64
+    /// The job it happened to.
     public var jobID: UUID
+    /// The job's tenant, kept here because history outlives the job row.
     public var tenant: String
     /// `clock_timestamp()` of the transition.
     public var at: Date
     /// `submitted`, `started`, `completed`, `retry_scheduled`, `failed`, `lease_expired`,
     /// `cancel_requested`, `cancelled`, `requeued`, `redriven` (`attempt_failed` is reserved).
     public var event: String
+    /// The status before the transition; nil for `submitted`.
     public var fromStatus: JobStatus?
+    /// The status after the transition; nil only if the row records none.
     public var toStatus: JobStatus?
+    /// The attempt it concerns (0 for `submitted` and `redriven`).
     public var attempt: Int
+    /// The worker involved (`WorkerInfo.id`): the one that claimed, finished or requeued the
+    /// attempt, or whose lease expired; nil for submit, cancel and redrive.
     public var worker: String?
+    /// A note for people: a failure's message, a cancel's reason, why a lease expired or a job was
+    /// requeued; nil when there is none.
     public var message: String?
     /// Extra detail as JSON text (e.g. `{"delaySeconds": 2.1}`).
     public var data: String?
@@ -133,8 +162,11 @@ public struct JobEvent: Sendable, Equatable {
 
 /// A job to submit. Defaults match the schema's.
 public struct NewJob: Sendable, Equatable {
+    /// The submitting tenant (a `TenantName`'s text).
     public var tenant: String
+    /// The job type, which picks the worker's handler.
     public var type: String
+    /// The queue it waits in (`QueueName` rule).
     public var queue: String
     /// Any JSON value as text; the database validates it (`jsonb`).
     public var payload: String
@@ -142,12 +174,17 @@ public struct NewJob: Sendable, Equatable {
     public var priority: Int
     /// Not before this time; nil is now.
     public var runAt: Date?
+    /// Attempts allowed in all (at least 1).
     public var maxAttempts: Int
+    /// Each attempt's time limit, in seconds (above 0).
     public var timeoutSeconds: Int
     /// With the tenant, makes a replayed submit return the same job.
     public var idempotencyKey: String?
+    /// A W3C trace id to hand on to the handler; nil: none.
     public var traceId: String?
 
+    /// A job to submit; the defaults are the schema's (queue `default`, payload `{}`, 3 attempts,
+    /// 300 s per attempt, runnable now).
     public init(tenant: String, type: String, queue: String = "default", payload: String = "{}", priority: Int = 0,
                 runAt: Date? = nil, maxAttempts: Int = 3, timeoutSeconds: Int = 300,
                 idempotencyKey: String? = nil, traceId: String? = nil) {
@@ -218,19 +255,28 @@ public enum RedriveOutcome: Sendable, Equatable {
 
 /// A job as handed to a worker by `claim`: what running it needs.
 public struct ClaimedJob: Sendable, Equatable {
+    /// Identifies the job; with `attempt`, fences what the worker writes back.
     public var id: UUID
+    /// The tenant that submitted it.
     public var tenant: String
+    /// The queue it was claimed from.
     public var queue: String
+    /// Its job type, which picks the handler.
     public var type: String
+    /// The payload as JSON text.
     public var payload: String
     /// This attempt's number (1 for the first); fences the result.
     public var attempt: Int
+    /// Attempts allowed in all: a failure of attempt `maxAttempts` is final.
     public var maxAttempts: Int
+    /// This attempt's time limit, in seconds.
     public var timeoutSeconds: Int
+    /// The trace id of the submit request's W3C `traceparent`; nil when it had none.
     public var traceId: String?
     /// Seconds from the job becoming runnable (`run_at`) to this claim, for the queue-wait histogram.
     public var queueWaitSeconds: Double
 
+    /// A claimed job (normally from `JobStore.claim`); the defaults suit tests.
     public init(id: UUID, tenant: String = "t", queue: String = "default", type: String = "noop", payload: String = "{}",
                 attempt: Int = 1, maxAttempts: Int = 3, timeoutSeconds: Int = 300, traceId: String? = nil,
                 queueWaitSeconds: Double = 0) {
@@ -242,13 +288,16 @@ public struct ClaimedJob: Sendable, Equatable {
 
 /// A successful attempt to record (`JobStore.complete`).
 public struct AttemptCompletion: Sendable, Equatable {
+    /// The job the attempt belongs to.
     public var id: UUID
+    /// The attempt that succeeded; the write applies only while the worker still holds it.
     public var attempt: Int
     /// The output's metadata, nil for none.
     public var output: JobOutputMetadata?
     /// The bytes of an inline output (`output.location == .inline`).
     public var inlineContent: [UInt8]?
 
+    /// A success of attempt `attempt` of job `id`, with its output if it made one.
     public init(id: UUID, attempt: Int, output: JobOutputMetadata? = nil, inlineContent: [UInt8]? = nil) {
         self.id = id; self.attempt = attempt; self.output = output; self.inlineContent = inlineContent
     }
@@ -266,12 +315,16 @@ public struct AttemptFailure: Sendable, Equatable {
         /// `cancelled` (the cancellation requested was honoured).
         case cancel
     }
+    /// The job the attempt belongs to.
     public var id: UUID
+    /// The attempt that failed; the write applies only while the worker still holds it.
     public var attempt: Int
     /// Becomes `last_error` and the event's message.
     public var message: String
+    /// What becomes of the job: retried after a backoff, failed, or cancelled.
     public var disposition: Disposition
 
+    /// A failure of attempt `attempt` of job `id`.
     public init(id: UUID, attempt: Int, message: String, disposition: Disposition) {
         self.id = id; self.attempt = attempt; self.message = message; self.disposition = disposition
     }
@@ -283,6 +336,7 @@ public struct FencedResult: Sendable, Equatable {
     public var applied: [UUID]
     /// Ids refused because the worker no longer holds that attempt (lease lost, rescued, cancelled).
     public var fencedOut: [UUID]
+    /// A result from the ids applied and those fenced out.
     public init(applied: [UUID], fencedOut: [UUID]) { self.applied = applied; self.fencedOut = fencedOut }
 }
 
@@ -292,6 +346,7 @@ public struct HeartbeatResult: Sendable, Equatable {
     public var renewed: Set<UUID>
     /// Of those, the ones whose cancellation was requested.
     public var cancelRequested: Set<UUID>
+    /// A result from the jobs renewed and those of them with a cancel requested.
     public init(renewed: Set<UUID>, cancelRequested: Set<UUID>) { self.renewed = renewed; self.cancelRequested = cancelRequested }
 }
 
@@ -303,26 +358,34 @@ public struct RescueResult: Sendable, Equatable {
     public var finished: [UUID]
     /// How many rescued jobs of each type and queue ended in each status (for metrics).
     public var outcomes: [RescueOutcome: Int] = [:]
+    /// Jobs rescued in all (retried and finished).
     public var count: Int { retried.count + finished.count }
 }
 
 /// A type, queue and resulting status of rescued jobs (`RescueResult.outcomes`).
 public struct RescueOutcome: Sendable, Hashable {
+    /// The rescued jobs' type.
     public var type: String
+    /// Their queue.
     public var queue: String
     /// `retrying`, `failed` or `cancelled`.
     public var status: JobStatus
+    /// A key of `RescueResult.outcomes`.
     public init(type: String, queue: String, status: JobStatus) { self.type = type; self.queue = queue; self.status = status }
 }
 
 /// What one prune pass did; nil from `prune` when another worker holds the prune lock.
 public struct PruneResult: Sendable, Equatable {
+    /// Finished jobs deleted for being older than the job retention (their inline outputs with them).
     public var jobsDeleted: Int
+    /// `job_events` rows deleted in batches past the history retention (those in dropped
+    /// partitions not counted).
     public var eventsDeleted: Int
     /// Output files of deleted jobs, for the caller to remove.
     public var outputFiles: [String]
-    /// Day partitions of `job_events` made ahead, and dropped whole past the history retention.
+    /// Day partitions of `job_events` made ahead.
     public var partitionsCreated = 0
+    /// Day partitions of `job_events` dropped whole, being past the history retention.
     public var partitionsDropped = 0
     /// Why the partitions could not be maintained (e.g. the role does not own `job_events`);
     /// nil when they were. Row-by-row deletion of old history went on regardless.
@@ -331,16 +394,21 @@ public struct PruneResult: Sendable, Equatable {
 
 /// A queue's controls (a row of `jobgate.queues`): paused, and its concurrency cap.
 public struct QueueControl: Sendable, Equatable {
+    /// The queue it controls (`QueueName` rule).
     public var name: String
     /// No job of the queue is claimed while paused; submits are still accepted.
     public var paused: Bool
     /// At most this many of its jobs run at once, across every worker; nil: no cap.
     public var concurrencyCap: Int?
+    /// Who changed it last, e.g. `jobgate queue pause`, `api token <id>` or `jwt <subject>`.
     public var updatedBy: String
+    /// When it was last changed (database clock).
     public var updatedAt: Date
     /// Its jobs running when this was read, on every worker.
     public var running: Int
 
+    /// A queue's controls; the defaults describe a queue with no row: not paused, no cap, nothing
+    /// running.
     public init(name: String, paused: Bool = false, concurrencyCap: Int? = nil, updatedBy: String = "", updatedAt: Date = Date(),
                 running: Int = 0) {
         self.name = name; self.paused = paused; self.concurrencyCap = concurrencyCap
@@ -357,12 +425,18 @@ public struct QueueControl: Sendable, Equatable {
 public struct WorkerInfo: Sendable, Equatable {
     /// `host:pid:random`.
     public var id: String
+    /// The host name of its machine.
     public var host: String
+    /// Its process id on that host.
     public var pid: Int
+    /// The JobGate version it runs (`WorkerPool.Configuration.version`).
     public var version: String
+    /// The queues it serves; empty: every queue.
     public var queues: [String]
+    /// How many handlers it runs at once.
     public var concurrency: Int
 
+    /// A worker's identity as stored; `current` makes one for this process.
     public init(id: String, host: String, pid: Int, version: String, queues: [String], concurrency: Int) {
         self.id = id; self.host = host; self.pid = pid; self.version = version; self.queues = queues; self.concurrency = concurrency
     }

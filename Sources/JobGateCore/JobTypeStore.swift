@@ -11,6 +11,7 @@ public struct JobTypeChange: Sendable, Equatable {
     /// Its settings now.
     public var after: JobTypeSettings
 
+    /// A change of type `name` from `before` (nil: added) to `after`.
     public init(name: String, before: JobTypeSettings?, after: JobTypeSettings) {
         self.name = name; self.before = before; self.after = after
     }

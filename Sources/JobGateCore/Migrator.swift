@@ -21,6 +21,7 @@ public struct Migrator: Sendable {
         case checksumMismatch(version: Int, name: String)
         /// The database has a migration this binary does not know (a newer JobGate migrated it).
         case unknownVersion(Int)
+        /// A sentence for the operator: what is wrong and what to do about it.
         public var description: String {
             switch self {
             case .checksumMismatch(let v, let n):

@@ -37,12 +37,15 @@ public struct TenantName: Sendable, Hashable, CustomStringConvertible {
     /// Byte-for-byte equality of two tenant texts (what PostgreSQL's `text =` does).
     public static func same(_ a: String, _ b: String) -> Bool { a.utf8.elementsEqual(b.utf8) }
 
+    /// Byte-for-byte equality, not `String ==` (which equates canonically equivalent Unicode).
     public static func == (a: TenantName, b: TenantName) -> Bool { same(a.rawValue, b.rawValue) }
 
+    /// Hashes the name's bytes, consistently with `==`.
     public func hash(into hasher: inout Hasher) {
         for b in rawValue.utf8 { hasher.combine(b) }
     }
 
+    /// The name itself (`rawValue`).
     public var description: String { rawValue }
 
     private static func isLowerAlphanumeric(_ b: UInt8) -> Bool {

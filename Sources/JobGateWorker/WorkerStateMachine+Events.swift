@@ -54,6 +54,7 @@ extension WorkerStateMachine {
     /// policy only when it is retryable and attempts remain, so the statement that writes it
     /// and the metrics that count it follow one decision.
     public enum Record: Sendable, Equatable {
+        /// A successful attempt, with its output if it made one.
         case complete(AttemptCompletion)
         /// An unsuccessful attempt: retried, failed or cancelled, as its disposition says.
         case failure(AttemptFailure)
