@@ -3,6 +3,7 @@ import JobGateAuth
 /// The API's operations: one per route of DESIGN.md §7.
 public enum RouteID: String, Sendable, CaseIterable {
     case submitJob, submitBatch, listJobs, getJob, jobEvents, cancelJob, retryJob
+    case createSchedule, listSchedules, getSchedule, updateSchedule, deleteSchedule
     case output, referenceSubmit, referenceStatus
     case healthz, readyz, metrics, openapi
 }
@@ -61,7 +62,7 @@ public struct Router: Sendable {
         self.routes = routes
     }
 
-    /// The routes of DESIGN.md §7.
+    /// The routes of DESIGN.md §7 (and §14's schedules).
     public static let api: [Route] = [
         Route("POST", "/v1/jobs", .submitJob, scope: .submit),
         Route("GET", "/v1/jobs", .listJobs, scope: .read),
@@ -70,6 +71,11 @@ public struct Router: Sendable {
         Route("GET", "/v1/jobs/{id}/events", .jobEvents, scope: .read),
         Route("POST", "/v1/jobs/{id}/cancel", .cancelJob, scope: .cancel),
         Route("POST", "/v1/jobs/{id}/retry", .retryJob, scope: .submit),
+        Route("POST", "/v1/schedules", .createSchedule, scope: .submit),
+        Route("GET", "/v1/schedules", .listSchedules, scope: .read),
+        Route("GET", "/v1/schedules/{name}", .getSchedule, scope: .read),
+        Route("PUT", "/v1/schedules/{name}", .updateSchedule, scope: .submit),
+        Route("DELETE", "/v1/schedules/{name}", .deleteSchedule, scope: .submit),
         Route("GET", "/v1/outputs/{id}", .output, scope: nil),
         Route("POST", "/submit-job-request", .referenceSubmit, scope: .submit),
         Route("GET", "/job-status/{job-id}", .referenceStatus, scope: .read),
