@@ -29,7 +29,7 @@ public enum JobGateCLI {
 
     static var commands: [Command] {
         [upCommand, serveCommand, workerCommand, migrateCommand, typesCommand, tokenCommand, submitCommand, statusCommand, cancelCommand,
-         retryCommand, reportCommand, pruneCommand, benchCommand, versionCommand]
+         retryCommand, scheduleCommand, reportCommand, pruneCommand, benchCommand, versionCommand]
     }
 
     /// Runs the command line `args` (including the program name) and returns the exit code.
