@@ -90,6 +90,12 @@ struct JSONFields {
         return s
     }
 
+    func bool(_ key: String) throws(APIError) -> Bool? {
+        guard let v = value(key) else { return nil }
+        guard case .bool(let b) = v else { throw APIError.invalidField(name(key), "\(name(key)) must be true or false.") }
+        return b
+    }
+
     func int(_ key: String, in range: ClosedRange<Int>) throws(APIError) -> Int? {
         guard let v = value(key) else { return nil }
         guard case .number(let n) = v, case let d = n.double, d.isFinite, d.rounded() == d else {

@@ -34,25 +34,10 @@ public struct JobRequestValidator: Sendable {
     func newJob(_ f: JSONFields, tenant: String, headerKey: String? = nil,
                 traceID: String? = nil, now: Date = Date()) throws(APIError) -> NewJob {
         try f.rejectUnknown(Self.fields)
-        guard let type = try f.string("type", maxLength: 128) else {
-            throw APIError(status: 400, code: "missing_field", message: "\(f.name("type")) is required.", field: f.name("type"))
-        }
-        let jobTypes = types()
-        guard let settings = jobTypes[type] else {
-            throw APIError(status: 400, code: "unknown_job_type",
-                           message: "Unknown job type \"\(type)\"; known types: \(jobTypes.keys.sorted().joined(separator: ", ")).",
-                           field: f.name("type"))
-        }
+        guard let (type, settings) = try jobType(f) else { throw APIError.missingField(f.name("type")) }
         var job = settings.newJob(tenant: tenant, type: type)
-        // Stored as sent: the text was validated as JSON, and jsonb normalises it.
-        if let payload = f.rawText("payload") { job.payload = payload }
-        try checkPayloadSize(job.payload.utf8.count, field: f.name("payload"))
-        if let queue = try f.string("queue", maxLength: QueueName.maxLength) {
-            guard QueueName.isValid(queue) else {
-                throw APIError.invalidField(f.name("queue"), "\(f.name("queue")) may contain only letters, digits and . _ : -")
-            }
-            job.queue = queue
-        }
+        if let payload = try payload(f) { job.payload = payload }
+        if let queue = try Self.queue(f) { job.queue = queue }
         if let p = try f.int("priority", in: Self.priorityRange) { job.priority = p }
         if let m = try f.int("maxAttempts", in: Self.maxAttemptsRange) { job.maxAttempts = m }
         if let t = try f.int("timeoutSeconds", in: Self.timeoutRange) { job.timeoutSeconds = t }
@@ -75,6 +60,36 @@ public struct JobRequestValidator: Sendable {
         job.idempotencyKey = fieldKey ?? headerKey
         job.traceId = traceID
         return job
+    }
+
+    /// The job type `type` names and its settings; nil when absent, 400 when unknown. Submits and
+    /// schedules (which make jobs later) check types the same way.
+    func jobType(_ f: JSONFields) throws(APIError) -> (String, JobTypeSettings)? {
+        guard let type = try f.string("type", maxLength: 128) else { return nil }
+        let jobTypes = types()
+        guard let settings = jobTypes[type] else {
+            throw APIError(status: 400, code: "unknown_job_type",
+                           message: "Unknown job type \"\(type)\"; known types: \(jobTypes.keys.sorted().joined(separator: ", ")).",
+                           field: f.name("type"))
+        }
+        return (type, settings)
+    }
+
+    /// `payload` as sent (nil when absent): stored so, since the text was validated as JSON and
+    /// jsonb normalises it; 413 over the limit.
+    func payload(_ f: JSONFields) throws(APIError) -> String? {
+        guard let payload = f.rawText("payload") else { return nil }
+        try checkPayloadSize(payload.utf8.count, field: f.name("payload"))
+        return payload
+    }
+
+    /// `queue`, checked against `QueueName`; nil when absent (or null).
+    static func queue(_ f: JSONFields) throws(APIError) -> String? {
+        guard let queue = try f.string("queue", maxLength: QueueName.maxLength) else { return nil }
+        guard QueueName.isValid(queue) else {
+            throw APIError.invalidField(f.name("queue"), "\(f.name("queue")) may contain only letters, digits and . _ : -")
+        }
+        return queue
     }
 
     /// 413 when a payload is over the limit.

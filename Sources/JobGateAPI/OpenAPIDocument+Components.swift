@@ -13,15 +13,15 @@ extension OpenAPIDocument {
             errorResponse(400, "Malformed JSON, a wrong field type or value, or text holding a NUL byte (invalid_text); field names it"),
             errorResponse(401, "Missing or invalid token", headers: #""WWW-Authenticate":{"schema":{"type":"string"}}"#),
             errorResponse(403, "The token lacks the scope, or the signed URL is invalid or expired"),
-            errorResponse(404, "No such job for this tenant"),
-            errorResponse(409, "Idempotency conflict or a state that does not allow the operation"),
+            errorResponse(404, "No such job (or schedule) for this tenant"),
+            errorResponse(409, "Idempotency conflict, a state that does not allow the operation, or a schedule name already taken"),
             errorResponse(413, "Body or payload over the limit"),
             errorResponse(415, "The body is not JSON"),
             errorResponse(429, "Submission backlog over its cap", headers: retryAfter),
             errorResponse(503, "The database is unavailable (database_unavailable; on a submit, nothing was stored), did not answer within the statement timeout (database_timeout; nothing was changed), or a submit's commit reply was lost and could not be checked (outcome_unknown; retry with the same Idempotency-Key)", headers: retryAfter),
             missingTokenResponse,
         ].joined(separator: ",") + "},"
-        + "\"schemas\":{" + schemas + "," + compatibilitySchemas + "}}"
+        + "\"schemas\":{" + schemas + "," + scheduleSchemas + "," + compatibilitySchemas + "}}"
 
     static let schemas = #"""
     "Error":{"type":"object","required":["error"],"properties":{"error":{"type":"object","required":["code","message"],

@@ -67,6 +67,7 @@ public enum OpenAPIDocument {
       "post":{"operationId":"retryJob","summary":"Put a failed or cancelled job back in its queue (dead-letter redrive)","tags":["jobs"],"parameters":[\#(idParameter)],
         "responses":{"200":{"description":"The job, queued again","content":{"application/json":{"schema":{"$ref":"#/components/schemas/Job"}}}},
           \#(errors([401, 403, 404, 409, 503]))}}},
+    \#(schedulePaths)
     "/v1/outputs/{id}":{
       "get":{"operationId":"getOutput","summary":"A completed job's output through a signed URL (no bearer token)","tags":["outputs"],"security":[],
         "parameters":[\#(idParameter),

@@ -4,6 +4,7 @@ import JobGateAuth
 public enum RouteID: String, Sendable, CaseIterable {
     case submitJob, submitBatch, listJobs, getJob, jobEvents, cancelJob, retryJob
     case listQueues, updateQueue
+    case createSchedule, listSchedules, getSchedule, updateSchedule, deleteSchedule
     case output, referenceSubmit, referenceStatus
     case healthz, readyz, metrics, openapi
 }
@@ -62,7 +63,7 @@ public struct Router: Sendable {
         self.routes = routes
     }
 
-    /// The routes of DESIGN.md §7.
+    /// The routes of DESIGN.md §7 (and §14's schedules).
     public static let api: [Route] = [
         Route("POST", "/v1/jobs", .submitJob, scope: .submit),
         Route("GET", "/v1/jobs", .listJobs, scope: .read),
@@ -71,6 +72,11 @@ public struct Router: Sendable {
         Route("GET", "/v1/jobs/{id}/events", .jobEvents, scope: .read),
         Route("POST", "/v1/jobs/{id}/cancel", .cancelJob, scope: .cancel),
         Route("POST", "/v1/jobs/{id}/retry", .retryJob, scope: .submit),
+        Route("POST", "/v1/schedules", .createSchedule, scope: .submit),
+        Route("GET", "/v1/schedules", .listSchedules, scope: .read),
+        Route("GET", "/v1/schedules/{name}", .getSchedule, scope: .read),
+        Route("PUT", "/v1/schedules/{name}", .updateSchedule, scope: .submit),
+        Route("DELETE", "/v1/schedules/{name}", .deleteSchedule, scope: .submit),
         Route("GET", "/v1/outputs/{id}", .output, scope: nil),
         Route("GET", "/v1/queues", .listQueues, scope: .operator),
         Route("PATCH", "/v1/queues/{name}", .updateQueue, scope: .operator),

@@ -37,6 +37,24 @@ enum ClientSettings {
         return 1
     }
 
+    /// `--payload`: JSON text, `@FILE`, or `-` for stdin, parsed; nil when not given.
+    static func payload(_ args: Arguments) throws -> Any? {
+        guard let p = args.string("payload") else { return nil }
+        let text: String
+        if p == "-" {
+            text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+        } else if p.hasPrefix("@") {
+            guard let d = FileManager.default.contents(atPath: String(p.dropFirst())) else { throw UsageError("cannot read \(p.dropFirst())") }
+            text = String(decoding: d, as: UTF8.self)
+        } else {
+            text = p
+        }
+        guard let v = try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed]) else {
+            throw UsageError("--payload is not valid JSON")
+        }
+        return v
+    }
+
     static func send(_ args: Arguments, _ method: String, _ path: String, body: [UInt8]? = nil,
                      headers: [(String, String)] = []) async throws -> HTTPClient.Response {
         do { return try await client(args).send(method, path, body: body, headers: headers) } catch let e as HTTPClient.Failure {
@@ -63,21 +81,7 @@ extension JobGateCLI {
     ) { args in
         guard args.positionals.count == 1 else { throw UsageError("give one job type") }
         var body: [String: Any] = ["type": args.positionals[0]]
-        if let p = args.string("payload") {
-            let text: String
-            if p == "-" {
-                text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
-            } else if p.hasPrefix("@") {
-                guard let d = FileManager.default.contents(atPath: String(p.dropFirst())) else { throw UsageError("cannot read \(p.dropFirst())") }
-                text = String(decoding: d, as: UTF8.self)
-            } else {
-                text = p
-            }
-            guard let v = try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed]) else {
-                throw UsageError("--payload is not valid JSON")
-            }
-            body["payload"] = v
-        }
+        if let p = try ClientSettings.payload(args) { body["payload"] = p }
         if let q = args.string("queue") { body["queue"] = q }
         if args.string("priority") != nil { body["priority"] = try args.int("priority", default: 0, range: -32768...32767) }
         if args.string("delay") != nil { body["delaySeconds"] = try args.duration("delay", default: .zero).seconds }

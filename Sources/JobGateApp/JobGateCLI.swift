@@ -28,8 +28,8 @@ public enum JobGateCLI {
     ]
 
     static var commands: [Command] {
-        [upCommand, serveCommand, workerCommand, migrateCommand, typesCommand, queueCommand, tokenCommand, submitCommand, statusCommand, cancelCommand,
-         retryCommand, reportCommand, pruneCommand, benchCommand, versionCommand]
+        [upCommand, serveCommand, workerCommand, migrateCommand, typesCommand, queueCommand, tokenCommand, submitCommand, statusCommand,
+         cancelCommand, retryCommand, scheduleCommand, reportCommand, pruneCommand, benchCommand, versionCommand]
     }
 
     /// Runs the command line `args` (including the program name) and returns the exit code.

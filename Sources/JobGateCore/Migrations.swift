@@ -26,6 +26,7 @@ public enum Migrations {
         file("0003_job_types.sql", PackageResources._003_job_types_sql),
         file("0004_sql_submit.sql", PackageResources._004_sql_submit_sql),
         file("0005_partitioned_job_events.sql", PackageResources._005_partitioned_job_events_sql),
+        file("0006_schedules.sql", PackageResources._006_schedules_sql),
         file("0007_queue_controls.sql", PackageResources._007_queue_controls_sql),
     ].sorted { $0.version < $1.version }
 

@@ -176,6 +176,31 @@ public struct DashboardData: Sendable, Equatable {
         }
     }
 
+    /// A cron schedule: when it fires next and when it last did.
+    public struct ScheduleRow: Sendable, Equatable {
+        public var tenant: String
+        public var name: String
+        public var cron: String
+        public var timeZone: String
+        public var enabled: Bool
+        /// Its next slot; nil while disabled.
+        public var nextRunAt: Date?
+        /// When it last fired.
+        public var lastRunAt: Date?
+        /// Why its last firing made no job. Raw text: escape it before showing it.
+        public var lastError: String?
+
+        /// A row.
+        public init(tenant: String, name: String, cron: String, timeZone: String, enabled: Bool, nextRunAt: Date?,
+                    lastRunAt: Date?, lastError: String?) {
+            self.tenant = tenant; self.name = name; self.cron = cron; self.timeZone = timeZone; self.enabled = enabled
+            self.nextRunAt = nextRunAt; self.lastRunAt = lastRunAt; self.lastError = lastError
+        }
+    }
+
+    /// Cron schedules listed at most.
+    public static let scheduleLimit = 50
+
     /// When the data was read.
     public var now: Date
     /// The tenant the time-based sections are limited to; nil for all tenants.
@@ -198,10 +223,13 @@ public struct DashboardData: Sendable, Equatable {
     public var workers: [Worker]
     /// The latest jobs that failed for good, newest first.
     public var recentFailures: [FailedJob]
+    /// Cron schedules (the tenant's, or all), soonest first, at most `scheduleLimit`.
+    public var schedules: [ScheduleRow]
 
     /// A value (tests and previews); production code uses `load`.
     public init(now: Date, tenant: String? = nil, hasJobs: Bool, throughput: [Minute], queues: [QueueStats], running: Int,
-                latency: [TypeLatency], failures: [TypeFailures], workers: [Worker], recentFailures: [FailedJob]) {
+                latency: [TypeLatency], failures: [TypeFailures], workers: [Worker], recentFailures: [FailedJob],
+                schedules: [ScheduleRow] = []) {
         self.now = now
         self.tenant = tenant
         self.hasJobs = hasJobs
@@ -212,6 +240,7 @@ public struct DashboardData: Sendable, Equatable {
         self.failures = failures
         self.workers = workers
         self.recentFailures = recentFailures
+        self.schedules = schedules
     }
 
     /// An empty window ending at `now`: every minute present with zero counts.
@@ -307,9 +336,14 @@ public struct DashboardData: Sendable, Equatable {
                           stoppedAt: stopped, running: runningBy[id] ?? 0, state: state)
         }.sorted { ($0.state.rank, $1.startedAt) < ($1.state.rank, $0.startedAt) }
 
+        let schedules = try conn.query(DashboardQueries.schedules, [tenant, scheduleLimit]).map { row in
+            ScheduleRow(tenant: try row.decode(0), name: try row.decode(1), cron: try row.decode(2), timeZone: try row.decode(3),
+                        enabled: try row.decode(4), nextRunAt: try row.decode(5), lastRunAt: try row.decode(6), lastError: try row.decode(7))
+        }
+
         return DashboardData(now: now, tenant: tenant, hasJobs: hasJobs, throughput: minutes, queues: [],
                              running: runningBy.values.reduce(0, +), latency: latency, failures: failures,
-                             workers: workers, recentFailures: recent)
+                             workers: workers, recentFailures: recent, schedules: schedules)
     }
 }
 

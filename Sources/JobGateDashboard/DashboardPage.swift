@@ -37,6 +37,7 @@ public enum DashboardPage {
             body += emptyState()
         }
         body += workers(data, now: now)
+        body += schedules(data, now: now)
         if data.hasJobs { body += recentFailures(data, now: now) }
         return document(title: "JobGate dashboard", refresh: true, body: body)
     }
@@ -189,6 +190,24 @@ public enum DashboardPage {
             <section><h2>Workers <small>(\(HTML.count(data.liveWorkers)) live; silent and stopped ones for an hour)</small></h2>
             <table><thead><tr><th>state</th><th>worker</th><th>version</th><th>queues</th><th>running / slots</th>\
             <th>started</th><th>last heartbeat</th></tr></thead><tbody>\(rows)</tbody></table></section>
+            """
+    }
+
+    private static func schedules(_ data: DashboardData, now: Date) -> String {
+        guard !data.schedules.isEmpty else { return "" }
+        let allTenants = data.tenant == nil
+        let rows = data.schedules.map { s in
+            let next = s.enabled ? s.nextRunAt.map(HTML.timestamp) ?? "–" : "disabled"
+            let last = s.lastRunAt.map { HTML.ago($0, now: now) } ?? "never"
+            let error = s.lastError.map { "<pre class=\"err\">\(HTML.escape($0))</pre>" } ?? ""
+            return "<tr><td class=\"k\">\(HTML.escape(s.name))</td>" + (allTenants ? "<td>\(HTML.escape(s.tenant))</td>" : "")
+                + "<td><code>\(HTML.escape(s.cron))</code></td><td>\(HTML.escape(s.timeZone))</td>"
+                + "<td>\(next)</td><td>\(last)</td><td>\(error)</td></tr>"
+        }.joined()
+        return """
+            <section><h2>Schedules <small>(soonest first, at most \(DashboardData.scheduleLimit))</small></h2>
+            <table><thead><tr><th>name</th>\(allTenants ? "<th>tenant</th>" : "")<th>cron</th><th>zone</th>\
+            <th>next fire</th><th>last fired</th><th>last error</th></tr></thead><tbody>\(rows)</tbody></table></section>
             """
     }
 

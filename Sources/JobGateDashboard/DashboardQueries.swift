@@ -115,4 +115,14 @@ enum DashboardQueries {
         ORDER BY (stopped_at IS NULL) DESC, started_at DESC, id
         LIMIT $2
         """
+
+    /// Cron schedules, soonest next slot first (disabled ones last). Parameters: $1 the tenant or
+    /// NULL for all, $2 the most rows. The table holds at most 1000 per tenant.
+    /// Columns: tenant, name, cron, time_zone, enabled, next_run_at, last_run_at, last_error.
+    static let schedules = """
+        SELECT tenant, name, cron, time_zone, enabled, next_run_at, last_run_at, last_error FROM jobgate.schedules
+        WHERE $1::text IS NULL OR tenant = $1
+        ORDER BY next_run_at NULLS LAST, tenant, name
+        LIMIT $2
+        """
 }

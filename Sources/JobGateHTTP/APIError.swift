@@ -45,6 +45,11 @@ public struct APIError: Error, Sendable, Equatable {
                  message: "The database refused a value of this request (SQLSTATE \(sqlState)); nothing was stored.")
     }
 
+    /// 400 for a required field that is absent (or null).
+    public static func missingField(_ field: String) -> APIError {
+        APIError(status: 400, code: "missing_field", message: "\(field) is required.", field: field)
+    }
+
     /// 400 for a body that is not valid JSON; `field` is the member where parsing failed, if any.
     public static func malformedJSON(_ detail: String, field: String? = nil) -> APIError {
         APIError(status: 400, code: "malformed_json", message: "The request body is not valid JSON: \(detail)", field: field)

@@ -1,8 +1,10 @@
 import Foundation
 import JobGateCore
+import JobGateSystem
 
-/// The pool's maintenance: the queues it serves, the rescuer (expired leases of dead workers)
-/// and the pruner (retention, one worker at a time), each under a deadline.
+/// The pool's maintenance: the queues it serves, the rescuer (expired leases of dead workers),
+/// the pruner (retention, one worker at a time) and the scheduler (due cron schedules), each
+/// under a deadline.
 extension WorkerPool {
     func refreshQueues() async {
         do {
@@ -59,6 +61,31 @@ extension WorkerPool {
             }
         } catch {
             log.warn("prune failed", ["error": String(describing: error)])
+        }
+    }
+
+    /// Fires the cron schedules due by the scheduler's clock. Every worker runs it; the database
+    /// decides which one fires a slot (`ScheduleStore.fireDue`), so the others skip it.
+    func fireSchedulesOnce() async {
+        do {
+            let firings = try await withDeadline(shortCall) { [self] in
+                try await ScheduleStore(pool: store.pool).fireDue(now: configuration.scheduleClock())
+            }
+            guard !firings.isEmpty else { return }
+            stats.withLock { $0.scheduled += firings.count }
+            for f in firings {
+                var fields = ["schedule": f.name, "tenant": f.tenant, "slot": f.slot.formatted(.iso8601), "worker.id": info.id]
+                if let id = f.jobID {
+                    fields["job.id"] = id.lowercasedString
+                    log.info("schedule fired", fields)
+                } else {
+                    fields["error"] = f.error ?? ""
+                    log.warn("schedule fired but made no job", fields)
+                }
+            }
+            handle(.wake)
+        } catch {
+            log.warn("firing schedules failed", ["error": String(describing: error)])
         }
     }
 

@@ -7,7 +7,8 @@ import Synchronization
 /// A pool of job handlers fed from PostgreSQL: the producer (claims up to free slots, woken by
 /// NOTIFY with a polling fallback), the executor (one task per job, deadline enforced), the
 /// completer (batched, fenced results), the heartbeater (all leases every lease/3), the rescuer
-/// (expired leases of dead workers) and the pruner (retention, one worker at a time).
+/// (expired leases of dead workers), the pruner (retention, one worker at a time) and the
+/// scheduler (due cron schedules, exactly one job per slot across all workers).
 ///
 /// `run()` works until its task is cancelled (or `shutdown()` is called), then shuts down
 /// gracefully: it stops claiming, lets running jobs finish within the grace period, hands the
@@ -39,6 +40,11 @@ public final class WorkerPool: Sendable {
         public var pruneInterval: Duration = .seconds(300)
         /// The longest one retention pass may take before it is cancelled (it resumes next time).
         public var pruneTimeout: Duration = .seconds(120)
+        /// How often due cron schedules are looked for and fired (every worker does; each slot
+        /// still makes one job). Zero turns this worker's scheduler off.
+        public var scheduleInterval: Duration = .seconds(1)
+        /// The scheduler's clock: which slots are due. Tests drive it; leave it for real use.
+        public var scheduleClock: @Sendable () -> Date = { Date() }
         /// Most jobs per claim statement.
         public var maxClaimBatch: Int = 1000
         /// Most results per complete/fail statement.
@@ -80,6 +86,8 @@ public final class WorkerPool: Sendable {
         public var rescued = 0
         /// Results not written because the job was no longer held by this worker (lease lost or given up).
         public var dropped = 0
+        /// Schedule slots this worker fired (a job made, or the submit's error recorded).
+        public var scheduled = 0
         /// Results written by the completer (applied or fenced out).
         public var recorded = 0
     }
@@ -182,6 +190,9 @@ public final class WorkerPool: Sendable {
         loops.append(repeating(every: .milliseconds(Int(max(0.05, configuration.leaseSeconds / 3) * 1000))) { [self] in handle(.heartbeatDue) })
         loops.append(repeating(every: configuration.rescueInterval) { [self] in await rescueOnce() })
         loops.append(repeating(every: configuration.pruneInterval, immediately: false) { [self] in await pruneOnce() })
+        if configuration.scheduleInterval > .zero {
+            loops.append(repeating(every: configuration.scheduleInterval) { [self] in await fireSchedulesOnce() })
+        }
         handle(.wake)
 
         // Wait for cancellation or shutdown().

@@ -142,4 +142,27 @@ enum DashboardFixture {
         #expect(!html.contains("<script"))
         #expect(!html.contains("src=") && !html.contains("href=\"http"))
     }
+
+    @Test func schedulesShowTheirNextAndLastFiringPerTenant() async throws {
+        let (_, pool) = try await migratedPool("dashsched")
+        defer { pool.shutdown() }
+        let store = ScheduleStore(pool: pool)
+        _ = try await store.create(tenant: "acme", name: "nightly", ScheduleDefinition(cron: try CronSchedule("30 2 * * *", timeZone: "Europe/Berlin"), type: "noop"))
+        _ = try await store.create(tenant: "acme", name: "paused", ScheduleDefinition(cron: try CronSchedule("@hourly"), type: "noop", enabled: false))
+        _ = try await store.create(tenant: "other", name: "theirs", ScheduleDefinition(cron: try CronSchedule("@daily"), type: "noop"))
+        try await pool.query("UPDATE jobgate.schedules SET last_run_at = now() - interval '2 minutes', last_error = '<b>gone</b>' WHERE name = 'paused'")
+        let acme = try await DashboardData.load(pool: pool, tenant: "acme")
+        #expect(acme.schedules.map(\.name) == ["nightly", "paused"])
+        let html = DashboardPage.render(acme, now: acme.now)
+        #expect(html.contains("<h2>Schedules"))
+        #expect(html.contains("<td class=\"k\">nightly</td><td><code>30 2 * * *</code></td><td>Europe/Berlin</td><td>20"))
+        #expect(html.contains("<td>disabled</td><td>2 m 0 s ago</td>") || html.contains("<td>disabled</td><td>2 m 1 s ago</td>"), "\(html)")
+        #expect(html.contains("&lt;b&gt;gone&lt;/b&gt;") && !html.contains("theirs"))
+        let all = try await DashboardData.load(pool: pool)
+        #expect(all.schedules.count == 3)
+        #expect(DashboardPage.render(all, now: all.now).contains("<th>tenant</th>"))
+        // No schedule, no section.
+        let none = try await DashboardData.load(pool: pool, tenant: "nobody")
+        #expect(!DashboardPage.render(none, now: none.now).contains("Schedules"))
+    }
 }
