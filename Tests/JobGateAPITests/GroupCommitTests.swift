@@ -33,7 +33,7 @@ import Testing
     /// A batch with an idempotency conflict stores nothing, while single submits gathered into
     /// the same group commit still commit.
     @Test func aConflictingBatchStoresNothingAndDoesNotFailItsCommitNeighbours() async throws {
-        let f = try await APIFixture.make("batchconflict") { $0.submit.maxConcurrentCommits = 1 }
+        let f = try await APIFixture.make("batchconflict", statementTimeoutSeconds: Self.heldLimit) { $0.submit.maxConcurrentCommits = 1 }
         defer { Task { await f.stop() } }
         let c = try f.client(try await f.token())
         let first = try await c.send("POST", "/v1/jobs", json: ["type": "noop", "payload": ["n": 1], "idempotencyKey": "k1", "delaySeconds": 600])
@@ -94,7 +94,7 @@ import Testing
     /// commit in flight, a batch that brings the waiting jobs over the threshold commits
     /// beside it (with the singles), while the first is still held.
     @Test func aSecondCommitStartsOnlyWhenEnoughJobsWait() async throws {
-        let f = try await APIFixture.make("parallelcommit") { c in
+        let f = try await APIFixture.make("parallelcommit", statementTimeoutSeconds: Self.heldLimit) { c in
             c.submit.maxConcurrentCommits = 2
             c.submit.parallelCommitMinJobs = 6
         }
@@ -131,7 +131,7 @@ import Testing
     /// never lets through) fails its own unit with a 400 that quotes no data, and the units
     /// sharing its commit are stored.
     @Test func aValueTheDatabaseRefusesIs400ForItsUnitAlone() async throws {
-        let f = try await APIFixture.make("refusedvalue")
+        let f = try await APIFixture.make("refusedvalue", statementTimeoutSeconds: Self.heldLimit)
         defer { Task { await f.stop() } }
         let c = try f.client(try await f.token())
         let committer = f.server.service.committer
@@ -155,6 +155,10 @@ import Testing
 
     /// Holds a commit: an open transaction owns key "blocker", so the commit of a submit with
     /// that key (`held`) waits for it until `blocker` rolls back.
+    /// The API's statement limit in tests that hold a commit on a lock: far beyond the test, so
+    /// a starved machine's slow steps cannot turn the held submit into a 503 (the limit is 15 s).
+    static let heldLimit = 600
+
     static func holdCommit(_ f: APIFixture, _ c: HTTPClient) async throws -> (PostgresConnection, Task<HTTPClient.Response, any Error>) {
         let blocker = try PostgresConnection(configuration: APIServer.databaseConfiguration(url: f.db.url))
         _ = try blocker.query("BEGIN")
