@@ -126,24 +126,20 @@ enum APISettings {
     }
 
     /// The API's own pool (short timeouts: an unreachable database is a quick 503).
-    static func pool(_ args: Arguments, url: String) throws -> PostgresPool {
+    static func pool(_ args: Arguments, url: String, applicationName: String = "jobgate-api") throws -> PostgresPool {
         let n = try args.int("api-db-connections", default: 16, range: 1...1000)
         let timeout = try args.int("api-db-timeout", default: 15, range: 0...86_400)
         var c = APIServer.databaseConfiguration(url: url, maxConnections: n, statementTimeoutSeconds: timeout)
+        c.applicationName = applicationName
         DatabaseLocation.applyTopology(args, to: &c)
         return PostgresPool(configuration: c)
     }
 
     /// The API's pool on the read replica (`--read-database-url`), tuned as its own; nil without one.
+    /// Nothing LISTENs on it, so `--listen-database-url` does not matter here.
     static func readPool(_ args: Arguments) throws -> PostgresPool? {
         guard let url = args.string("read-database-url") else { return nil }
-        let n = try args.int("api-db-connections", default: 16, range: 1...1000)
-        let timeout = try args.int("api-db-timeout", default: 15, range: 0...86_400)
-        var c = APIServer.databaseConfiguration(url: url, maxConnections: n, statementTimeoutSeconds: timeout)
-        c.applicationName = "jobgate-api-read"
-        DatabaseLocation.applyTopology(args, to: &c)
-        c.listenURL = nil
-        return PostgresPool(configuration: c)
+        return try pool(args, url: url, applicationName: "jobgate-api-read")
     }
 
     /// Parses `HOST:PORT`, `[V6]:PORT` or `:PORT`.

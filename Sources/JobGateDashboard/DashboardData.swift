@@ -277,8 +277,9 @@ public struct DashboardData: Sendable, Equatable {
                 return try read(conn, now: now, minutesStart: minutesStart, windowStart: windowStart, tenant: tenant)
             }
         }
-        data.queues = try await JobStore(pool: pool).queueStats()
-        data.queueControls = try await JobStore(pool: pool).queueControls()
+        let store = JobStore(pool: pool)
+        data.queues = try await store.queueStats()
+        data.queueControls = try await store.queueControls()
         return data
     }
 
