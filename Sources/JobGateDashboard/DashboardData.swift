@@ -211,7 +211,7 @@ public struct DashboardData: Sendable, Equatable {
     public var throughput: [Minute]
     /// Depth and oldest waiting age per queue (all tenants: queues are shared).
     public var queues: [QueueStats]
-    /// Paused and capped queues (`jobgate queue`, `PATCH /v1/queues/{name}`).
+    /// Paused and capped queues (`jobgate queue`, `PUT /v1/queues/{name}`).
     public var queueControls: [QueueControl] = []
     /// Jobs running now (all tenants).
     public var running: Int
