@@ -26,6 +26,17 @@ public enum OpenAPIDocument {
         codes.map { "\"\($0)\":{\"$ref\":\"#/components/responses/E\($0)\"}" }.joined(separator: ",")
     }
 
+    /// A dashboard button's form POST: no body, answered with a redirect to the page or HTML.
+    static func dashboardQueueControl(_ action: String, _ summary: String) -> String {
+        let html = ##"{"text/html":{"schema":{"type":"string"}}}"##
+        let id = "dashboard" + action.prefix(1).uppercased() + action.dropFirst() + "Queue"
+        return ##"{"post":{"operationId":"\##(id)","summary":"\##(summary)","tags":["operations"],"security":[],"##
+            + ##""parameters":[{"$ref":"#/components/parameters/QueueName"}],"responses":{"303":{"description":"Done: Location /dashboard"},"##
+            + ##""400":{"description":"Not a queue name","content":\##(html)},"##
+            + ##""403":{"description":"No operator session, or posted from another origin: refused, nothing changed","content":\##(html)},"##
+            + ##""503":{"description":"Database unavailable","content":\##(html)}}}}"##
+    }
+
     static let idParameter = #"{"name":"id","in":"path","required":true,"schema":{"type":"string","format":"uuid"}}"#
 
     static func paths(_ referenceFormat: ReferenceFormat) -> String { #"""
@@ -133,7 +144,9 @@ public enum OpenAPIDocument {
           "503":{"description":"Database unavailable","content":{"text/html":{"schema":{"type":"string"}}}}}}},
     "/dashboard/logout":{"post":{"operationId":"dashboardLogout","summary":"Clear the session cookie","tags":["operations"],"security":[],
         "responses":{"303":{"description":"Logged out: Location /dashboard"},
-          "403":{"description":"Posted from another origin: refused","content":{"text/html":{"schema":{"type":"string"}}}}}}}
+          "403":{"description":"Posted from another origin: refused","content":{"text/html":{"schema":{"type":"string"}}}}}}},
+    "/dashboard/queues/{name}/pause":\#(dashboardQueueControl("pause", "Pause the queue from the dashboard's button (an operator's session)")),
+    "/dashboard/queues/{name}/resume":\#(dashboardQueueControl("resume", "Resume the queue from the dashboard's button (an operator's session)"))
     """#
     }
 }

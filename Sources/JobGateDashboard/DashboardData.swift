@@ -213,6 +213,8 @@ public struct DashboardData: Sendable, Equatable {
     public var queues: [QueueStats]
     /// Paused and capped queues (`jobgate queue`, `PUT /v1/queues/{name}`).
     public var queueControls: [QueueControl] = []
+    /// The viewer may pause and resume queues (an operator): the page shows the buttons.
+    public var canControlQueues = false
     /// Jobs running now (all tenants).
     public var running: Int
     /// Percentiles by type.
