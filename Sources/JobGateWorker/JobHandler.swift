@@ -42,8 +42,13 @@ public struct JobContext: Sendable {
     @discardableResult
     public func reportProgress(done: Int, total: Int? = nil, message: String? = nil) -> Bool {
         guard let report = ProgressReport(done: Int64(done), total: total.map(Int64.init), message: message) else { return false }
-        progressSink?(report)
+        reportProgress(report)
         return true
+    }
+
+    /// Reports a progress value already checked.
+    public func reportProgress(_ report: ProgressReport) {
+        progressSink?(report)
     }
 
     /// True once the attempt should stop (timeout, cancel requested, lease lost, shutdown):

@@ -12,8 +12,6 @@ final class ProgressRecorder: Sendable {
     struct Counts: Sendable, Equatable {
         /// Reports accepted from handlers and commands.
         var reports = 0
-        /// Reports refused (out-of-range numbers, malformed command lines).
-        var ignored = 0
         /// Statements written.
         var statements = 0
         /// Rows those statements changed.
@@ -54,9 +52,6 @@ final class ProgressRecorder: Sendable {
         }
         if start { startFlusher() }
     }
-
-    /// Counts a report that was refused before it got here.
-    func ignored() { state.withLock { $0.counts.ignored += 1 } }
 
     /// The attempt of `id` ended: writes its pending report, if any, before returning, so the
     /// result recorded next finds the job's last progress in place. Costs a lock when nothing
