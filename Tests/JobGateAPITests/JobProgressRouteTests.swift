@@ -1,4 +1,5 @@
 import Foundation
+import JobGateClient
 import JobGateCore
 import JobGateHTTP
 import JobGateTestSupport
@@ -67,6 +68,9 @@ import Testing
         // Cut to 200 characters.
         #expect(last?["message"] as? String == String(repeating: "m", count: ProgressReport.messageLimit))
         #expect(wait.output.contains("completed 3/3 (100%) mmm"), "\(wait.output)")
+        // The Swift client decodes it.
+        let snapshot = try await JobGateClient(baseURL: f.server.url, token: secret).status(try #require(UUID(uuidString: id)))
+        #expect(snapshot.progress?.done == 3 && snapshot.progress?.total == 3 && snapshot.progress?.message?.count == 200)
         #expect(wait.output.contains("\"status\":\"completed\""), "\(wait.output)")
         worker.signal(SIGTERM)
         #expect(await worker.wait() == 0, "\(worker.output.suffix(2000))")
