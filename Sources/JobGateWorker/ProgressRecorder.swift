@@ -53,9 +53,9 @@ final class ProgressRecorder: Sendable {
         if start { startFlusher() }
     }
 
-    /// The attempt of `id` ended: writes its pending report, if any, before returning, so the
-    /// result recorded next finds the job's last progress in place. Costs a lock when nothing
-    /// is pending.
+    /// The attempt of `id` ended: writes its pending report, if any, and waits for one in
+    /// flight, before returning, so the result recorded next (which fences progress out) finds
+    /// the job's last progress in place. Costs a lock when nothing is pending.
     func finish(_ id: UUID) async {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
             let start = state.withLock { s -> Bool? in
@@ -95,13 +95,13 @@ final class ProgressRecorder: Sendable {
             log.warn("recording progress failed", ["error": String(describing: error), "worker.id": worker, "jobs": String(batch.count)])
         }
         let woken = state.withLock { s -> [CheckedContinuation<Void, Never>] in
+            s.throttle.written()
             var woken: [CheckedContinuation<Void, Never>] = []
             var final = Set<UUID>()
-            for u in batch {
-                if let w = s.waiters.removeValue(forKey: u.id) {
-                    woken += w
-                    final.insert(u.id)
-                }
+            for u in batch where s.waiters[u.id] != nil {
+                final.insert(u.id)
+                // A newer report of an ended attempt is pending (final): its waiters wait for that one.
+                if s.throttle.settled(u.id) { woken += s.waiters.removeValue(forKey: u.id)! }
             }
             s.counts.statements += 1
             if let result {

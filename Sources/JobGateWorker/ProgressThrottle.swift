@@ -32,6 +32,8 @@ struct ProgressThrottle {
     private(set) var pending: [UUID: Pending] = [:]
     /// Whether a flusher runs (writing, or waiting for the interval).
     private(set) var flushing = false
+    /// The jobs of the write in flight (the last `.write` not yet `written()`).
+    private(set) var inFlight: Set<UUID> = []
     private var lastWrite: ContinuousClock.Instant?
 
     init(interval: Duration = .seconds(1), maxBatch: Int = 5000) {
@@ -47,13 +49,22 @@ struct ProgressThrottle {
         return startFlusher()
     }
 
-    /// The attempt of `id` ended. Returns nil when it has nothing pending (the usual case: no
-    /// write, no wait); else whether a flusher must start, and the caller waits for the write.
+    /// The attempt of `id` ended. Returns nil when it has nothing pending or in flight (the
+    /// usual case: no write, no wait); else whether a flusher must start, and the caller waits
+    /// until `settled(id)`.
     mutating func finish(_ id: UUID) -> Bool? {
-        guard pending[id] != nil else { return nil }
-        pending[id]!.final = true
-        return startFlusher()
+        if pending[id] != nil {
+            pending[id]!.final = true
+            return startFlusher()
+        }
+        return inFlight.contains(id) ? false : nil
     }
+
+    /// Whether nothing of `id` is pending or in flight any more: its last report is stored (or given up).
+    func settled(_ id: UUID) -> Bool { pending[id] == nil && !inFlight.contains(id) }
+
+    /// The write in flight ended (stored or failed).
+    mutating func written() { inFlight = [] }
 
     private mutating func startFlusher() -> Bool {
         if flushing { return false }
@@ -71,11 +82,13 @@ struct ProgressThrottle {
             let finals = pending.values.filter(\.final).prefix(maxBatch).map(\.update)
             if finals.isEmpty { return .wait(until: lastWrite + interval) }
             for u in finals { pending[u.id] = nil }
+            inFlight = Set(finals.map(\.id))
             return .write(finals)
         }
         // In no order: the statement locks its rows in id order itself.
         let batch = pending.values.prefix(maxBatch).map(\.update)
         for u in batch { pending[u.id] = nil }
+        inFlight = Set(batch.map(\.id))
         lastWrite = now
         return .write(batch)
     }

@@ -81,7 +81,8 @@ import Testing
         _ = t.next(now: t0)
         _ = t.report(Self.update(a, 2))
         _ = t.report(Self.update(b, 5))
-        #expect(t.finish(c) == nil)  // nothing pending: nothing to wait for
+        #expect(t.finish(c) == nil)  // nothing pending or in flight: nothing to wait for
+        #expect(t.settled(c))
         #expect(t.finish(b) == false)  // the flusher runs already
         #expect(t.next(now: t0 + .milliseconds(100)) == .write([Self.update(b, 5)]))
         #expect(t.next(now: t0 + .milliseconds(100)) == .wait(until: t0 + .seconds(1)))
@@ -94,5 +95,19 @@ import Testing
         _ = t.report(Self.update(a, 3))
         t.failed(w, final: [])
         #expect(t.pending[a]?.update == Self.update(a, 3))
+    }
+
+    /// An attempt that ends while its last report is being written waits for that write: the
+    /// result recorded next would fence a later progress write out.
+    @Test func anAttemptEndingWhileItsReportIsInFlightWaitsForIt() {
+        var t = ProgressThrottle(interval: .seconds(1))
+        let a = UUID()
+        _ = t.report(Self.update(a, 1))
+        #expect(t.next(now: .now) == .write([Self.update(a, 1)]))
+        #expect(!t.settled(a))
+        #expect(t.finish(a) == false)  // wait, and the running flusher ends the wait
+        t.written()
+        #expect(t.settled(a))
+        #expect(t.finish(a) == nil)
     }
 }
