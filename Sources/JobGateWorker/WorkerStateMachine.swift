@@ -237,6 +237,15 @@ public struct WorkerStateMachine: Sendable {
         actions.append(.record(job, .failure(AttemptFailure(id: job.id, attempt: job.attempt, message: message, disposition: disposition))))
     }
 
+    /// What the claim in flight may take when it is sent: every slot free by then. A claim is
+    /// decided when the first slot frees, but the slots of a batch free in a burst (short jobs
+    /// claimed together finish together), and a claim sent with the limit of that moment took
+    /// one job, the next the other fifteen, halving a small pool's throughput. Slots only free
+    /// while a claim is in flight (nothing else fills them), so the later count is safe to take.
+    public var claimLimitNow: Int {
+        max(0, min(limits.concurrency - running.count, limits.maxClaimBatch))
+    }
+
     private mutating func claimIfPossible(_ actions: inout [Action]) {
         releaseOrphansIfNeeded(&actions)
         guard mode == .running, moreMayBeWaiting, !claimInFlight, !releaseInFlight, !orphansPossible,

@@ -40,6 +40,29 @@ import Testing
         #expect(claims(sm.handle(.wake)) == [2])
     }
 
+    @Test func aClaimSentAfterABurstOfFinishesTakesEverySlotFreedMeanwhile() {
+        var sm = SM(limits: .init(concurrency: 4, maxClaimBatch: 3))
+        _ = sm.handle(.wake)
+        let jobs = [job(1), job(2), job(3)]
+        _ = sm.handle(.claimed(jobs, requested: 3, now: t0))  // its follow-up claim of 1 is in flight
+        #expect(sm.claimLimitNow == 1)
+        #expect(claims(sm.handle(.claimed([job(4)], requested: 1, now: t0))) == [], "full: nothing free")
+        #expect(sm.claimLimitNow == 0)
+        // The first finish decides a claim for its one slot; the others free theirs before it is sent.
+        #expect(claims(sm.handle(.finished(jobs[0].id, .succeeded(nil, inline: nil)))) == [1])
+        _ = sm.handle(.finished(jobs[1].id, .succeeded(nil, inline: nil)))
+        #expect(sm.claimLimitNow == 2)
+        _ = sm.handle(.finished(jobs[2].id, .succeeded(nil, inline: nil)))
+        #expect(sm.claimLimitNow == 3, "no more than maxClaimBatch")
+        _ = sm.handle(.finished(job(4).id, .succeeded(nil, inline: nil)))
+        #expect(sm.claimLimitNow == 3)
+        #expect(sm.runningCount == 0)
+        // The pool sent 3: a full answer means more may be waiting.
+        let b = [job(5), job(6), job(7)]
+        #expect(claims(sm.handle(.claimed(b, requested: 3, now: t0))) == [1])
+        #expect(sm.runningCount == 3)
+    }
+
     @Test func backpressureWhenResultsPileUp() {
         var sm = SM(limits: .init(concurrency: 2, maxClaimBatch: 10, maxPendingResults: 1))
         _ = sm.handle(.wake)
