@@ -167,11 +167,18 @@ package enum JobQueries {
     // MARK: worker transitions
 
     /// $1 queues, $2 limit, $3 worker, $4 lease seconds, $5 the capped queues whose rows the caller
-    /// locked (`lockCappedQueues`; empty outside such a transaction). Per queue, the first claimable rows in
-    /// claim order straight off `jobs_claimable_idx` (SKIP LOCKED: concurrent claimers take
-    /// different rows), then the best `$2` across queues.
+    /// locked (`lockCappedQueues`; empty outside such a transaction). The algorithm and its bounds
+    /// are in docs/scheduling.md. Per queue, its share of the claim (pause, cap); then the tenants
+    /// with claimable jobs there, by a loose index scan over `jobs_claimable_tenant_idx` (one probe
+    /// per tenant, at most 1000). A queue with one tenant is claimed as before any fair share: its
+    /// first rows in claim order straight off `jobs_claimable_idx`, nothing else read or written.
+    /// A queue with several is shared by weighted virtual time (stride scheduling): each tenant's
+    /// k-th next row gets the tag `start + k / weight`, the lowest tags win, and the winners'
+    /// `tenant_passes` advance by what they got; rows beyond the tenants' shares fill the claim in
+    /// claim order when a tenant runs short. SKIP LOCKED throughout: concurrent claimers take
+    /// different rows. Then the best `$2` across queues.
     package static let claim = """
-        WITH q AS (
+        WITH RECURSIVE q AS (
             -- Each queue's share of this claim: none while paused; for a capped queue, what its
             -- cap leaves, counted only when the caller holds that queue's row lock (named in the
             -- last parameter, taken by an earlier statement of the same transaction, so this
@@ -185,16 +192,92 @@ package enum JobQueries {
                     SELECT count(*) FROM jobgate.jobs r WHERE r.status = 'running' AND r.queue = n.name)))
                 END AS quota
             FROM unnest($1::text[]) AS n(name) LEFT JOIN jobgate.queues s ON s.name = n.name
+        ), t AS (
+            -- The tenants with claimable jobs in each queue with a share, in name order: one index
+            -- probe each (a single tenant costs two), at most 1000 per queue.
+            SELECT q.name AS queue, f.tenant, 1 AS n FROM q CROSS JOIN LATERAL (
+                SELECT j.tenant FROM jobgate.jobs j WHERE j.queue = q.name AND j.status IN ('queued', 'retrying')
+                ORDER BY j.tenant LIMIT 1
+            ) f WHERE q.quota > 0
+            UNION ALL
+            SELECT t.queue, x.tenant, t.n + 1 FROM t CROSS JOIN LATERAL (
+                SELECT j.tenant FROM jobgate.jobs j WHERE j.queue = t.queue AND j.status IN ('queued', 'retrying')
+                    AND j.tenant > t.tenant
+                ORDER BY j.tenant LIMIT 1
+            ) x WHERE t.n < 1000
+        ), shared AS (
+            SELECT t.queue FROM t GROUP BY t.queue HAVING count(*) > 1
+        ), w AS (
+            -- The tenants of shared queues: weight (1 without a row) and virtual time (NULL: none yet).
+            SELECT t.queue, t.tenant, coalesce(tw.weight, 1)::float8 AS weight, tp.pass
+            FROM t JOIN shared USING (queue)
+            LEFT JOIN jobgate.tenants tw ON tw.name = t.tenant
+            LEFT JOIN jobgate.tenant_passes tp ON tp.queue = t.queue AND tp.tenant = t.tenant
+        ), wq AS (
+            -- Per shared queue: the front (the highest virtual time) and this claim's step
+            -- (the virtual time one full share of the claim is worth).
+            SELECT w.queue, coalesce(max(w.pass), 0) AS front, q.quota::float8 / sum(w.weight) AS step, q.quota
+            FROM w JOIN q ON q.name = w.queue GROUP BY w.queue, q.quota
+        ), e AS (
+            -- Each tenant starts at its virtual time, but never more than one step plus one of
+            -- its own jobs behind the front: an idle tenant's old credit does not come back as a
+            -- burst, and a new tenant starts just ahead of everyone. `lim` bounds its rows: enough
+            -- to reach one step past the front (where all tenants together have a full claim).
+            SELECT w.queue, w.tenant, w.weight, s.start, wq.quota,
+                   least(wq.quota, ceil((wq.front + wq.step - s.start) * w.weight)::int + 1) AS lim,
+                   row_number() OVER (PARTITION BY w.queue ORDER BY s.start + 1 / w.weight, w.tenant) AS turn
+            FROM w JOIN wq USING (queue)
+            CROSS JOIN LATERAL (SELECT greatest(w.pass, wq.front - wq.step - 1 / w.weight) AS start) s
+        ), cand AS (
+            -- The next rows of at most `quota` tenants (those whose first row comes first), each
+            -- tenant's in claim order, tagged with their virtual finish time.
+            SELECT e.queue, p.id, p.status, p.priority, p.run_at, e.start + p.k / e.weight AS tag
+            FROM e CROSS JOIN LATERAL (
+                SELECT x.*, row_number() OVER (ORDER BY x.priority, x.run_at, x.id)::float8 AS k FROM (
+                    SELECT id, status, priority, run_at FROM jobgate.jobs
+                    WHERE queue = e.queue AND tenant = e.tenant AND status IN ('queued', 'retrying') AND run_at <= now()
+                    ORDER BY priority, run_at, id
+                    LIMIT e.lim
+                    FOR UPDATE SKIP LOCKED
+                ) x
+            ) p
+            WHERE e.turn <= e.quota
+        ), ranked AS (
+            SELECT c.*, row_number() OVER (PARTITION BY c.queue ORDER BY c.tag, c.priority, c.run_at, c.id) AS r FROM cand c
+        ), taken AS (
+            SELECT s.queue, count(c.id) AS n, coalesce(array_agg(c.id) FILTER (WHERE c.id IS NOT NULL), '{}') AS ids
+            FROM shared s LEFT JOIN cand c ON c.queue = s.queue GROUP BY s.queue
         ), picked AS (
-            SELECT c.id, c.status FROM q
-            CROSS JOIN LATERAL (
-                SELECT id, status, priority, run_at FROM jobgate.jobs
-                WHERE queue = q.name AND status IN ('queued', 'retrying') AND run_at <= now()
-                ORDER BY priority, run_at, id
-                LIMIT q.quota
-                FOR UPDATE SKIP LOCKED
-            ) c
-            ORDER BY c.priority, c.run_at, c.id
+            SELECT id, status, priority, run_at, r FROM (
+                -- One tenant: claim order, as without fair share.
+                SELECT c.id, c.status, c.priority, c.run_at, 0::bigint AS r FROM q
+                CROSS JOIN LATERAL (
+                    SELECT id, status, priority, run_at FROM jobgate.jobs
+                    WHERE queue = q.name AND status IN ('queued', 'retrying') AND run_at <= now()
+                    ORDER BY priority, run_at, id
+                    LIMIT q.quota
+                    FOR UPDATE SKIP LOCKED
+                ) c
+                WHERE q.quota > 0 AND NOT EXISTS (SELECT 1 FROM shared WHERE shared.queue = q.name)
+                UNION ALL
+                -- Several: the lowest tags, up to the queue's share.
+                SELECT r.id, r.status, r.priority, r.run_at, r.r FROM ranked r JOIN q ON q.name = r.queue WHERE r.r <= q.quota
+                UNION ALL
+                -- Tenants short of ready rows left part of the share: the rest in claim order.
+                SELECT f.id, f.status, f.priority, f.run_at, a.n + f.k FROM taken a JOIN q ON q.name = a.queue
+                CROSS JOIN LATERAL (
+                    SELECT y.*, row_number() OVER (ORDER BY y.priority, y.run_at, y.id) AS k FROM (
+                        SELECT id, status, priority, run_at FROM jobgate.jobs
+                        WHERE queue = a.queue AND status IN ('queued', 'retrying') AND run_at <= now()
+                            AND NOT id = ANY(a.ids)
+                        ORDER BY priority, run_at, id
+                        LIMIT greatest(0, q.quota - a.n)
+                        FOR UPDATE SKIP LOCKED
+                    ) y
+                ) f
+            ) u
+            -- Across queues by priority; within a priority, a shared queue's rows in tag order.
+            ORDER BY priority, r, run_at, id
             LIMIT $2
         ), claimed AS (
             UPDATE jobgate.jobs j SET status = 'running', attempt = j.attempt + 1, locked_by = $3,
@@ -206,6 +289,17 @@ package enum JobQueries {
         ), ev AS (
             INSERT INTO jobgate.job_events (job_id, tenant, event, from_status, to_status, attempt, worker)
             SELECT id, tenant, 'started', from_status, 'running', attempt, $3 FROM claimed
+        ), passes AS (
+            -- The served tenants' virtual time moves on by what they got over their weight, added
+            -- to what concurrent claims wrote meanwhile; rows locked in (queue, tenant) order.
+            INSERT INTO jobgate.tenant_passes AS tp (queue, tenant, pass, last_advance)
+            SELECT e.queue, e.tenant, e.start + s.n / e.weight, s.n / e.weight
+            FROM (SELECT queue, tenant, count(*)::float8 AS n FROM claimed GROUP BY queue, tenant) s
+            JOIN e ON e.queue = s.queue AND e.tenant = s.tenant
+            ORDER BY e.queue, e.tenant
+            ON CONFLICT (queue, tenant) DO UPDATE
+                SET pass = greatest(tp.pass, EXCLUDED.pass - EXCLUDED.last_advance) + EXCLUDED.last_advance,
+                    last_advance = EXCLUDED.last_advance
         )
         SELECT id, tenant, queue, type, payload, attempt, max_attempts, timeout_seconds, trace_id, queue_wait FROM claimed
         ORDER BY priority, run_at, id
