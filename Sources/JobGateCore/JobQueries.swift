@@ -166,32 +166,83 @@ package enum JobQueries {
 
     // MARK: worker transitions
 
+    /// Each queue of $1 with its share of a claim of $2 (`name`, `quota`), for `claim` and
+    /// `claimShared`: none while paused; for a capped queue, what its cap leaves, counted only
+    /// when the caller holds that queue's row lock (named in $5, taken by an earlier statement
+    /// of the same transaction, so this statement's snapshot sees every claim committed
+    /// before); a capped queue not locked is not claimed from.
+    static let queueShares = """
+        SELECT n.name, CASE
+            WHEN s.paused THEN 0
+            WHEN s.concurrency_cap IS NULL THEN $2
+            WHEN NOT n.name = ANY($5::text[]) THEN 0
+            ELSE least($2, greatest(0, s.concurrency_cap - (
+                SELECT count(*) FROM jobgate.jobs r WHERE r.status = 'running' AND r.queue = n.name)))
+            END AS quota
+        FROM unnest($1::text[]) AS n(name) LEFT JOIN jobgate.queues s ON s.name = n.name
+        """
+
     /// $1 queues, $2 limit, $3 worker, $4 lease seconds, $5 the capped queues whose rows the caller
-    /// locked (`lockCappedQueues`; empty outside such a transaction). The algorithm and its bounds
-    /// are in docs/scheduling.md. Per queue, its share of the claim (pause, cap); then the tenants
-    /// with claimable jobs there, by a loose index scan over `jobs_claimable_tenant_idx` (one probe
-    /// per tenant, at most 1000). A queue with one tenant is claimed as before any fair share: its
-    /// first rows in claim order straight off `jobs_claimable_idx`, nothing else read or written.
-    /// A queue with several is shared by weighted virtual time (stride scheduling): each tenant's
-    /// k-th next row gets the tag `start + k / weight`, the lowest tags win, and the winners'
-    /// `tenant_passes` advance by what they got; rows beyond the tenants' shares fill the claim in
-    /// claim order when a tenant runs short. SKIP LOCKED throughout: concurrent claimers take
-    /// different rows. Then the best `$2` across queues.
+    /// locked (`lockCappedQueues`; empty outside such a transaction). Per queue, the first claimable rows in
+    /// claim order straight off `jobs_claimable_idx` (SKIP LOCKED: concurrent claimers take
+    /// different rows), then the best `$2` across queues. A queue where a second tenant has
+    /// claimable jobs (two index probes over `jobs_claimable_tenant_idx`) is not claimed from:
+    /// it comes back as a row with a NULL id and `shared` true, for `claimShared` to claim from
+    /// by the tenants' weights. One tenant, the usual case, costs those two probes and no more.
     package static let claim = """
+        WITH quota AS MATERIALIZED (
+            \(queueShares)
+        ), q AS (
+            -- Shared: a tenant after the first (in name order) has claimable jobs here too: two
+            -- probes in index order. (Not EXISTS: for EXISTS the planner may pick a sequential
+            -- scan, expecting an early hit; with one tenant there is none, and it reads all.)
+            SELECT u.name, u.quota, u.quota > 0 AND (
+                SELECT o.tenant FROM jobgate.jobs o WHERE o.queue = u.name AND o.status IN ('queued', 'retrying') AND o.tenant > (
+                    SELECT f.tenant FROM jobgate.jobs f WHERE f.queue = u.name AND f.status IN ('queued', 'retrying')
+                    ORDER BY f.tenant LIMIT 1)
+                ORDER BY o.tenant LIMIT 1
+            ) IS NOT NULL AS shared
+            FROM quota u
+        ), picked AS (
+            SELECT c.id, c.status FROM q
+            CROSS JOIN LATERAL (
+                SELECT id, status, priority, run_at FROM jobgate.jobs
+                WHERE queue = q.name AND status IN ('queued', 'retrying') AND run_at <= now()
+                ORDER BY priority, run_at, id
+                LIMIT CASE WHEN q.shared THEN 0 ELSE q.quota END
+                FOR UPDATE SKIP LOCKED
+            ) c
+            ORDER BY c.priority, c.run_at, c.id
+            LIMIT $2
+        ), claimed AS (
+            UPDATE jobgate.jobs j SET status = 'running', attempt = j.attempt + 1, locked_by = $3,
+                lease_expires_at = now() + make_interval(secs => $4::float8), started_at = now()
+            FROM picked p WHERE j.id = p.id
+            RETURNING j.id, j.tenant, j.queue, j.type, j.payload::text AS payload, j.attempt, j.max_attempts,
+                      j.timeout_seconds, j.trace_id, j.priority, j.run_at, p.status AS from_status,
+                      greatest(extract(epoch FROM now() - j.run_at), 0)::float8 AS queue_wait
+        ), ev AS (
+            INSERT INTO jobgate.job_events (job_id, tenant, event, from_status, to_status, attempt, worker)
+            SELECT id, tenant, 'started', from_status, 'running', attempt, $3 FROM claimed
+        )
+        SELECT id, tenant, queue, type, payload, attempt, max_attempts, timeout_seconds, trace_id, queue_wait, false AS shared,
+               priority, run_at FROM claimed
+            UNION ALL SELECT NULL, NULL, name, NULL, NULL, NULL, NULL, NULL, NULL, NULL, true, NULL, NULL FROM q WHERE q.shared
+        ORDER BY shared, priority, run_at, id
+        """
+
+    /// The claim of queues where `claim` found several tenants with claimable jobs ($1 those
+    /// queues, $2 what is left of the limit; $3-$5 as for `claim`). The algorithm and its bounds
+    /// are in docs/scheduling.md. Per queue, its share of the claim (pause, cap), then the tenants
+    /// with claimable jobs there, by a loose index scan over `jobs_claimable_tenant_idx` (one probe
+    /// per tenant, at most 1000), shared by weighted virtual time (stride scheduling): each
+    /// tenant's k-th next row gets the tag `start + k / weight`, the lowest tags win, and the
+    /// winners' `tenant_passes` advance by what they got. When tenants run short of ready rows the
+    /// rest of the share goes in claim order (a queue found with one tenant after all is claimed
+    /// as `claim` does). SKIP LOCKED throughout: concurrent claimers take different rows.
+    package static let claimShared = """
         WITH RECURSIVE q AS (
-            -- Each queue's share of this claim: none while paused; for a capped queue, what its
-            -- cap leaves, counted only when the caller holds that queue's row lock (named in the
-            -- last parameter, taken by an earlier statement of the same transaction, so this
-            -- statement's snapshot sees every claim committed before); a capped queue not locked
-            -- is not claimed from.
-            SELECT n.name, CASE
-                WHEN s.paused THEN 0
-                WHEN s.concurrency_cap IS NULL THEN $2
-                WHEN NOT n.name = ANY($5::text[]) THEN 0
-                ELSE least($2, greatest(0, s.concurrency_cap - (
-                    SELECT count(*) FROM jobgate.jobs r WHERE r.status = 'running' AND r.queue = n.name)))
-                END AS quota
-            FROM unnest($1::text[]) AS n(name) LEFT JOIN jobgate.queues s ON s.name = n.name
+            \(queueShares)
         ), t AS (
             -- The tenants with claimable jobs in each queue with a share, in name order: one index
             -- probe each (a single tenant costs two), at most 1000 per queue.
@@ -230,17 +281,24 @@ package enum JobQueries {
             CROSS JOIN LATERAL (SELECT greatest(w.pass, wq.front - wq.step - 1 / w.weight) AS start) s
         ), cand AS (
             -- The next rows of at most `quota` tenants (those whose first row comes first), each
-            -- tenant's in claim order, tagged with their virtual finish time.
-            SELECT e.queue, p.id, p.status, p.priority, p.run_at, e.start + p.k / e.weight AS tag
+            -- tenant's in claim order, tagged with their virtual finish time. (Through arrays and
+            -- back WITH ORDINALITY: the planner then expects a few rows, not a tenth of the
+            -- backlog, and keeps the statement's cost far below `jit_above_cost`.)
+            SELECT e.queue, u.id, u.status, u.priority, u.run_at, e.start + u.k / e.weight AS tag
             FROM e CROSS JOIN LATERAL (
-                SELECT x.*, row_number() OVER (ORDER BY x.priority, x.run_at, x.id)::float8 AS k FROM (
+                SELECT array_agg(x.id ORDER BY x.priority, x.run_at, x.id) AS ids,
+                       array_agg(x.status ORDER BY x.priority, x.run_at, x.id) AS statuses,
+                       array_agg(x.priority ORDER BY x.priority, x.run_at, x.id) AS priorities,
+                       array_agg(x.run_at ORDER BY x.priority, x.run_at, x.id) AS run_ats
+                FROM (
                     SELECT id, status, priority, run_at FROM jobgate.jobs
                     WHERE queue = e.queue AND tenant = e.tenant AND status IN ('queued', 'retrying') AND run_at <= now()
                     ORDER BY priority, run_at, id
                     LIMIT e.lim
                     FOR UPDATE SKIP LOCKED
                 ) x
-            ) p
+            ) a
+            CROSS JOIN LATERAL unnest(a.ids, a.statuses, a.priorities, a.run_ats) WITH ORDINALITY AS u(id, status, priority, run_at, k)
             WHERE e.turn <= e.quota
         ), ranked AS (
             SELECT c.*, row_number() OVER (PARTITION BY c.queue ORDER BY c.tag, c.priority, c.run_at, c.id) AS r FROM cand c
@@ -249,32 +307,22 @@ package enum JobQueries {
             FROM shared s LEFT JOIN cand c ON c.queue = s.queue GROUP BY s.queue
         ), picked AS (
             SELECT id, status, priority, run_at, r FROM (
-                -- One tenant: claim order, as without fair share.
-                SELECT c.id, c.status, c.priority, c.run_at, 0::bigint AS r FROM q
+                -- Several tenants: the lowest tags, up to the queue's share.
+                SELECT r.id, r.status, r.priority, r.run_at, r.r FROM ranked r JOIN q ON q.name = r.queue WHERE r.r <= q.quota
+                UNION ALL
+                -- One tenant: its first rows in claim order, as without fair share. Several, of
+                -- which some had fewer ready rows than their share: the rest of it in claim order
+                -- (most claims: LIMIT 0, nothing read).
+                SELECT c.id, c.status, c.priority, c.run_at, coalesce(a.n + 1, 0) FROM q
+                LEFT JOIN taken a ON a.queue = q.name
                 CROSS JOIN LATERAL (
                     SELECT id, status, priority, run_at FROM jobgate.jobs
                     WHERE queue = q.name AND status IN ('queued', 'retrying') AND run_at <= now()
+                        AND NOT id = ANY(coalesce(a.ids, '{}'))
                     ORDER BY priority, run_at, id
-                    LIMIT q.quota
+                    LIMIT CASE WHEN a.queue IS NULL THEN q.quota ELSE greatest(0, q.quota - a.n) END
                     FOR UPDATE SKIP LOCKED
                 ) c
-                WHERE q.quota > 0 AND NOT EXISTS (SELECT 1 FROM shared WHERE shared.queue = q.name)
-                UNION ALL
-                -- Several: the lowest tags, up to the queue's share.
-                SELECT r.id, r.status, r.priority, r.run_at, r.r FROM ranked r JOIN q ON q.name = r.queue WHERE r.r <= q.quota
-                UNION ALL
-                -- Tenants short of ready rows left part of the share: the rest in claim order.
-                SELECT f.id, f.status, f.priority, f.run_at, a.n + f.k FROM taken a JOIN q ON q.name = a.queue
-                CROSS JOIN LATERAL (
-                    SELECT y.*, row_number() OVER (ORDER BY y.priority, y.run_at, y.id) AS k FROM (
-                        SELECT id, status, priority, run_at FROM jobgate.jobs
-                        WHERE queue = a.queue AND status IN ('queued', 'retrying') AND run_at <= now()
-                            AND NOT id = ANY(a.ids)
-                        ORDER BY priority, run_at, id
-                        LIMIT greatest(0, q.quota - a.n)
-                        FOR UPDATE SKIP LOCKED
-                    ) y
-                ) f
             ) u
             -- Across queues by priority; within a priority, a shared queue's rows in tag order.
             ORDER BY priority, r, run_at, id
@@ -282,7 +330,9 @@ package enum JobQueries {
         ), claimed AS (
             UPDATE jobgate.jobs j SET status = 'running', attempt = j.attempt + 1, locked_by = $3,
                 lease_expires_at = now() + make_interval(secs => $4::float8), started_at = now()
-            FROM picked p WHERE j.id = p.id
+            -- The ids as an array too: the rows are found by primary key whatever the planner
+            -- guesses of `picked` (a generic plan once hash-joined a scan of the whole table).
+            FROM picked p WHERE j.id = p.id AND j.id = ANY(ARRAY(SELECT id FROM picked))
             RETURNING j.id, j.tenant, j.queue, j.type, j.payload::text AS payload, j.attempt, j.max_attempts,
                       j.timeout_seconds, j.trace_id, j.priority, j.run_at, p.status AS from_status,
                       greatest(extract(epoch FROM now() - j.run_at), 0)::float8 AS queue_wait
