@@ -124,7 +124,10 @@ public final class APIServer: Sendable {
     }
 
     /// Asks `run()` to stop gracefully; it returns once in-flight requests have finished.
+    /// The background reloads (tokens' revocations, job types) stop at once, also when the
+    /// server was started and `run()` never called.
     public func shutdown() {
+        background.withLock { for t in $0 { t.cancel() } }
         stopContinuation.yield()
     }
 }

@@ -140,6 +140,8 @@ public final class APIService: Sendable {
         case .retryJob: return try await retryJob(param, principal!)
         case .listQueues: return try await listQueues()
         case .updateQueue: return try await updateQueue(param, request, principal!)
+        case .pauseQueue: return try await pauseQueue(param, paused: true, principal!)
+        case .resumeQueue: return try await pauseQueue(param, paused: false, principal!)
         case .createSchedule: return try await createSchedule(request, principal!)
         case .listSchedules: return try await listSchedules(principal!)
         case .getSchedule: return try await getSchedule(param, principal!)

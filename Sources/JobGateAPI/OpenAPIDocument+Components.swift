@@ -8,7 +8,7 @@ extension OpenAPIDocument {
 
     static let components = "\"components\":{"
         + #""securitySchemes":{"bearer":{"type":"http","scheme":"bearer","description":"An API token (jobgate token create) or a JWT from the configured OIDC provider. A raw token without the Bearer prefix is accepted too. Scopes: jobs:submit, jobs:read, jobs:cancel, admin (all job scopes, within the token's tenant) and operator (global operations across tenants, e.g. the dashboard of every tenant; implied by no other scope). A tenant name is 1-63 bytes of a-z 0-9 . _ -, starting with a letter or digit."}},"#
-        + #""parameters":{"IdempotencyKey":{"name":"Idempotency-Key","in":"header","description":"Same as the idempotencyKey field; when both are given they must be equal (400 otherwise)","schema":{"type":"string","minLength":1,"maxLength":255}}},"#
+        + #""parameters":{"IdempotencyKey":{"name":"Idempotency-Key","in":"header","description":"Same as the idempotencyKey field; when both are given they must be equal (400 otherwise)","schema":{"type":"string","minLength":1,"maxLength":255}},"QueueName":{"name":"name","in":"path","required":true,"schema":{"type":"string","pattern":"^[A-Za-z0-9._:-]{1,128}$"}}},"#
         + "\"responses\":{" + [
             errorResponse(400, "Malformed JSON, a wrong field type or value, or text holding a NUL byte (invalid_text); field names it"),
             errorResponse(401, "Missing or invalid token", headers: #""WWW-Authenticate":{"schema":{"type":"string"}}"#),
@@ -69,10 +69,14 @@ extension OpenAPIDocument {
       "jobRequestId":{"type":"string"},"jobStatus":{"type":"string","description":"complete, Submitted (queued, running or retrying), failed or cancelled"},
       "jobProcessedPayloadLink":{"type":"string","description":"Signed URL of the output, when complete"}}},
     "ReferenceNotFound":{"type":"object","required":["Error Message"],"properties":{"Error Message":{"type":"string"}}},
-    "QueueControl":{"type":"object","required":["name","paused","concurrencyCap","running","updatedBy","updatedAt"],"properties":{
-      "name":{"type":"string"},"paused":{"type":"boolean"},"concurrencyCap":{"type":["integer","null"]},
+    "Queue":{"type":"object","required":["name","paused","concurrency","ready","running","oldestReadySeconds","updatedBy","updatedAt"],"properties":{
+      "name":{"type":"string"},"paused":{"type":"boolean"},
+      "concurrency":{"type":["integer","null"],"description":"At most this many of its jobs run at once across every worker; null: no cap"},
+      "ready":{"type":"integer","minimum":0,"description":"Jobs ready to run now, counted up to 10,000"},
       "running":{"type":"integer","minimum":0,"description":"Its jobs running now on every worker"},
-      "updatedBy":{"type":"string"},"updatedAt":{"type":"string","format":"date-time"}}},
+      "oldestReadySeconds":{"type":"number","minimum":0,"description":"How long the oldest ready job has waited; 0 when none is ready"},
+      "updatedBy":{"type":["string","null"],"description":"Who last paused, resumed or capped it; null if nobody did"},
+      "updatedAt":{"type":["string","null"],"format":"date-time"}}},
     "Health":{"type":"object","required":["status"],"properties":{"status":{"const":"ok"},"version":{"type":"string"}}},
     "Ready":{"type":"object","required":["status"],"properties":{"status":{"const":"ready"}}}
     """#

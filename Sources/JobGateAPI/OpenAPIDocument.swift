@@ -26,6 +26,17 @@ public enum OpenAPIDocument {
         codes.map { "\"\($0)\":{\"$ref\":\"#/components/responses/E\($0)\"}" }.joined(separator: ",")
     }
 
+    /// A dashboard button's form POST: no body, answered with a redirect to the page or HTML.
+    static func dashboardQueueControl(_ action: String, _ summary: String) -> String {
+        let html = ##"{"text/html":{"schema":{"type":"string"}}}"##
+        let id = "dashboard" + action.prefix(1).uppercased() + action.dropFirst() + "Queue"
+        return ##"{"post":{"operationId":"\##(id)","summary":"\##(summary)","tags":["operations"],"security":[],"##
+            + ##""parameters":[{"$ref":"#/components/parameters/QueueName"}],"responses":{"303":{"description":"Done: Location /dashboard"},"##
+            + ##""400":{"description":"Not a queue name","content":\##(html)},"##
+            + ##""403":{"description":"No operator session, or posted from another origin: refused, nothing changed","content":\##(html)},"##
+            + ##""503":{"description":"Database unavailable","content":\##(html)}}}}"##
+    }
+
     static let idParameter = #"{"name":"id","in":"path","required":true,"schema":{"type":"string","format":"uuid"}}"#
 
     static func paths(_ referenceFormat: ReferenceFormat) -> String { #"""
@@ -80,17 +91,27 @@ public enum OpenAPIDocument {
           "304":{"description":"Not modified (If-None-Match matched the ETag)"},
           \#(errors([400, 403, 404, 503]))}}},
     "/v1/queues":{
-      "get":{"operationId":"listQueues","summary":"Queues that are paused or capped (operator)","tags":["queues"],
-        "responses":{"200":{"description":"Their controls","content":{"application/json":{"schema":{"type":"object","required":["queues"],
-          "properties":{"queues":{"type":"array","items":{"$ref":"#/components/schemas/QueueControl"}}}}}}},
+      "get":{"operationId":"listQueues","summary":"Every queue with ready or running jobs or controls: paused, cap, depth (operator)","tags":["queues"],
+        "responses":{"200":{"description":"The queues, by name","content":{"application/json":{"schema":{"type":"object","required":["queues"],
+          "properties":{"queues":{"type":"array","items":{"$ref":"#/components/schemas/Queue"}}}}}}},
           \#(errors([401, 403, 503]))}}},
     "/v1/queues/{name}":{
-      "patch":{"operationId":"updateQueue","summary":"Pause or resume a queue, or set its concurrency cap across every worker (operator)","tags":["queues"],
-        "parameters":[{"name":"name","in":"path","required":true,"schema":{"type":"string","pattern":"^[A-Za-z0-9._:-]{1,128}$"}}],
+      "put":{"operationId":"updateQueue","summary":"Pause or resume a queue, or set its concurrency cap across every worker (operator); a field left out keeps its value","tags":["queues"],
+        "parameters":[{"$ref":"#/components/parameters/QueueName"}],
         "requestBody":{"required":true,"content":{"application/json":{"schema":{"type":"object","additionalProperties":false,"minProperties":1,
-          "properties":{"paused":{"type":"boolean"},"concurrencyCap":{"type":["integer","null"],"minimum":0,"maximum":1000000}}}}}},
-        "responses":{"200":{"description":"The queue's controls now","content":{"application/json":{"schema":{"$ref":"#/components/schemas/QueueControl"}}}},
+          "properties":{"paused":{"type":"boolean"},"concurrency":{"type":["integer","null"],"minimum":0,"maximum":1000000,"description":"null: no cap"}}}}}},
+        "responses":{"200":{"description":"The queue now","content":{"application/json":{"schema":{"$ref":"#/components/schemas/Queue"}}}},
           \#(errors([400, 401, 403, 415, 503]))}}},
+    "/v1/queues/{name}/pause":{
+      "post":{"operationId":"pauseQueue","summary":"Stop claims of the queue on every worker within a second; running jobs finish (operator)","tags":["queues"],
+        "parameters":[{"$ref":"#/components/parameters/QueueName"}],
+        "responses":{"200":{"description":"The queue now","content":{"application/json":{"schema":{"$ref":"#/components/schemas/Queue"}}}},
+          \#(errors([400, 401, 403, 503]))}}},
+    "/v1/queues/{name}/resume":{
+      "post":{"operationId":"resumeQueue","summary":"Claim the queue's jobs again (operator)","tags":["queues"],
+        "parameters":[{"$ref":"#/components/parameters/QueueName"}],
+        "responses":{"200":{"description":"The queue now","content":{"application/json":{"schema":{"$ref":"#/components/schemas/Queue"}}}},
+          \#(errors([400, 401, 403, 503]))}}},
     "/submit-job-request":{"description":\#(missingTokenNote),
       "post":{"operationId":"referenceSubmit","summary":"Reference-compatible submit: the whole body is the payload of a weather job","tags":["reference"],
         "parameters":[{"$ref":"#/components/parameters/IdempotencyKey"}],
@@ -123,7 +144,9 @@ public enum OpenAPIDocument {
           "503":{"description":"Database unavailable","content":{"text/html":{"schema":{"type":"string"}}}}}}},
     "/dashboard/logout":{"post":{"operationId":"dashboardLogout","summary":"Clear the session cookie","tags":["operations"],"security":[],
         "responses":{"303":{"description":"Logged out: Location /dashboard"},
-          "403":{"description":"Posted from another origin: refused","content":{"text/html":{"schema":{"type":"string"}}}}}}}
+          "403":{"description":"Posted from another origin: refused","content":{"text/html":{"schema":{"type":"string"}}}}}}},
+    "/dashboard/queues/{name}/pause":\#(dashboardQueueControl("pause", "Pause the queue from the dashboard's button (an operator's session)")),
+    "/dashboard/queues/{name}/resume":\#(dashboardQueueControl("resume", "Resume the queue from the dashboard's button (an operator's session)"))
     """#
     }
 }

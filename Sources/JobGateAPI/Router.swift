@@ -3,7 +3,7 @@ import JobGateAuth
 /// The API's operations: one per route of DESIGN.md §7.
 public enum RouteID: String, Sendable, CaseIterable {
     case submitJob, submitBatch, listJobs, getJob, jobEvents, cancelJob, retryJob
-    case listQueues, updateQueue
+    case listQueues, updateQueue, pauseQueue, resumeQueue
     case createSchedule, listSchedules, getSchedule, updateSchedule, deleteSchedule
     case output, referenceSubmit, referenceStatus
     case healthz, readyz, metrics, openapi
@@ -79,7 +79,9 @@ public struct Router: Sendable {
         Route("DELETE", "/v1/schedules/{name}", .deleteSchedule, scope: .submit),
         Route("GET", "/v1/outputs/{id}", .output, scope: nil),
         Route("GET", "/v1/queues", .listQueues, scope: .operator),
-        Route("PATCH", "/v1/queues/{name}", .updateQueue, scope: .operator),
+        Route("PUT", "/v1/queues/{name}", .updateQueue, scope: .operator),
+        Route("POST", "/v1/queues/{name}/pause", .pauseQueue, scope: .operator),
+        Route("POST", "/v1/queues/{name}/resume", .resumeQueue, scope: .operator),
         Route("POST", "/submit-job-request", .referenceSubmit, scope: .submit),
         Route("GET", "/job-status/{job-id}", .referenceStatus, scope: .read),
         Route("GET", "/healthz", .healthz, scope: nil),

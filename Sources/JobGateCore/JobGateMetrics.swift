@@ -39,6 +39,11 @@ public final class JobGateMetrics: Sendable {
     /// `jobgate_job_queue_wait_seconds{type,queue}`: time from claimable (`run_at`) to claimed.
     public let jobQueueWait: HistogramFamily
 
+    /// `jobgate_schedule_firings_total{outcome}`: cron slots this process fired, `job` when the
+    /// slot made its job, `no_job` when it could not (the reason is logged with the schedule).
+    /// Not by schedule: schedule names are tenants' own, an unbounded label set.
+    public let scheduleFirings: CounterFamily
+
     /// `jobgate_worker_slots_busy`: handler slots running a job in this process.
     public let workerSlotsBusy: GaugeFamily
     /// `jobgate_worker_slots`: handler slots (concurrency) in this process.
@@ -76,6 +81,8 @@ public final class JobGateMetrics: Sendable {
         jobQueueWait = registry.histogram(
             "jobgate_job_queue_wait_seconds", help: "Time from a job becoming runnable to a worker claiming it, in seconds.",
             labels: tq, buckets: .jobDuration)
+        scheduleFirings = registry.counter(
+            "jobgate_schedule_firings_total", help: "Cron schedule slots fired by this process, by outcome (job or no_job).", labels: ["outcome"])
         workerSlotsBusy = registry.gauge("jobgate_worker_slots_busy", help: "Worker handler slots running a job in this process.")
         workerSlots = registry.gauge("jobgate_worker_slots", help: "Worker handler slots (concurrency) in this process.")
         buildInfo = registry.gauge("jobgate_build_info", help: "Build information; the value is always 1.", labels: ["version"])

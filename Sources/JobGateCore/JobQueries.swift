@@ -362,6 +362,11 @@ package enum JobQueries {
         ORDER BY name FOR UPDATE
         """
 
+    /// Running jobs per queue, through the partial index of running jobs.
+    static let runningByQueue = """
+        SELECT queue, count(*)::int FROM jobgate.jobs WHERE status = 'running' GROUP BY queue
+        """
+
     /// Queues with a row (paused or capped), by name.
     /// With each queue's running jobs (through the partial index of running jobs).
     static let queueControls = """

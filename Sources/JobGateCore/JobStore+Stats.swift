@@ -20,7 +20,47 @@ public struct QueueStats: Sendable, Equatable {
     }
 }
 
+/// A queue as operators see it (DESIGN.md §14, `GET /v1/queues`, `jobgate queue list`): its
+/// controls and what it holds now.
+public struct QueueView: Sendable, Equatable {
+    /// Its controls: a queue without a row is not paused and has no cap (`hasRow` false).
+    public var control: QueueControl
+    /// Whether `jobgate.queues` has a row for it (someone paused or capped it once).
+    public var hasRow: Bool
+    /// Jobs ready to run now, counted up to the stats' depth cap.
+    public var ready: Int
+    /// Seconds the oldest ready job has waited; 0 when none is ready.
+    public var oldestReadySeconds: Double
+
+    /// A view.
+    public init(control: QueueControl, hasRow: Bool, ready: Int, oldestReadySeconds: Double) {
+        self.control = control; self.hasRow = hasRow; self.ready = ready; self.oldestReadySeconds = oldestReadySeconds
+    }
+}
+
 extension JobStore {
+    /// Every queue that has a row, ready jobs or running jobs, by name: controls, depth (capped
+    /// at `depthCap`, as the metrics are) and running jobs, from three cheap reads.
+    public func queues(depthCap: Int = QueueStatsCollector.defaultDepthCap) async throws -> [QueueView] {
+        async let controls = queueControls()
+        async let stats = queueStats(depthCap: depthCap)
+        async let runningRows = pool.query(JobQueries.runningByQueue)
+        var running: [String: Int] = [:]
+        for row in try await runningRows { running[try row.decode(0, as: String.self)] = try row.decode(1, as: Int.self) }
+        var byName: [String: QueueView] = [:]
+        for c in try await controls { byName[c.name] = QueueView(control: c, hasRow: true, ready: 0, oldestReadySeconds: 0) }
+        for s in try await stats {
+            byName[s.queue, default: QueueView(control: QueueControl(name: s.queue), hasRow: false, ready: 0, oldestReadySeconds: 0)]
+                .ready = s.ready
+            byName[s.queue]!.oldestReadySeconds = s.oldestAgeSeconds
+        }
+        for (name, n) in running {
+            byName[name, default: QueueView(control: QueueControl(name: name), hasRow: false, ready: 0, oldestReadySeconds: 0)]
+                .control.running = n
+        }
+        return byName.values.sorted { $0.control.name < $1.control.name }
+    }
+
     /// Per-queue depth and oldest age from `jobs_claimable_idx` alone (see `JobQueries.queueStats`):
     /// cost grows with the number of (queue, priority) pairs and `depthCap`, not with the backlog
     /// or history. Depth is exact up to `depthCap` per priority and reported as at most `depthCap`.

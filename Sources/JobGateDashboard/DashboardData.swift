@@ -211,8 +211,10 @@ public struct DashboardData: Sendable, Equatable {
     public var throughput: [Minute]
     /// Depth and oldest waiting age per queue (all tenants: queues are shared).
     public var queues: [QueueStats]
-    /// Paused and capped queues (`jobgate queue`, `PATCH /v1/queues/{name}`).
+    /// Paused and capped queues (`jobgate queue`, `PUT /v1/queues/{name}`).
     public var queueControls: [QueueControl] = []
+    /// The viewer may pause and resume queues (an operator): the page shows the buttons.
+    public var canControlQueues = false
     /// Jobs running now (all tenants).
     public var running: Int
     /// Percentiles by type.

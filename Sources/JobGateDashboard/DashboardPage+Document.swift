@@ -78,6 +78,7 @@ extension DashboardPage {
           background:#fdf1f1;color:#8a1c1c;font-size:12px}
         .note{color:var(--dim);margin:4px 0}
         .note.bad{color:var(--bad)}
+        .controls form{display:inline-block;margin:4px 6px 0 0}.controls button{font:inherit;cursor:pointer}
         .dot{display:inline-block;width:8px;height:8px;border-radius:50%;margin-right:6px;background:#98a2b3}
         tr.live .dot{background:var(--ok)}tr.silent .dot{background:var(--bad)}
         tr.stopped td{color:var(--dim)}

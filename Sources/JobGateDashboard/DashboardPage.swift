@@ -106,14 +106,26 @@ public enum DashboardPage {
             """
     }
 
-    /// Paused and capped queues, one line each (empty when there are none).
-    private static func queueControls(_ data: DashboardData) -> String {
+    /// Paused and capped queues, one line each, and for an operator a pause or resume button
+    /// for every queue with ready jobs or controls (empty when there is nothing to show).
+    static func queueControls(_ data: DashboardData) -> String {
         let notable = data.queueControls.filter { $0.paused || $0.concurrencyCap != nil }
-        guard !notable.isEmpty else { return "" }
-        return "<p class=\"note\">" + notable.map { q in
-            "<b>\(HTML.escape(q.name))</b>: " + [q.paused ? "paused" : nil, q.concurrencyCap.map { "at most \(HTML.count($0)) running" }]
-                .compactMap { $0 }.joined(separator: ", ")
-        }.joined(separator: " · ") + " (<code>jobgate queue</code>)</p>"
+        var out = ""
+        if !notable.isEmpty {
+            out += "<p class=\"note\">" + notable.map { q in
+                "<b>\(HTML.escape(q.name))</b>: " + [q.paused ? "paused" : nil, q.concurrencyCap.map { "at most \(HTML.count($0)) running" }]
+                    .compactMap { $0 }.joined(separator: ", ")
+            }.joined(separator: " · ") + " (<code>jobgate queue</code>)</p>"
+        }
+        guard data.canControlQueues else { return out }
+        let paused = Set(data.queueControls.filter(\.paused).map(\.name))
+        let names = Set(data.queues.filter { $0.ready > 0 }.map(\.queue)).union(data.queueControls.map(\.name)).sorted()
+        guard !names.isEmpty else { return out }
+        return out + "<div class=\"controls\">" + names.map { name in
+            let action = paused.contains(name) ? "resume" : "pause"
+            return "<form method=\"post\" action=\"/dashboard/queues/\(HTML.escape(name))/\(action)\">"
+                + "<button type=\"submit\">\(action) <b>\(HTML.escape(name))</b></button></form>"
+        }.joined() + "</div>"
     }
 
     private static func queues(_ data: DashboardData) -> String {

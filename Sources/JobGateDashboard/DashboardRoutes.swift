@@ -47,6 +47,7 @@ public struct DashboardRoutes: HTTPMount {
     /// The method and path of each route this mount serves (the API's OpenAPI document lists them too).
     public static let routes: [(method: String, path: String)] = [
         ("GET", "/dashboard"), ("POST", "/dashboard/login"), ("POST", "/dashboard/logout"),
+        ("POST", "/dashboard/queues/{name}/pause"), ("POST", "/dashboard/queues/{name}/resume"),
     ]
 
     public func serves(path: String) -> Bool {
@@ -77,8 +78,46 @@ public struct DashboardRoutes: HTTPMount {
             headers.add("Set-Cookie", DashboardSession.clearCookieHeader(secure: settings.secureCookies))
             return HTTPResponse(status: 303, headers: headers, body: .bytes([]))
         default:
-            throw APIError.routeNotFound
+            guard let (queue, pause) = Self.queueControlPath(request.path) else { throw APIError.routeNotFound }
+            note.route = pause ? "/dashboard/queues/{name}/pause" : "/dashboard/queues/{name}/resume"
+            guard request.method == "POST" else { throw APIError.methodNotAllowed(["POST"]) }
+            guard Self.isSameOrigin(request, publicBaseURL: settings.publicBaseURL) else {
+                return html(DashboardPage.loginPage(error: "That change did not come from this server's own page, so it was refused."), status: 403)
+            }
+            return try await htmlWhenUnavailable(request) { try await setQueuePaused(queue, pause, request, &note) }
         }
+    }
+
+    /// `/dashboard/queues/{name}/pause` or `…/resume`: the queue name and whether to pause.
+    static func queueControlPath(_ path: String) -> (String, Bool)? {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 5, parts[1] == "dashboard", parts[2] == "queues", !parts[3].isEmpty,
+              parts[4] == "pause" || parts[4] == "resume" else { return nil }
+        return (String(parts[3]), parts[4] == "pause")
+    }
+
+    /// The page's pause and resume buttons: an operator's session only (a queue is shared by
+    /// every tenant), the same check as `POST /v1/queues/{name}/pause`.
+    private func setQueuePaused(_ queue: String, _ pause: Bool, _ request: HTTPRequest, _ note: inout RequestNote) async throws -> HTTPResponse {
+        guard let who = try await sessionPrincipal(request) else {
+            return html(DashboardPage.loginPage(error: "Sign in again: the session ended."), status: 403)
+        }
+        note.tenant = who.tenant
+        guard who.isOperator else {
+            return html(DashboardPage.loginPage(error: "Pausing and resuming queues takes the operator scope."), status: 403)
+        }
+        guard QueueName.isValid(queue) else {
+            return html(DashboardPage.loginPage(error: "That is not a queue name."), status: 400)
+        }
+        let by: String
+        switch who.kind {
+        case .apiToken(let id): by = "dashboard, api token \(id)"
+        case .jwt(let subject): by = "dashboard, jwt \(subject ?? "(no subject)")"
+        }
+        try await JobStore(pool: pool).setQueueControl(queue, paused: pause, by: by)
+        var headers = HTTPHeaders()
+        headers.add("Location", "/dashboard")
+        return HTTPResponse(status: 303, headers: headers, body: .bytes([]))
     }
 
     private func page(_ request: HTTPRequest, _ note: inout RequestNote) async throws -> HTTPResponse {
@@ -88,7 +127,8 @@ public struct DashboardRoutes: HTTPMount {
             }
             note.tenant = who.tenant
             // An operator sees every tenant; anyone else (admin included) their own.
-            let data = try await DashboardData.load(pool: pool, tenant: who.isOperator ? nil : who.tenant)
+            var data = try await DashboardData.load(pool: pool, tenant: who.isOperator ? nil : who.tenant)
+            data.canControlQueues = who.isOperator
             return html(DashboardPage.render(data, now: Date()))
         }
     }

@@ -20,6 +20,8 @@ final class Completer: Sendable {
     private let store: JobStore
     private let worker: String
     private let state: Mutex<BatchQueue<Result>>
+    /// Set when a shutdown gives up: failed writes are no longer retried.
+    private let stopped = Atomic(false)
     private let log: WorkerLog
     /// Called with the ids of each batch (written or fenced out) and the fenced-out ones.
     private let onFlushed: @Sendable (_ ids: [UUID], _ fencedOut: [UUID]) -> Void
@@ -34,6 +36,10 @@ final class Completer: Sendable {
     }
 
     func add(_ completion: AttemptCompletion) { arrive(.completion(completion)) }
+
+    /// Stops retrying: a batch whose write fails from now on is dropped (its jobs' leases
+    /// expire and the rescuer hands them out again).
+    func stop() { stopped.store(true, ordering: .relaxed) }
 
     func add(_ failure: AttemptFailure) { arrive(.failure(failure)) }
 
@@ -76,6 +82,10 @@ final class Completer: Sendable {
                 onFlushed(completions.map(\.id) + failures.map(\.id), fenced)
                 return
             } catch {
+                if stopped.load(ordering: .relaxed) {
+                    log.error("recording results failed; not retried, the worker is stopping", ["error": String(describing: error), "worker.id": worker])
+                    return
+                }
                 log.error("recording results failed; retrying", ["error": String(describing: error), "worker.id": worker])
                 try? await Task.sleep(for: delay)
                 delay = min(delay * 2, .seconds(5))

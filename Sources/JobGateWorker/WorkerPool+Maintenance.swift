@@ -75,6 +75,7 @@ extension WorkerPool {
             stats.withLock { $0.scheduled += firings.count }
             for f in firings {
                 var fields = ["schedule": f.name, "tenant": f.tenant, "slot": f.slot.formatted(.iso8601), "worker.id": info.id]
+                metrics.scheduleFirings.labels(f.jobID == nil ? "no_job" : "job").inc()
                 if let id = f.jobID {
                     fields["job.id"] = id.lowercasedString
                     log.info("schedule fired", fields)

@@ -212,7 +212,7 @@ public final class WorkerPool: Sendable {
             for await _ in finished { break }
             // Settled means every result is written (the machine waits for each `recorded`).
             for loop in loops { loop.cancel() }
-            do { try await store.stopWorker(info.id) } catch { log.warn("could not mark worker stopped", ["error": String(describing: error)]) }
+            do { try await withDeadline(shortCall) { [self] in try await store.stopWorker(info.id) } } catch { log.warn("could not mark worker stopped", ["error": String(describing: error)]) }
         }.value
         log.info("worker stopped", ["worker.id": info.id])
     }
@@ -333,6 +333,11 @@ public final class WorkerPool: Sendable {
                 // If it never worked, the leases expire and the rescuer hands them out again.
                 handle(.requeued(ids))
             }
+
+        case .giveUp(let ids):
+            completer.stop()
+            log.error("shutdown deadline passed with results or hand-backs unwritten; their jobs run again once their leases expire",
+                      ["count": String(ids.count), "job.ids": ids.map(\.uuidString).joined(separator: ","), "worker.id": info.id])
 
         case .finish:
             finishedContinuation.yield()

@@ -17,14 +17,20 @@ extension WorkerStateMachine {
         /// that cannot renew leases must not take jobs it will lose (the pool beats every lease/3,
         /// so 2 is about two thirds of a lease without renewal).
         public var maxHeartbeatFailures: Int
+        /// After the grace period and `abandonAfter`, how long a shutdown still waits for results
+        /// and hand-backs to be written before it stops anyway (a database that cannot be reached
+        /// must not keep a stopping worker alive past its supervisor's kill): what is unwritten
+        /// then is redone once its lease expires, as after a crash.
+        public var settleWithin: Duration
         /// Limits; `concurrency` at least 1.
         public init(concurrency: Int, maxClaimBatch: Int = 1000, maxPendingResults: Int? = nil, abandonAfter: Duration = .seconds(5),
-                    maxHeartbeatFailures: Int = 2) {
+                    maxHeartbeatFailures: Int = 2, settleWithin: Duration = .seconds(5)) {
             self.concurrency = max(1, concurrency)
             self.maxClaimBatch = max(1, maxClaimBatch)
             self.maxPendingResults = maxPendingResults ?? max(2 * self.concurrency, 1000)
             self.abandonAfter = abandonAfter
             self.maxHeartbeatFailures = max(1, maxHeartbeatFailures)
+            self.settleWithin = settleWithin
         }
     }
 
@@ -110,7 +116,10 @@ extension WorkerStateMachine {
         case releaseOrphans(held: Set<UUID>)
         /// Hand these jobs back (graceful shutdown).
         case requeue([UUID])
-        /// Everything is settled after shutdown: the pool may stop.
+        /// Shutdown ran out of time with these jobs' results or hand-backs unwritten (the
+        /// database could not be reached): stop writing; their leases expire and they run again.
+        case giveUp([UUID])
+        /// Everything is settled after shutdown (or given up on): the pool may stop.
         case finish
     }
 }

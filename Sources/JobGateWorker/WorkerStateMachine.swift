@@ -149,6 +149,15 @@ public struct WorkerStateMachine: Sendable {
                     requeueing.formUnion(ids)
                     actions.append(.requeue(ids))
                 }
+                if now >= deadline + limits.abandonAfter + limits.settleWithin, mode != .finished {
+                    let unsettled = held.sorted { $0.uuidString < $1.uuidString }
+                    running.removeAll()
+                    recording.removeAll()
+                    requeueing.removeAll()
+                    mode = .finished
+                    actions.append(.giveUp(unsettled))
+                    actions.append(.finish)
+                }
             }
             claimIfPossible(&actions)
 

@@ -31,11 +31,11 @@ struct APIFixture {
             // An API node's 2 s connect timeout is for a database that is down; here it is up but
             // may be busy with the whole suite starting at once (CI saw connectionFailed then).
             // Tests of unreachable databases go through a proxy and keep the node's timeouts.
-            database.connectTimeoutSeconds = 15
+            database.connectTimeoutSeconds = TestDatabase.setupConnectTimeoutSeconds
             database.acquireTimeout = .seconds(20)
         }
         // Migrated as an operator would, not under the API's statement limit (one second in some tests).
-        let setup = PostgresPool(configuration: Database.configuration(url: db.url, maxConnections: 1))
+        let setup = PostgresPool(configuration: db.configuration(maxConnections: 1))
         try await Migrator(pool: setup).migrate()
         try await JobTypeStore(pool: setup).apply(types, by: "test")
         setup.shutdown()

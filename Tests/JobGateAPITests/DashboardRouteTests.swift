@@ -1,6 +1,7 @@
 import Foundation
 import JobGateAPI
 import JobGateCore
+import JobGateHTTP
 import JobGatePostgres
 import JobGateTestSupport
 import Testing
@@ -56,5 +57,52 @@ import Testing
         let out = try await anonymous.send("POST", "/dashboard/logout", body: nil, contentType: nil)
         #expect(out.status == 303)
         #expect(out.header("Set-Cookie")?.contains("Max-Age=0") == true)
+    }
+
+    /// The page's queue buttons (DESIGN.md §14's dashboard controls): an operator's session
+    /// pauses and resumes a queue; an admin's session, another origin or no session change nothing.
+    @Test func anOperatorPausesAndResumesAQueueFromThePage() async throws {
+        let f = try await APIFixture.make("dashqueue")
+        defer { Task { await f.stop() } }
+        let browser = try f.client()
+        let form = "application/x-www-form-urlencoded"
+        func session(_ token: String) async throws -> String {
+            let r = try await browser.send("POST", "/dashboard/login", body: Array("token=\(token)".utf8), contentType: form)
+            return String(try #require(r.header("Set-Cookie"), "\(r.status) \(r.text)").split(separator: ";")[0])
+        }
+        func post(_ path: String, _ cookie: String?, origin: String? = nil) async throws -> HTTPClient.Response {
+            var headers: [(String, String)] = cookie.map { [("Cookie", $0)] } ?? []
+            if let origin { headers.append(("Origin", origin)) }
+            return try await browser.send("POST", path, body: nil, contentType: nil, headers: headers)
+        }
+        let admin = try f.client(try await f.token())
+        #expect(try await admin.send("POST", "/v1/jobs", json: ["type": "noop", "queue": "mail", "delaySeconds": 0]).status == 202)
+        let store = JobStore(pool: f.pool)
+
+        let ops = try await session(try await f.token(tenant: "ops", scopes: [.operator]))
+        let page = try await browser.send("GET", "/dashboard", body: nil, contentType: nil, headers: [("Cookie", ops)])
+        #expect(page.text.contains("action=\"/dashboard/queues/mail/pause\""), "\(page.text.prefix(300))")
+        let paused = try await post("/dashboard/queues/mail/pause", ops)
+        #expect(paused.status == 303 && paused.header("Location") == "/dashboard", "\(paused.status) \(paused.text)")
+        var controls = try await store.queueControls()
+        #expect(controls.count == 1 && controls[0].paused && controls[0].updatedBy.hasPrefix("dashboard, api token "), "\(controls)")
+        let after = try await browser.send("GET", "/dashboard", body: nil, contentType: nil, headers: [("Cookie", ops)])
+        #expect(after.text.contains("action=\"/dashboard/queues/mail/resume\""))
+
+        // Refused, changing nothing: an admin (not an operator), no session, another origin, a bad name, a GET.
+        let tenantAdmin = try await session(try await f.token())
+        let adminPage = try await browser.send("GET", "/dashboard", body: nil, contentType: nil, headers: [("Cookie", tenantAdmin)])
+        #expect(adminPage.status == 200 && !adminPage.text.contains("/dashboard/queues/"))
+        #expect(try await post("/dashboard/queues/mail/resume", tenantAdmin).status == 403)
+        #expect(try await post("/dashboard/queues/mail/resume", nil).status == 403)
+        #expect(try await post("/dashboard/queues/mail/resume", ops, origin: "https://evil.example").status == 403)
+        #expect(try await post("/dashboard/queues/bad%20name/resume", ops).status == 400)
+        #expect(try await browser.send("GET", "/dashboard/queues/mail/resume", body: nil, contentType: nil, headers: [("Cookie", ops)]).status == 405)
+        controls = try await store.queueControls()
+        #expect(controls.count == 1 && controls[0].paused)
+
+        #expect(try await post("/dashboard/queues/mail/resume", ops).status == 303)
+        controls = try await store.queueControls()
+        #expect(controls.count == 1 && !controls[0].paused)
     }
 }

@@ -30,6 +30,7 @@ import Testing
         c.accessLog = false
         let server = Node.apiServer(configuration: c, pool: pool)
         try await server.start()
+        let serving = Task { try await server.run(gracePeriod: .seconds(2)) }
         let secret = try await TokenStore(pool: pool).create(tenant: "t", scopes: [.admin]).secret
         let client = try { var c = try HTTPClient(baseURL: server.url, token: secret); c.timeoutSeconds = 30; return c }()
         let shared = OutageRecord()
@@ -80,7 +81,8 @@ import Testing
         try await Task.sleep(for: .milliseconds(300))
         shared.stop.store(true, ordering: .relaxed)
         for t in submitters { await t.value }
-        await server.shutdown()
+        server.shutdown()
+        try await serving.value
 
         // Every job that got a 202 is in the database.
         let ids = shared.acked.withLock { $0 }

@@ -72,7 +72,9 @@ import Testing
         defer { f.pool.shutdown() }
         let pools = (0..<2).map { _ in f.newPool(maxConnections: 4) }
         defer { for p in pools { p.shutdown() } }
-        let workers = pools.map { p in f.worker({ $0.queues = ["p"] }, pool: p) }
+        // A long lease: its calls' deadlines (a third of it) hold on a loaded machine, where the
+        // fixture's 3 s lease gave 1 s claims that timed out until the first job took over 20 s.
+        let workers = pools.map { p in f.worker({ $0.queues = ["p"]; $0.leaseSeconds = 30 }, pool: p) }
         let runs = workers.map { w in Task { try await w.run() } }
         _ = try await f.store.submit([NewJob(tenant: "t", type: "noop", queue: "p")])
         #expect(try await eventually(timeout: .seconds(20)) {

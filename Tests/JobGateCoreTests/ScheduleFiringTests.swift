@@ -1,6 +1,7 @@
 import Foundation
 import JobGateCore
 import JobGatePostgres
+import JobGatePrometheus
 import JobGateSystem
 import JobGateTestSupport
 @testable import JobGateWorker
@@ -68,8 +69,9 @@ import Testing
         let start = ContinuousClock.now
         let clock: @Sendable () -> Date = { t0.addingTimeInterval((ContinuousClock.now - start).seconds * 600) }
         let pools = (0..<3).map { _ in f.newPool(maxConnections: 4) }
+        let metrics = JobGateMetrics(registry: MetricsRegistry())
         let workers = pools.map { p in
-            f.worker({ $0.scheduleInterval = .milliseconds(30); $0.scheduleClock = clock; $0.queues = ["default"] }, pool: p)
+            f.worker({ $0.scheduleInterval = .milliseconds(30); $0.scheduleClock = clock; $0.queues = ["default"]; $0.metrics = metrics }, pool: p)
         }
         let tasks = workers.map { w in Task { try await w.run() } }
         // At least ten slots fired and every worker has ticked a few times (a loaded machine
@@ -91,6 +93,9 @@ import Testing
         #expect(firings.reduce(0, +) == jobs, "\(firings) firings for \(jobs) jobs")
         #expect(firings.filter { $0 > 0 }.count >= 2, "\(firings): the slots were shared between workers")
         #expect(try await f.count("SELECT count(DISTINCT idempotency_key) FROM jobgate.jobs") == jobs)
+        // Operators see the firings (the three workers share one registry here).
+        #expect(metrics.registry.render().contains("jobgate_schedule_firings_total{outcome=\"job\"} \(jobs)\n"),
+                "\(metrics.registry.render().split(separator: "\n").filter { $0.contains("schedule") })")
     }
 
     @Test func missedSlotsAreCaughtUpOnce() async throws {

@@ -188,6 +188,41 @@ import Testing
         #expect(Set(again.map(\.id)) == Set(slow) && again.allSatisfy { $0.attempt == 1 })
     }
 
+    /// A worker cut off from its database (here: the proxy it reaches it through closes) still
+    /// stops on SIGTERM within its grace period plus the fixed 10 s of abandonment and settling,
+    /// instead of retrying its unwritten result for ever; the job is then redone after its lease.
+    @Test func aSigtermedWorkerCutOffFromItsDatabaseStillExitsInBoundedTime() async throws {
+        let (db, pool) = try await migrated("cutoff")
+        defer { pool.shutdown() }
+        let store = JobStore(pool: pool)
+        let id = try #require(try await store.submit([
+            NewJob(tenant: "t", type: "weather", payload: "{\"records\":1,\"durationSeconds\":3}"),
+        ]).first?.createdJob?.id)
+        let proxy = try FaultProxy.forTestServer()
+        defer { proxy.stop() }
+        let worker = try TestProcess([try JobGateBinary.path(), "worker", "--grace-seconds", "1", "--lease-seconds", "10"],
+                                     environment: ["JOBGATE_DATABASE_URL": proxy.url(database: db.name)])
+        #expect(try await eventually(timeout: .seconds(30)) {
+            try await count(pool, "SELECT count(*) FROM jobgate.jobs WHERE status = 'running'") == 1
+        })
+        proxy.stop()
+        // The handler finishes meanwhile; its result cannot be written.
+        try await Task.sleep(for: .seconds(4))
+        let clock = ContinuousClock()
+        let signalled = clock.now
+        worker.signal(SIGTERM)
+        let status = await worker.wait(timeout: .seconds(60))
+        let took = clock.now - signalled
+        #expect(status == 0, "exit \(status): \(worker.output.suffix(2000))")
+        // 1 s grace + 5 s abandonment + 5 s settling, and room for a loaded machine.
+        #expect(took < .seconds(25), "took \(took)")
+        #expect(worker.output.contains("shutdown deadline passed"), "\(worker.output.suffix(2000))")
+        // The database never heard of the result: the job is still the dead worker's, and the
+        // rescuer hands it out again once the lease runs out.
+        let job = try #require(try await store.job(id: id, tenant: nil))
+        #expect(job.status == .running)
+    }
+
     @Test func pruneCommandDeletesOldFinishedJobsAndTheirOutputFiles() async throws {
         let (db, pool) = try await migrated("prunecmd")
         defer { pool.shutdown() }

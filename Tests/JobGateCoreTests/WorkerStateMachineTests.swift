@@ -123,6 +123,32 @@ import Testing
         #expect(sm.handle(.requeued([a.id])) == [.finish])
     }
 
+    /// A database that cannot be reached must not keep a stopping worker alive: results and
+    /// hand-backs still unwritten `settleWithin` after grace and abandonment are given up on
+    /// (their leases expire and they run again), and the machine finishes.
+    @Test func aShutdownThatCannotWriteGivesUpAfterItsDeadline() {
+        var sm = SM(limits: .init(concurrency: 3, abandonAfter: .seconds(2), settleWithin: .seconds(4)))
+        _ = sm.handle(.wake)
+        let done = job(1, timeout: 100), slow = job(2, timeout: 100), stuck = job(3, timeout: 100)
+        _ = sm.handle(.claimed([done, slow, stuck], requested: 3, now: t0))
+        #expect(sm.handle(.finished(done.id, .succeeded(nil, inline: nil))).contains {
+            if case .record(let j, _) = $0 { j.id == done.id } else { false }
+        }, "to be recorded, and never written")
+        _ = sm.handle(.shutdown(now: t0, grace: .seconds(1)))
+        let stops = sm.handle(.tick(t0 + .seconds(1)))
+        #expect(stops.count == 2 && stops.contains(.stopHandler(slow.id, .shutdown)) && stops.contains(.stopHandler(stuck.id, .shutdown)))
+        #expect(sm.handle(.finished(slow.id, .cancelled)) == [.requeue([slow.id])])
+        // The hand-back never returns, the result is never written, one handler ignores its cancel.
+        #expect(sm.handle(.tick(t0 + .seconds(3))) == [.requeue([stuck.id])])
+        #expect(sm.handle(.tick(t0 + .seconds(6.9))).isEmpty && !sm.isFinished, "still within settleWithin")
+        let end = sm.handle(.tick(t0 + .seconds(7)))
+        #expect(end == [.giveUp([done.id, slow.id, stuck.id].sorted { $0.uuidString < $1.uuidString }), .finish], "\(end)")
+        #expect(sm.isFinished && sm.held.isEmpty)
+        // Late answers change nothing.
+        #expect(sm.handle(.recorded([done.id])).isEmpty && sm.handle(.requeued([slow.id])).isEmpty)
+        #expect(sm.handle(.tick(t0 + .seconds(20))).isEmpty)
+    }
+
     /// DESIGN.md §12: a claim whose outcome is unknown makes the machine hand back whatever is
     /// locked by the worker beyond what it holds, before any further claim, and only while no
     /// claim is in flight; heartbeats carry exactly the held ids.

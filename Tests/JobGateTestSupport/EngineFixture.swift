@@ -12,14 +12,14 @@ public struct EngineFixture: Sendable {
 
     public static func make(_ prefix: String, maxConnections: Int = 10) async throws -> EngineFixture {
         let db = try await TestDatabase.create(prefix)
-        let pool = PostgresPool(configuration: Database.configuration(url: db.url, maxConnections: maxConnections))
+        let pool = PostgresPool(configuration: db.configuration(maxConnections: maxConnections))
         try await Migrator(pool: pool).migrate()
         return EngineFixture(db: db, pool: pool)
     }
 
     /// A second pool on the same database (another "process").
     public func newPool(maxConnections: Int = 6) -> PostgresPool {
-        PostgresPool(configuration: Database.configuration(url: db.url, maxConnections: maxConnections))
+        PostgresPool(configuration: db.configuration(maxConnections: maxConnections))
     }
 
     /// The job's event names, oldest first, after checking that they replay its transitions:

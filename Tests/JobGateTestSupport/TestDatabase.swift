@@ -22,7 +22,7 @@ public struct TestDatabase: Sendable {
         }
         let name = "jg_\(prefix.lowercased())_" + UUID().uuidString.prefix(8).lowercased()
         // Through a pool, so the blocking libpq calls run on its thread, not the test's.
-        let admin = PostgresPool(configuration: PostgresConfiguration(url: ""))
+        let admin = PostgresPool(configuration: adminConfiguration)
         defer { admin.shutdown() }
         try await admin.withConnection { conn in
             try conn.execute(script: "CREATE DATABASE " + conn.quoteIdentifier(name))
@@ -34,6 +34,19 @@ public struct TestDatabase: Sendable {
     public func configuration(maxConnections: Int = 10) -> PostgresConfiguration {
         var c = PostgresConfiguration(url: url)
         c.maxConnections = maxConnections
+        c.connectTimeoutSeconds = Self.setupConnectTimeoutSeconds
+        return c
+    }
+
+    /// How long a fixture's own connections may take to connect. The whole suite starts at
+    /// once and a loaded CI machine has been seen to take longer than a product's 5 s; a test
+    /// of an unreachable database sets its own timeouts.
+    public static let setupConnectTimeoutSeconds = 30
+
+    /// The server's maintenance database, for creating and dropping test databases.
+    static var adminConfiguration: PostgresConfiguration {
+        var c = PostgresConfiguration(url: "")
+        c.connectTimeoutSeconds = setupConnectTimeoutSeconds
         return c
     }
 
@@ -49,7 +62,7 @@ public struct TestDatabase: Sendable {
 
     /// Terminates every other backend connected to this database.
     public func terminateBackends() async throws -> Int {
-        let admin = PostgresPool(configuration: PostgresConfiguration(url: ""))
+        let admin = PostgresPool(configuration: Self.adminConfiguration)
         defer { admin.shutdown() }
         let rows = try await admin.query(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",

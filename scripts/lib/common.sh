@@ -48,11 +48,19 @@ jobgate_start_throwaway_pg() {
   jobgate_as_pg "$bindir/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --no-locale >"$dir/initdb.log" 2>&1 \
     || { cat "$dir/initdb.log" >&2; return 1; }
   jobgate_as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-    -o "-k $dir -p $port -c listen_addresses=127.0.0.1 -c max_connections=400 -c shared_buffers=256MB ${JOBGATE_PG_EXTRA_OPTS:-}" start >/dev/null \
+    -o "-k $dir -p $port -c listen_addresses=127.0.0.1 -c max_connections=1500 -c shared_buffers=256MB ${JOBGATE_PG_EXTRA_OPTS:-}" start >/dev/null \
     || { cat "$dir/server.log" >&2; return 1; }
   export PGHOST="$dir" PGPORT="$port" PGUSER=postgres PGDATABASE=postgres
   export JOBGATE_TEST_PGDATA="$dir/data" JOBGATE_TEST_PGBIN="$bindir"
   JOBGATE_THROWAWAY_PG="$dir"
+}
+
+# After a failed run: what the server refused or complained of (CI keeps no files, so a
+# connection refused as "too many clients" or a crash shows only here).
+jobgate_throwaway_pg_complaints() {
+  [ -n "${JOBGATE_THROWAWAY_PG:-}" ] && [ -f "$JOBGATE_THROWAWAY_PG/server.log" ] || return 0
+  echo "--- the throwaway PostgreSQL's FATAL/PANIC lines, counted:" >&2
+  grep -E "FATAL|PANIC" "$JOBGATE_THROWAWAY_PG/server.log" | sed -E 's/^.*(FATAL|PANIC)/\1/' | sort | uniq -c | sort -rn | head -20 >&2 || true
 }
 
 jobgate_stop_throwaway_pg() {
