@@ -13,10 +13,10 @@ CREATE TABLE jobgate.tenants (
 );
 
 -- Each tenant's virtual time in each queue (stride scheduling): jobs claimed there divided by
--- its weight, plus the catch-up the claim allowed it. A claim serves the lowest first. Written
+-- its weight, or the queue's clock when it was behind it. A claim serves the lowest first. Written
 -- only by claims that saw two or more tenants with claimable jobs in the queue, so a queue with
 -- one tenant (the usual case) never writes here. Rows of tenants gone idle stay (one per
--- tenant and queue) and are clamped when the tenant comes back (docs/scheduling.md).
+-- tenant and queue) and are moved up to the clock when the tenant comes back.
 CREATE TABLE jobgate.tenant_passes (
     queue  text NOT NULL,
     tenant text NOT NULL,
@@ -25,6 +25,14 @@ CREATE TABLE jobgate.tenant_passes (
     -- concurrent claim moved meanwhile (INSERT ... ON CONFLICT sees only the proposed row).
     last_advance float8 NOT NULL DEFAULT 0,
     PRIMARY KEY (queue, tenant)
+);
+
+-- Each shared queue's virtual time (its clock): below every backlogged tenant's, moved on by
+-- each claim that shares the queue. A tenant behind it (new, or back from idle) starts there
+-- rather than spending its old credit at once (docs/scheduling.md). One row per queue.
+CREATE TABLE jobgate.fair_clocks (
+    queue text PRIMARY KEY,
+    vtime float8 NOT NULL
 );
 
 -- The claim's loose index scan over the tenants with claimable jobs in a queue, and each

@@ -185,10 +185,10 @@ package enum JobQueries {
     /// $1 queues, $2 limit, $3 worker, $4 lease seconds, $5 the capped queues whose rows the caller
     /// locked (`lockCappedQueues`; empty outside such a transaction). Per queue, the first claimable rows in
     /// claim order straight off `jobs_claimable_idx` (SKIP LOCKED: concurrent claimers take
-    /// different rows), then the best `$2` across queues. A queue where a second tenant has
-    /// claimable jobs (two index probes over `jobs_claimable_tenant_idx`) is not claimed from:
-    /// it comes back as a row with a NULL id and `shared` true, for `claimShared` to claim from
-    /// by the tenants' weights. One tenant, the usual case, costs those two probes and no more.
+    /// different rows), then the best `$2` across queues. When a queue has a second tenant with
+    /// claimable jobs (two index probes over `jobs_claimable_tenant_idx`), nothing is claimed:
+    /// that queue comes back as a row with a NULL id and `shared` true, and `claimShared` claims
+    /// from all the queues. One tenant per queue, the usual case, costs those probes and no more.
     package static let claim = """
         WITH quota AS MATERIALIZED (
             \(queueShares)
@@ -203,13 +203,17 @@ package enum JobQueries {
                 ORDER BY o.tenant LIMIT 1
             ) IS NOT NULL AS shared
             FROM quota u
+        ), any_shared AS (
+            SELECT coalesce(bool_or(q.shared), false) AS yes FROM q
         ), picked AS (
-            SELECT c.id, c.status FROM q
+            -- Nothing at all when a queue is shared: `claimShared` then claims from every queue,
+            -- so a queue of one tenant does not take the whole limit ahead of a shared one.
+            SELECT c.id, c.status FROM q CROSS JOIN any_shared
             CROSS JOIN LATERAL (
                 SELECT id, status, priority, run_at FROM jobgate.jobs
                 WHERE queue = q.name AND status IN ('queued', 'retrying') AND run_at <= now()
                 ORDER BY priority, run_at, id
-                LIMIT CASE WHEN q.shared THEN 0 ELSE q.quota END
+                LIMIT CASE WHEN any_shared.yes THEN 0 ELSE q.quota END
                 FOR UPDATE SKIP LOCKED
             ) c
             ORDER BY c.priority, c.run_at, c.id
@@ -231,8 +235,9 @@ package enum JobQueries {
         ORDER BY shared, priority, run_at, id
         """
 
-    /// The claim of queues where `claim` found several tenants with claimable jobs ($1 those
-    /// queues, $2 what is left of the limit; $3-$5 as for `claim`). The algorithm and its bounds
+    /// The claim when `claim` found several tenants with claimable jobs in a queue of $1 (then
+    /// it claimed nothing; $1-$5 as for `claim`): queues of one tenant in claim order, shared
+    /// ones by the tenants' weights, taken across queues by priority and then in turn. The algorithm and its bounds
     /// are in docs/scheduling.md. Per queue, its share of the claim (pause, cap), then the tenants
     /// with claimable jobs there, by a loose index scan over `jobs_claimable_tenant_idx` (one probe
     /// per tenant, at most 1000), shared by weighted virtual time (stride scheduling): each
@@ -265,20 +270,26 @@ package enum JobQueries {
             LEFT JOIN jobgate.tenants tw ON tw.name = t.tenant
             LEFT JOIN jobgate.tenant_passes tp ON tp.queue = t.queue AND tp.tenant = t.tenant
         ), wq AS (
-            -- Per shared queue: the front (the highest virtual time) and this claim's step
-            -- (the virtual time one full share of the claim is worth).
-            SELECT w.queue, coalesce(max(w.pass), 0) AS front, q.quota::float8 / sum(w.weight) AS step, q.quota
-            FROM w JOIN q ON q.name = w.queue GROUP BY w.queue, q.quota
-        ), e AS (
-            -- Each tenant starts at its virtual time, but never more than one step plus one of
-            -- its own jobs behind the front: an idle tenant's old credit does not come back as a
-            -- burst, and a new tenant starts just ahead of everyone. `lim` bounds its rows: enough
-            -- to reach one step past the front (where all tenants together have a full claim).
-            SELECT w.queue, w.tenant, w.weight, s.start, wq.quota,
-                   least(wq.quota, ceil((wq.front + wq.step - s.start) * w.weight)::int + 1) AS lim,
-                   row_number() OVER (PARTITION BY w.queue ORDER BY s.start + 1 / w.weight, w.tenant) AS turn
+            -- Per shared queue: its virtual time `v` (the clock of `fair_clocks`; before the
+            -- first shared claim, the lowest virtual time of its tenants), this claim's step (the
+            -- virtual time one full share of the claim is worth) and the lightest weight.
+            SELECT w.queue, coalesce(max(c.vtime), min(w.pass), 0) AS v, q.quota::float8 / sum(w.weight) AS step,
+                   min(w.weight) AS wmin, q.quota
+            FROM w JOIN q ON q.name = w.queue LEFT JOIN jobgate.fair_clocks c ON c.queue = w.queue
+            GROUP BY w.queue, q.quota
+        ), s AS (
+            -- Each tenant starts at its own virtual time, or at the queue's when behind it: a
+            -- tenant back from idle (or new) gets its share from now on, not its old credit as a
+            -- burst; a backlogged tenant is never behind the clock (docs/scheduling.md).
+            SELECT w.queue, w.tenant, w.weight, greatest(w.pass, wq.v) AS start, wq.step, wq.quota
             FROM w JOIN wq USING (queue)
-            CROSS JOIN LATERAL (SELECT greatest(w.pass, wq.front - wq.step - 1 / w.weight) AS start) s
+        ), e AS (
+            -- `lim` bounds each tenant's rows: enough to reach one step past the furthest start
+            -- (where all tenants together have a full claim), never more than the claim.
+            SELECT s.queue, s.tenant, s.weight, s.start, s.quota,
+                   least(s.quota::float8, ceil((max(s.start) OVER (PARTITION BY s.queue) + s.step - s.start) * s.weight) + 1)::int AS lim,
+                   row_number() OVER (PARTITION BY s.queue ORDER BY s.start + 1 / s.weight, s.tenant) AS turn
+            FROM s
         ), cand AS (
             -- The next rows of at most `quota` tenants (those whose first row comes first), each
             -- tenant's in claim order, tagged with their virtual finish time. (Through arrays and
@@ -313,18 +324,21 @@ package enum JobQueries {
                 -- One tenant: its first rows in claim order, as without fair share. Several, of
                 -- which some had fewer ready rows than their share: the rest of it in claim order
                 -- (most claims: LIMIT 0, nothing read).
-                SELECT c.id, c.status, c.priority, c.run_at, coalesce(a.n + 1, 0) FROM q
+                SELECT c.id, c.status, c.priority, c.run_at, coalesce(a.n, 0) + c.k FROM q
                 LEFT JOIN taken a ON a.queue = q.name
                 CROSS JOIN LATERAL (
-                    SELECT id, status, priority, run_at FROM jobgate.jobs
-                    WHERE queue = q.name AND status IN ('queued', 'retrying') AND run_at <= now()
-                        AND NOT id = ANY(coalesce(a.ids, '{}'))
-                    ORDER BY priority, run_at, id
-                    LIMIT CASE WHEN a.queue IS NULL THEN q.quota ELSE greatest(0, q.quota - a.n) END
-                    FOR UPDATE SKIP LOCKED
+                    SELECT y.*, row_number() OVER (ORDER BY y.priority, y.run_at, y.id) AS k FROM (
+                        SELECT id, status, priority, run_at FROM jobgate.jobs
+                        WHERE queue = q.name AND status IN ('queued', 'retrying') AND run_at <= now()
+                            AND NOT id = ANY(coalesce(a.ids, '{}'))
+                        ORDER BY priority, run_at, id
+                        LIMIT CASE WHEN a.queue IS NULL THEN q.quota ELSE greatest(0, q.quota - a.n) END
+                        FOR UPDATE SKIP LOCKED
+                    ) y
                 ) c
             ) u
-            -- Across queues by priority; within a priority, a shared queue's rows in tag order.
+            -- Across queues by priority, then turn about (each queue's first row, then each
+            -- one's second…): within a queue, claim order or, shared, tag order.
             ORDER BY priority, r, run_at, id
             LIMIT $2
         ), claimed AS (
@@ -350,6 +364,15 @@ package enum JobQueries {
             ON CONFLICT (queue, tenant) DO UPDATE
                 SET pass = greatest(tp.pass, EXCLUDED.pass - EXCLUDED.last_advance) + EXCLUDED.last_advance,
                     last_advance = EXCLUDED.last_advance
+        ), clock AS (
+            -- The queue's clock moves to the highest tag claimed less one job of the lightest
+            -- tenant: every backlogged tenant's virtual time is at least that (its next row's tag
+            -- was not below the claim's highest), so the clock never holds one back.
+            INSERT INTO jobgate.fair_clocks AS fc (queue, vtime)
+            SELECT c.queue, max(c.tag) - 1 / max(wq.wmin)
+            FROM claimed d JOIN cand c ON c.id = d.id JOIN wq ON wq.queue = c.queue
+            GROUP BY c.queue ORDER BY c.queue
+            ON CONFLICT (queue) DO UPDATE SET vtime = greatest(fc.vtime, EXCLUDED.vtime)
         )
         SELECT id, tenant, queue, type, payload, attempt, max_attempts, timeout_seconds, trace_id, queue_wait FROM claimed
         ORDER BY priority, run_at, id

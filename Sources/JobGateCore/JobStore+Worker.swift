@@ -7,9 +7,9 @@ extension JobStore {
     /// `priority, run_at, id` order whose `run_at` has come (`FOR UPDATE SKIP LOCKED` over
     /// `jobs_claimable_idx`), set `running` with `attempt + 1` and a lease, with their `started`
     /// events. A queue where several tenants have claimable jobs is shared between them by
-    /// weight (docs/scheduling.md): the first statement names such queues instead of claiming
-    /// from them, and a second claims from them what is left of `limit`. With one tenant per
-    /// queue (the usual case) that is one statement, as before fair share.
+    /// weight (docs/scheduling.md): the first statement then claims nothing and names such
+    /// queues, and a second claims from all of `queues`. With one tenant per queue (the usual
+    /// case) that is one statement, as before fair share.
     ///
     /// `cappedQueues` are the queues the caller knows to have a concurrency cap (`queueControls`,
     /// refreshed every second or so). Claims on them run in a transaction that first locks their
@@ -22,36 +22,30 @@ extension JobStore {
         // An empty Swift array casts to [UInt8] and would go as binary bytea: send the literal.
         let none = PostgresParameter.text("{}")
         if capped.isEmpty {
-            var claimed = try Self.claimed(try await pool.query(JobQueries.claim, [queues, limit, worker, leaseSeconds, none]))
-            if !claimed.shared.isEmpty, claimed.jobs.count < limit {
-                let more = try await pool.query(JobQueries.claimShared, [claimed.shared, limit - claimed.jobs.count, worker, leaseSeconds, none])
-                claimed.jobs += try Self.claimed(more).jobs
-            }
-            return claimed.jobs
+            let first = try Self.claimed(try await pool.query(JobQueries.claim, [queues, limit, worker, leaseSeconds, none]))
+            guard first.shared else { return first.jobs }
+            return try Self.claimed(try await pool.query(JobQueries.claimShared, [queues, limit, worker, leaseSeconds, none])).jobs
         }
         return try await pool.withConnection { conn in
             try conn.transaction { t in
                 let locked = try t.query(JobQueries.lockCappedQueues, [capped]).map { try $0.decode(0, as: String.self) }
                 let lockedParameter: any PostgresBindable = locked.isEmpty ? none : locked.postgresParameter
-                var claimed = try Self.claimed(try t.query(JobQueries.claim, [queues, limit, worker, leaseSeconds, lockedParameter]))
-                if !claimed.shared.isEmpty, claimed.jobs.count < limit {
-                    let more = try t.query(JobQueries.claimShared, [claimed.shared, limit - claimed.jobs.count, worker, leaseSeconds, lockedParameter])
-                    claimed.jobs += try Self.claimed(more).jobs
-                }
-                return claimed.jobs
+                let first = try Self.claimed(try t.query(JobQueries.claim, [queues, limit, worker, leaseSeconds, lockedParameter]))
+                guard first.shared else { return first.jobs }
+                return try Self.claimed(try t.query(JobQueries.claimShared, [queues, limit, worker, leaseSeconds, lockedParameter])).jobs
             }
         }
     }
 
-    /// The jobs of a claim statement's rows, and the queues `claim` left to `claimShared`
-    /// (rows with a NULL id and `shared` true).
-    private static func claimed(_ rows: PostgresRows) throws -> (jobs: [ClaimedJob], shared: [String]) {
+    /// The jobs of a claim statement's rows, and whether `claim` left the claim to
+    /// `claimShared` (rows with a NULL id: the queues it found shared).
+    private static func claimed(_ rows: PostgresRows) throws -> (jobs: [ClaimedJob], shared: Bool) {
         var out: [ClaimedJob] = []
-        var shared: [String] = []
+        var shared = false
         out.reserveCapacity(rows.count)
         for r in rows {
             guard let id = try r.decode(0, as: UUID?.self) else {
-                shared.append(try r.decode(2))
+                shared = true
                 continue
             }
             out.append(ClaimedJob(

@@ -71,7 +71,7 @@ import Testing
             FROM generate_series(1, 1000000) g
             """)
         _ = try await f.store.submit((0..<1000).map { _ in NewJob(tenant: "t", type: "noop", queue: "small") })
-        try await f.pool.query("VACUUM ANALYZE jobgate.jobs")
+        try await f.pool.query("ANALYZE jobgate.jobs")
 
         // The newcomer's one job goes in the first claim of ten, however long the backlog ahead.
         let late = try await f.store.submit([NewJob(tenant: "late", type: "noop")])[0].jobID

@@ -96,6 +96,59 @@ import Testing
         #expect((95...125).contains(back["a", default: 0]), "\(back)")
     }
 
+    @Test func pauseAndCapHoldForASharedQueue() async throws {
+        let f = try await EngineFixture.make("fairctl")
+        defer { f.pool.shutdown() }
+        _ = try await f.store.setTenantWeight(tenant("b"), weight: 3, by: "test")
+        for t in ["a", "b"] { _ = try await f.store.submit((0..<40).map { _ in NewJob(tenant: t, type: "noop", queue: "q") }) }
+        try await f.store.setQueueControl("q", paused: true, by: "test")
+        #expect(try await f.store.claim(queues: ["q"], limit: 10, worker: "w", leaseSeconds: 30).isEmpty)
+        try await f.store.setQueueControl("q", paused: false, cap: .some(8), by: "test")
+        // The cap: eight running at once however the claims come, split 2 and 6 by weight.
+        let first = try await f.store.claim(queues: ["q"], limit: 5, worker: "w", leaseSeconds: 30, cappedQueues: ["q"])
+        let second = try await f.store.claim(queues: ["q"], limit: 5, worker: "w", leaseSeconds: 30, cappedQueues: ["q"])
+        #expect(first.count == 5 && second.count == 3)
+        #expect(try await f.store.claim(queues: ["q"], limit: 5, worker: "w", leaseSeconds: 30, cappedQueues: ["q"]).isEmpty)
+        #expect((first + second).filter { $0.tenant == "a" }.count == 2, "\((first + second).map(\.tenant))")
+        // Paused again: nothing more, even with room under the cap.
+        try await f.store.setQueueControl("q", paused: true, cap: .some(100), by: "test")
+        #expect(try await f.store.claim(queues: ["q"], limit: 5, worker: "w", leaseSeconds: 30, cappedQueues: ["q"]).isEmpty)
+    }
+
+    @Test func aQueueOfOneTenantIsClaimedInClaimOrderAndWritesNoVirtualTime() async throws {
+        let f = try await EngineFixture.make("fairsingle")
+        defer { f.pool.shutdown() }
+        let now = Date()
+        let ids = try await f.store.submit((0..<30).map { i in
+            NewJob(tenant: "only", type: "noop", payload: "{\"i\":\(i)}", priority: i % 3, runAt: now.addingTimeInterval(Double(-i)))
+        }).map(\.jobID)
+        // Another queue's tenants share theirs; this one stays as before fair share.
+        _ = try await f.store.submit([NewJob(tenant: "x", type: "noop", queue: "other"), NewJob(tenant: "y", type: "noop", queue: "other")])
+        var order: [UUID] = []
+        for _ in 0..<6 {
+            order += try await f.store.claim(queues: ["default"], limit: 7, worker: "w", leaseSeconds: 30).map(\.id)
+        }
+        // Priority, then run_at (older first).
+        let expected = (0..<30).sorted { (a, b) in (a % 3, -a) < (b % 3, -b) }.map { ids[$0] }
+        #expect(order == expected)
+        #expect(try await f.pool.query("SELECT count(*)::int FROM jobgate.tenant_passes").first?.decode(0, as: Int.self) == 0)
+        #expect(try await f.pool.query("SELECT count(*)::int FROM jobgate.fair_clocks").first?.decode(0, as: Int.self) == 0)
+        #expect(try await f.store.claim(queues: ["other"], limit: 7, worker: "w", leaseSeconds: 30).count == 2)
+        #expect(try await f.pool.query("SELECT count(*)::int FROM jobgate.tenant_passes").first?.decode(0, as: Int.self) == 2)
+    }
+
+    @Test func aQueueOfOneTenantDoesNotCrowdOutASharedQueueInOneClaim() async throws {
+        let f = try await EngineFixture.make("fairqueues")
+        defer { f.pool.shutdown() }
+        // The lone tenant's jobs are older: by run_at alone they would fill every claim.
+        _ = try await f.store.submit((0..<50).map { _ in NewJob(tenant: "solo", type: "noop", queue: "one") })
+        for t in ["a", "b"] { _ = try await f.store.submit((0..<50).map { _ in NewJob(tenant: t, type: "noop", queue: "two") }) }
+        let jobs = try await f.store.claim(queues: ["one", "two"], limit: 10, worker: "w", leaseSeconds: 30)
+        #expect(jobs.count == 10)
+        #expect(jobs.filter { $0.queue == "one" }.count == 5, "\(jobs.map(\.queue))")
+        #expect(jobs.filter { $0.queue == "two" && $0.tenant == "a" }.count == 2 || jobs.filter { $0.queue == "two" && $0.tenant == "a" }.count == 3)
+    }
+
     @Test func weightsAreSetListedAndBounded() async throws {
         let f = try await EngineFixture.make("fairweights")
         defer { f.pool.shutdown() }
