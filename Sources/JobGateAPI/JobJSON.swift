@@ -14,6 +14,10 @@ enum JobJSON {
             s += ",\"output\":{\"url\":\(JSONText.quote(url.path)),\"expiresAt\":\(date(url.expiresAt)),\"size\":\(o.size)"
             s += ",\"contentType\":\(JSONText.quote(o.contentType)),\"sha256\":\"\(o.sha256Hex)\"}"
         }
+        if let p = j.progress {
+            s += ",\"progress\":{\"done\":\(p.done),\"total\":\(p.total.map(String.init) ?? "null")"
+            s += ",\"message\":\(string(p.message)),\"at\":\(date(p.at))}"
+        }
         return s + "}"
     }
 

@@ -53,7 +53,12 @@ extension OpenAPIDocument {
       "status":{"$ref":"#/components/schemas/JobStatus"},"priority":{"type":"integer"},"attempt":{"type":"integer","minimum":0},
       "maxAttempts":{"type":"integer","minimum":1},"createdAt":{"type":"string","format":"date-time"},"runAt":{"type":"string","format":"date-time"},
       "startedAt":{"type":["string","null"],"format":"date-time"},"finishedAt":{"type":["string","null"],"format":"date-time"},
-      "lastError":{"type":["string","null"]},"output":{"$ref":"#/components/schemas/Output"}}},
+      "lastError":{"type":["string","null"]},"output":{"$ref":"#/components/schemas/Output"},
+      "progress":{"$ref":"#/components/schemas/Progress"}}},
+    "Progress":{"type":"object","required":["done","total","message","at"],
+      "description":"What the job's current (or last) attempt last reported; absent when it reported nothing. Stored at most once a second per job; a new attempt starts without one",
+      "properties":{"done":{"type":"integer","format":"int64","minimum":0},"total":{"type":["integer","null"],"format":"int64","minimum":0},
+      "message":{"type":["string","null"],"maxLength":200},"at":{"type":"string","format":"date-time"}}},
     "JobList":{"type":"object","required":["jobs","next"],"properties":{"jobs":{"type":"array","items":{"$ref":"#/components/schemas/Job"}},
       "next":{"type":["string","null"],"description":"Pass as after= for the next page; null on the last page"}}},
     "Event":{"type":"object","required":["event","at","fromStatus","toStatus","attempt","worker","message"],"properties":{

@@ -76,7 +76,7 @@ extension JobGateCLI {
             OptionSpec("max-attempts", value: "N", help: "attempts before failed (default: the type's)"),
             OptionSpec("timeout-seconds", value: "N", help: "each attempt's time limit (default: the type's)"),
             OptionSpec("idempotency-key", value: "K", help: "replays with the same key return the same job"),
-            OptionSpec("wait", help: "wait until the job finishes and print it"),
+            OptionSpec("wait", help: "wait until the job finishes (a live status and progress line on stderr) and print it"),
         ]
     ) { args in
         guard args.positionals.count == 1 else { throw UsageError("give one job type") }
@@ -94,23 +94,22 @@ extension JobGateCLI {
         guard args.flag("wait"), (200..<300).contains(r.status), let id = r.object?["jobId"] as? String else {
             return ClientSettings.report(r)
         }
-        while true {
-            let s = try await ClientSettings.send(args, "GET", "/v1/jobs/\(id)")
-            guard s.status == 200, let status = s.object?["status"] as? String else { return ClientSettings.report(s) }
-            if ["completed", "failed", "cancelled"].contains(status) {
-                _ = ClientSettings.report(s)
-                return status == "completed" ? 0 : 1
-            }
-            try await Task.sleep(for: .milliseconds(500))
-        }
+        return try await ClientSettings.waitForJob(args, id: id)
     }
 
     static let statusCommand = Command(
         name: "status", summary: "show a job (and its history with --events)",
-        usage: "jobgate status JOB_ID [--events]",
-        options: ClientSettings.options + [OptionSpec("events", help: "print the job's events instead")]
+        usage: "jobgate status JOB_ID [--events | --wait]",
+        options: ClientSettings.options + [
+            OptionSpec("events", help: "print the job's events instead"),
+            OptionSpec("wait", help: "wait until the job finishes, with a live status and progress line on stderr; exit 0 if it completed"),
+        ]
     ) { args in
         let id = try ClientSettings.jobID(args)
+        if args.flag("wait") {
+            if args.flag("events") { throw UsageError("--wait and --events do not go together") }
+            return try await ClientSettings.waitForJob(args, id: id)
+        }
         return ClientSettings.report(try await ClientSettings.send(args, "GET", "/v1/jobs/\(id)" + (args.flag("events") ? "/events" : "")))
     }
 

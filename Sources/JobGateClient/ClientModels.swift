@@ -55,6 +55,18 @@ public struct JobSnapshot: Sendable, Hashable, Codable {
         public var sha256: String
     }
 
+    /// What the job's current (or last) attempt last reported about how far it has come.
+    public struct Progress: Sendable, Hashable, Codable {
+        /// Units done.
+        public var done: Int64
+        /// Units in all; nil when the handler did not say.
+        public var total: Int64?
+        /// What it said it was doing; nil for nothing.
+        public var message: String?
+        /// When the worker stored it.
+        public var at: Date
+    }
+
     /// The job's id.
     public var id: UUID
     /// Its job type.
@@ -81,10 +93,12 @@ public struct JobSnapshot: Sendable, Hashable, Codable {
     public var lastError: String?
     /// The output of a completed job that has one (GET only: cancel and retry answers omit it).
     public var output: Output?
+    /// The progress its current (or last) attempt reported, if it reported any (DESIGN.md §14).
+    public var progress: Progress?
 
     enum CodingKeys: String, CodingKey {
         case id = "jobId", type, queue, status, priority, attempt, maxAttempts, createdAt, runAt, startedAt, finishedAt
-        case lastError, output
+        case lastError, output, progress
     }
 }
 

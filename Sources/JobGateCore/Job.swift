@@ -66,18 +66,22 @@ public struct Job: Sendable, Equatable {
     public var traceId: String?
     /// Output metadata once completed with an output.
     public var output: JobOutputMetadata?
+    /// The last progress its current attempt reported (kept once it finishes); nil when that
+    /// attempt reported none, e.g. right after a retry started.
+    public var progress: JobProgress?
 
     /// A job value (normally decoded from a row by the store).
     public init(id: UUID, tenant: String, queue: String, type: String, payload: String, priority: Int, status: JobStatus,
                 attempt: Int, maxAttempts: Int, runAt: Date, createdAt: Date, startedAt: Date?, finishedAt: Date?,
                 timeoutSeconds: Int, leaseExpiresAt: Date?, lockedBy: String?, cancelRequestedAt: Date?,
-                idempotencyKey: String?, lastError: String?, traceId: String?, output: JobOutputMetadata?) {
+                idempotencyKey: String?, lastError: String?, traceId: String?, output: JobOutputMetadata?,
+                progress: JobProgress? = nil) {
         self.id = id; self.tenant = tenant; self.queue = queue; self.type = type; self.payload = payload
         self.priority = priority; self.status = status; self.attempt = attempt; self.maxAttempts = maxAttempts
         self.runAt = runAt; self.createdAt = createdAt; self.startedAt = startedAt; self.finishedAt = finishedAt
         self.timeoutSeconds = timeoutSeconds; self.leaseExpiresAt = leaseExpiresAt; self.lockedBy = lockedBy
         self.cancelRequestedAt = cancelRequestedAt; self.idempotencyKey = idempotencyKey; self.lastError = lastError
-        self.traceId = traceId; self.output = output
+        self.traceId = traceId; self.output = output; self.progress = progress
     }
 }
 

@@ -17,10 +17,19 @@ package enum JobQueries {
         \(a).id, \(a).tenant, \(a).queue, \(a).type, \(a).payload::text AS payload, \(a).priority, \(a).status, \(a).attempt, \
         \(a).max_attempts, \(a).run_at, \(a).created_at, \(a).started_at, \(a).finished_at, \(a).timeout_seconds, \
         \(a).lease_expires_at, \(a).locked_by, \(a).cancel_requested_at, \(a).idempotency_key, \(a).last_error, \(a).trace_id, \
-        \(a).output_size, \(a).output_content_type, \(a).output_sha256, \(a).output_location, \(a).output_path
+        \(a).output_size, \(a).output_content_type, \(a).output_sha256, \(a).output_location, \(a).output_path, \
+        \(progress(a))
         """
     }
-    static let jobColumnCount = 25
+    static let jobColumnCount = 29
+
+    /// The progress columns of the attempt the job is on: another attempt's report (the one
+    /// before a retry) reads as none (migration 0009).
+    static func progress(_ a: String) -> String {
+        ["done", "total", "message", "at"].map {
+            "CASE WHEN \(a).progress_attempt = \(a).attempt THEN \(a).progress_\($0) END AS progress_\($0)"
+        }.joined(separator: ", ")
+    }
 
     /// The request fingerprint for idempotency conflicts: what the job would do, not when
     /// (`runAt` is left out so a replayed `delaySeconds` is the same request). The payload
@@ -152,7 +161,8 @@ package enum JobQueries {
             SELECT id, status FROM jobgate.jobs WHERE id = $1 AND ($2::text IS NULL OR tenant = $2) FOR UPDATE
         ), u AS (
             UPDATE jobgate.jobs j SET status = 'queued', attempt = 0, run_at = now(), started_at = NULL, finished_at = NULL,
-                cancel_requested_at = NULL, locked_by = NULL, lease_expires_at = NULL, last_error = NULL
+                cancel_requested_at = NULL, locked_by = NULL, lease_expires_at = NULL, last_error = NULL,
+                progress_attempt = NULL, progress_done = NULL, progress_total = NULL, progress_message = NULL, progress_at = NULL
             FROM target t WHERE j.id = t.id AND t.status IN ('failed', 'cancelled')
             RETURNING j.*, t.status AS from_status
         ), ev AS (
@@ -432,6 +442,22 @@ package enum JobQueries {
             UPDATE jobgate.workers SET last_heartbeat = now() WHERE id = $1
         )
         SELECT id, cancel FROM renewed
+        """
+
+    /// $1 worker, $2 ids, $3 attempts, $4 done, $5 totals, $6 messages: the pending progress
+    /// reports of a worker's jobs in one statement (DESIGN.md §14), each applied only while the
+    /// worker still runs that attempt (fenced like a completion, rows locked in id order like
+    /// every multi-row write). Returns the ids written.
+    static let recordProgress = """
+        WITH held AS (\(fencedLock)
+        ), input AS (
+            SELECT * FROM unnest($2::uuid[], $3::int[], $4::int8[], $5::int8[], $6::text[]) AS i(id, attempt, done, total, message)
+        )
+        UPDATE jobgate.jobs j SET progress_attempt = i.attempt, progress_done = i.done, progress_total = i.total,
+            progress_message = i.message, progress_at = now()
+        FROM held h JOIN input i ON i.id = h.id
+        WHERE j.id = h.id AND j.attempt = i.attempt
+        RETURNING j.id
         """
 
     /// The rows of ids `$2` that worker `$1` still runs, locked in id order: every multi-row

@@ -122,6 +122,18 @@ extension JobStore {
         return try Self.fenced(failures.map(\.id), applied: rows)
     }
 
+    /// Stores the pending progress reports of `worker`'s jobs in one statement, each only while
+    /// the worker still runs the attempt that made it (DESIGN.md §14). Returns the ids written;
+    /// the others were fenced out (lease lost, job finished or handed back).
+    public func recordProgress(_ updates: [ProgressUpdate], worker: String) async throws -> FencedResult {
+        if updates.isEmpty { return FencedResult(applied: [], fencedOut: []) }
+        let rows = try await pool.query(JobQueries.recordProgress, [
+            worker, updates.map(\.id), updates.map(\.attempt), updates.map(\.report.done),
+            updates.map(\.report.total), updates.map(\.report.message),
+        ])
+        return try Self.fenced(updates.map(\.id), applied: rows)
+    }
+
     /// Hands back, as `queued` with the attempt not counted, every running job locked by `worker`
     /// outside `held`: what a claim whose reply was lost left locked. Call it only while no claim
     /// of this worker is in flight. Returns the ids handed back.
@@ -286,6 +298,10 @@ enum JobRowDecoder {
                 sha256: try r.decode(o + 22, as: [UInt8]?.self) ?? [],
                 location: location, path: try r.decode(o + 24))
         }
+        var progress: JobProgress?
+        if let done = try r.decode(o + 25, as: Int64?.self), let at = try r.decode(o + 28, as: Date?.self) {
+            progress = JobProgress(done: done, total: try r.decode(o + 26), message: try r.decode(o + 27), at: at)
+        }
         return Job(
             id: try r.decode(o), tenant: try r.decode(o + 1), queue: try r.decode(o + 2), type: try r.decode(o + 3),
             payload: try r.decode(o + 4), priority: try r.decode(o + 5),
@@ -294,6 +310,6 @@ enum JobRowDecoder {
             createdAt: try r.decode(o + 10), startedAt: try r.decode(o + 11), finishedAt: try r.decode(o + 12),
             timeoutSeconds: try r.decode(o + 13), leaseExpiresAt: try r.decode(o + 14), lockedBy: try r.decode(o + 15),
             cancelRequestedAt: try r.decode(o + 16), idempotencyKey: try r.decode(o + 17), lastError: try r.decode(o + 18),
-            traceId: try r.decode(o + 19), output: output)
+            traceId: try r.decode(o + 19), output: output, progress: progress)
     }
 }

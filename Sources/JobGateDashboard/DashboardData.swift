@@ -227,6 +227,8 @@ public struct DashboardData: Sendable, Equatable {
     public var recentFailures: [FailedJob]
     /// Cron schedules (the tenant's, or all), soonest first, at most `scheduleLimit`.
     public var schedules: [ScheduleRow]
+    /// Running jobs (the tenant's, or all) with their progress, newest report first, at most `progressLimit`.
+    public var progress: [ProgressRow] = []
 
     /// A value (tests and previews); production code uses `load`.
     public init(now: Date, tenant: String? = nil, hasJobs: Bool, throughput: [Minute], queues: [QueueStats], running: Int,
@@ -344,9 +346,11 @@ public struct DashboardData: Sendable, Equatable {
                         enabled: try row.decode(4), nextRunAt: try row.decode(5), lastRunAt: try row.decode(6), lastError: try row.decode(7))
         }
 
-        return DashboardData(now: now, tenant: tenant, hasJobs: hasJobs, throughput: minutes, queues: [],
-                             running: runningBy.values.reduce(0, +), latency: latency, failures: failures,
-                             workers: workers, recentFailures: recent, schedules: schedules)
+        var data = DashboardData(now: now, tenant: tenant, hasJobs: hasJobs, throughput: minutes, queues: [],
+                                 running: runningBy.values.reduce(0, +), latency: latency, failures: failures,
+                                 workers: workers, recentFailures: recent, schedules: schedules)
+        data.progress = try readProgress(conn, tenant: tenant)
+        return data
     }
 }
 

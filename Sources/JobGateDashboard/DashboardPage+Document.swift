@@ -71,6 +71,8 @@ extension DashboardPage {
         table.num th[colspan]{text-align:center;border-bottom:2px solid var(--line)}
         .legend+svg{margin-bottom:10px}
         td.n{text-align:right}
+        span.bar{display:inline-block;width:80px;height:8px;background:#e3e6ea;border-radius:4px;vertical-align:middle;overflow:hidden}
+        span.bar span{display:block;height:100%;background:#3b74c4}
         td.k{font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:12.5px;word-break:break-all}
         pre,code{font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:12.5px}
         pre{background:#f0f2f5;padding:10px 12px;border-radius:6px;overflow-x:auto}

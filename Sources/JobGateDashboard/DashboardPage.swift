@@ -32,6 +32,7 @@ public enum DashboardPage {
             body += tiles(data)
             body += throughput(data)
             body += "<div class=\"two\">" + queues(data) + failures(data) + "</div>"
+            body += inProgress(data, now: now)
             body += latency(data)
         } else {
             body += emptyState()
@@ -220,6 +221,27 @@ public enum DashboardPage {
             <section><h2>Schedules <small>(soonest first, at most \(DashboardData.scheduleLimit))</small></h2>
             <table><thead><tr><th>name</th>\(allTenants ? "<th>tenant</th>" : "")<th>cron</th><th>zone</th>\
             <th>next fire</th><th>last fired</th><th>last error</th></tr></thead><tbody>\(rows)</tbody></table></section>
+            """
+    }
+
+    /// Running jobs with their reported progress (DESIGN.md §14); nothing when none reported any.
+    private static func inProgress(_ data: DashboardData, now: Date) -> String {
+        guard !data.progress.isEmpty else { return "" }
+        let rows = data.progress.map { p in
+            let amount = p.total.map { HTML.count(Int($0)) }
+            let done = HTML.count(Int(p.done))
+            let bar = p.fraction.map { f in
+                "<span class=\"bar\" role=\"img\" aria-label=\"\(Int(f * 100)) percent\"><span style=\"width:\(Int(f * 100))%\"></span></span> \(Int(f * 100))%"
+            } ?? ""
+            return "<tr><td class=\"k\">\(HTML.escape(p.id.lowercasedString))</td><td>\(HTML.escape(p.type))</td>"
+                + "<td>\(HTML.escape(p.queue))</td><td>\(HTML.escape(p.tenant))</td><td class=\"n\">\(p.attempt)</td>"
+                + "<td class=\"n\">\(done)\(amount.map { " / " + $0 } ?? "")</td><td>\(bar)</td>"
+                + "<td>\(HTML.escape(p.message ?? ""))</td><td>\(HTML.ago(p.at, now: now))</td></tr>"
+        }.joined()
+        return """
+            <section><h2>Running jobs with progress <small>(newest report first, at most \(DashboardData.progressLimit))</small></h2>
+            <table><thead><tr><th>job</th><th>type</th><th>queue</th><th>tenant</th><th>attempt</th><th>done</th>\
+            <th></th><th>message</th><th>reported</th></tr></thead><tbody>\(rows)</tbody></table></section>
             """
     }
 

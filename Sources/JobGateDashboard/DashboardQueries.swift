@@ -106,6 +106,17 @@ enum DashboardQueries {
         SELECT coalesce(locked_by, ''), count(*)::bigint FROM jobgate.jobs WHERE status = 'running' GROUP BY 1
         """
 
+    /// Running jobs whose current attempt reported progress, newest report first (through the
+    /// partial index of running jobs). Parameters: $1 the tenant or NULL for all, $2 the most rows.
+    /// Columns: id, tenant, type, queue, attempt, done, total, message, at.
+    static let runningProgress = """
+        SELECT id, tenant, type, queue, attempt, progress_done, progress_total, progress_message, progress_at
+        FROM jobgate.jobs
+        WHERE status = 'running' AND progress_attempt = attempt AND ($1::text IS NULL OR tenant = $1)
+        ORDER BY progress_at DESC, id
+        LIMIT $2
+        """
+
     /// The worker registry: workers seen since $1 (stopped or not), at most $2 rows, newest first.
     /// Columns: id, host, pid, version, queues, concurrency, started_at, last_heartbeat, stopped_at.
     static let workers = """

@@ -45,12 +45,15 @@ public enum Spawn {
     }
 
     /// Starts `path` with `argv` (argv[0] included), exactly `environment`, and the three
-    /// standard streams as given; no other descriptor is inherited, the signal mask is empty
+    /// standard streams as given; no other descriptor is inherited but those of `extra`, each
+    /// `source` of this process duplicated onto `target` in the child (targets from 3 up; every
+    /// source above every target, so no duplication clobbers a source), the signal mask is empty
     /// and `signalsReset` are at their defaults. `newProcessGroup` puts the child at the head of
     /// a group of its own (so a timeout can kill the whole group). The one `posix_spawn` of the
     /// code base. Returns the pid, or the `errno` posix_spawn gave.
     public static func spawn(path: String, argv: [String], environment: [String: String],
-                             stdin: Stream, stdout: Stream, stderr: Stream, newProcessGroup: Bool = false) -> Result<pid_t, Errno> {
+                             stdin: Stream, stdout: Stream, stderr: Stream, newProcessGroup: Bool = false,
+                             extra: [(source: Int32, target: Int32)] = []) -> Result<pid_t, Errno> {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -69,8 +72,12 @@ public enum Spawn {
                 }
             }
         }
+        for (source, target) in extra {
+            precondition(target > 2 && extra.allSatisfy { $0.target < source }, "extra descriptors must sit above their targets")
+            posix_spawn_file_actions_adddup2(&actions, source, target)
+        }
         // Other threads may open fds without O_CLOEXEC (libraries do); none of them reach the child.
-        closeDescriptors(from: 3, in: &actions)
+        closeDescriptors(from: (extra.map(\.target).max() ?? 2) + 1, in: &actions)
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)

@@ -4,7 +4,8 @@ import JobGateSystem
 import Synchronization
 
 /// Runs a command job type (DESIGN.md §5): the payload on stdin, the job's identity in the
-/// environment, stdout as the output, the tail of stderr as `last_error`.
+/// environment, stdout as the output, the tail of stderr as `last_error`, and progress lines
+/// from the descriptor in `JOBGATE_PROGRESS_FD` as the job's progress (DESIGN.md §14).
 public struct CommandHandler: JobHandler {
     /// The type's command and limits.
     public let spec: CommandSpec
@@ -27,7 +28,12 @@ public struct CommandHandler: JobHandler {
                     "JOBGATE_QUEUE": job.queue,
                 ],
                 timeout: remaining, outputCap: spec.outputCapBytes,
-                isCancelled: { cancelled.isSet })
+                isCancelled: { cancelled.isSet },
+                onProgress: { job.reportProgress($0) },
+                onMalformedProgress: { lines, first in
+                    Log.write(.debug, "command wrote malformed progress lines; ignored",
+                              fields: [("job.id", job.id.lowercasedString), ("job.type", job.type), ("lines", lines), ("first", first)])
+                })
         } onCancel: {
             cancelled.set()
         }

@@ -78,6 +78,11 @@ public enum CommandRunner {
     ///   - killGrace: how long the group has between SIGTERM and SIGKILL.
     ///   - isCancelled: polled about every 100 ms; true kills the process group. Cancelling the
     ///     calling task does the same.
+    ///   - onProgress: when set, the child gets a pipe on descriptor 3, named in
+    ///     `JOBGATE_PROGRESS_FD`, for `progress DONE[/TOTAL] [message]` lines (DESIGN.md §14); called
+    ///     on the supervising thread with the newest valid report of each read.
+    ///   - onMalformedProgress: called once at the end with the number of lines on that pipe that
+    ///     were not valid progress lines, and the first of them (cut), when there were any.
     public static func run(
         _ spec: CommandSpec,
         stdin: [UInt8],
@@ -86,17 +91,23 @@ public enum CommandRunner {
         outputCap: Int,
         stderrTailBytes: Int = 4096,
         killGrace: Duration = defaultKillGrace,
-        isCancelled: @escaping @Sendable () -> Bool = { false }
+        isCancelled: @escaping @Sendable () -> Bool = { false },
+        onProgress: (@Sendable (ProgressReport) -> Void)? = nil,
+        onMalformedProgress: (@Sendable (_ lines: Int, _ first: String) -> Void)? = nil
     ) async -> CommandOutcome {
+        var extra = extraEnvironment
+        if onProgress != nil { extra[ProgressLine.environmentVariable] = String(ProgressLine.childDescriptor) }
         let job = Supervisor.Job(
             argv: spec.argv,
-            environment: environment(spec: spec.environment, extra: extraEnvironment),
+            environment: environment(spec: spec.environment, extra: extra),
             contentType: spec.contentType,
             stdin: stdin,
             timeout: timeout,
             outputCap: max(0, outputCap),
             stderrTailBytes: max(0, stderrTailBytes),
-            killGrace: killGrace
+            killGrace: killGrace,
+            onProgress: onProgress,
+            onMalformedProgress: onMalformedProgress
         )
         return await onOwnThread(name: "jobgate-command", cancellable: { taskCancelled in
             Supervisor.run(job, isCancelled: { taskCancelled.isSet || isCancelled() })
@@ -132,6 +143,9 @@ enum Supervisor {
         var outputCap: Int
         var stderrTailBytes: Int
         var killGrace: Duration
+        /// Where a progress pipe's reports go; nil: the child gets no progress pipe.
+        var onProgress: (@Sendable (ProgressReport) -> Void)?
+        var onMalformedProgress: (@Sendable (Int, String) -> Void)?
     }
 
     /// How long to keep reading pipes after the child exited and its group was killed; only a
@@ -161,11 +175,17 @@ enum Supervisor {
         var opened: [Int32] = []
         defer { for fd in opened where fd >= 0 { closeDescriptor(fd) } }
         let pipes: (stdin: (read: Int32, write: Int32), stdout: (read: Int32, write: Int32), stderr: (read: Int32, write: Int32))
+        var progress: (read: Int32, write: Int32)?
         do {
             let i = try makePipe(); opened += [i.read, i.write]
             let o = try makePipe(); opened += [o.read, o.write]
             let e = try makePipe(); opened += [e.read, e.write]
             pipes = (i, o, e)
+            if job.onProgress != nil {
+                // Above the child's descriptor 3, which it is duplicated onto.
+                let p = try makePipe(lowest: ProgressLine.childDescriptor + 1); opened += [p.read, p.write]
+                progress = p
+            }
         } catch {
             return failure(.spawnFailed(errno: error.code), retryable: true,
                            head: "cannot start command \"\(name)\": pipe: \(errorText(error.code))", tail: "")
@@ -173,10 +193,12 @@ enum Supervisor {
         // In a process group of its own, so a timeout or a cancel kills the command's children too.
         let spawned = Spawn.spawn(path: path, argv: job.argv, environment: job.environment,
                                   stdin: .descriptor(pipes.stdin.read), stdout: .descriptor(pipes.stdout.write),
-                                  stderr: .descriptor(pipes.stderr.write), newProcessGroup: true)
+                                  stderr: .descriptor(pipes.stderr.write), newProcessGroup: true,
+                                  extra: progress.map { [(source: $0.write, target: ProgressLine.childDescriptor)] } ?? [])
         // The child has its copies; ours of its ends must go, or we would never see EOF.
-        opened = [pipes.stdin.write, pipes.stdout.read, pipes.stderr.read]
+        opened = [pipes.stdin.write, pipes.stdout.read, pipes.stderr.read] + (progress.map { [$0.read] } ?? [])
         closeDescriptor(pipes.stdin.read); closeDescriptor(pipes.stdout.write); closeDescriptor(pipes.stderr.write)
+        if let progress { closeDescriptor(progress.write) }
         let pid: pid_t
         switch spawned {
         case .success(let p): pid = p
@@ -186,14 +208,16 @@ enum Supervisor {
         }
         for fd in opened { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
         let supervision = Supervision(job: job, pid: pid,
-                                      stdin: pipes.stdin.write, stdout: pipes.stdout.read, stderr: pipes.stderr.read)
+                                      stdin: pipes.stdin.write, stdout: pipes.stdout.read, stderr: pipes.stderr.read,
+                                      progress: progress?.read ?? -1)
         opened = []  // the supervision owns and closes them now
         let status = supervision.supervise(isCancelled: isCancelled)
         return supervision.outcome(name: name, status: status)
     }
 
-    /// A close-on-exec pipe whose ends are not 0, 1 or 2, so the child's dup2s cannot clobber each other.
-    static func makePipe() throws(Errno) -> (read: Int32, write: Int32) {
+    /// A close-on-exec pipe whose ends are `lowest` or above (by default not 0, 1 or 2), so the
+    /// child's dup2s cannot clobber each other.
+    static func makePipe(lowest: Int32 = 3) throws(Errno) -> (read: Int32, write: Int32) {
         var fds: [Int32] = [-1, -1]
         if let pipe2 {
             guard pipe2(&fds, O_CLOEXEC) == 0 else { throw Errno.current }
@@ -201,8 +225,8 @@ enum Supervisor {
             guard pipe(&fds) == 0 else { throw Errno.current }
             for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         }
-        for i in 0..<2 where fds[i] < 3 {
-            let moved = fcntl(fds[i], F_DUPFD_CLOEXEC, 3)
+        for i in 0..<2 where fds[i] < lowest {
+            let moved = fcntl(fds[i], F_DUPFD_CLOEXEC, lowest)
             let code = errno
             closeDescriptor(fds[i])
             fds[i] = moved

@@ -11,6 +11,9 @@ final class Supervision {
     var stdinFD: Int32
     var stdoutFD: Int32
     var stderrFD: Int32
+    /// The progress pipe's read end; -1 when the child has none or closed it.
+    var progressFD: Int32
+    var progressLines = ProgressLineReader()
     var stdinOffset = 0
     var output: [UInt8] = []
     var outputOverflowed = false
@@ -24,17 +27,18 @@ final class Supervision {
     let clock = ContinuousClock()
     let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
 
-    init(job: Supervisor.Job, pid: pid_t, stdin: Int32, stdout: Int32, stderr: Int32) {
+    init(job: Supervisor.Job, pid: pid_t, stdin: Int32, stdout: Int32, stderr: Int32, progress: Int32 = -1) {
         self.job = job
         self.pid = pid
         self.stdinFD = stdin
         self.stdoutFD = stdout
         self.stderrFD = stderr
+        self.progressFD = progress
         if job.stdin.isEmpty { closeStdin() }
     }
 
     deinit {
-        for fd in [stdinFD, stdoutFD, stderrFD] where fd >= 0 { closeDescriptor(fd) }
+        for fd in [stdinFD, stdoutFD, stderrFD, progressFD] where fd >= 0 { closeDescriptor(fd) }
         buffer.deallocate()
     }
 
@@ -56,7 +60,7 @@ final class Supervision {
             }
             var wakeAt = now + .milliseconds(100)
             if let exitedAt {
-                if stdoutFD < 0 && stderrFD < 0 { break }
+                if stdoutFD < 0 && stderrFD < 0 && progressFD < 0 { break }
                 if now - exitedAt >= Supervisor.drainGrace { break }
                 wakeAt = min(wakeAt, exitedAt + Supervisor.drainGrace)
             } else {
@@ -82,7 +86,7 @@ final class Supervision {
                 }
                 if stopReason == nil { wakeAt = min(wakeAt, deadline, nextCancelCheck) }
             }
-            if stdoutFD < 0 && stderrFD < 0 && stdinFD < 0 {
+            if stdoutFD < 0 && stderrFD < 0 && stdinFD < 0 && progressFD < 0 {
                 // Nothing to poll: the child closed its streams but runs on. Check back soon, then less often.
                 wakeAt = min(wakeAt, now + idleWait)
                 idleWait = min(idleWait * 2, .milliseconds(100))
@@ -92,6 +96,7 @@ final class Supervision {
         closeStdin()
         closeOutput(&stdoutFD)
         closeOutput(&stderrFD)
+        closeProgress()
         var status: Int32 = 0
         let reaped = retryingEINTR { waitpid(pid, &status, 0) }
         return reaped == pid ? status : nil
@@ -102,6 +107,7 @@ final class Supervision {
         if stdinFD >= 0 { fds.append(pollfd(fd: stdinFD, events: Int16(POLLOUT), revents: 0)) }
         if stdoutFD >= 0 { fds.append(pollfd(fd: stdoutFD, events: Int16(POLLIN), revents: 0)) }
         if stderrFD >= 0 { fds.append(pollfd(fd: stderrFD, events: Int16(POLLIN), revents: 0)) }
+        if progressFD >= 0 { fds.append(pollfd(fd: progressFD, events: Int16(POLLIN), revents: 0)) }
         let remaining = max(.zero, wakeAt - now)
         // Rounded up so we do not spin on a sub-millisecond remainder.
         let milliseconds = Int32(min(remaining.inMillisecondsRoundedUp, 1000))
@@ -114,6 +120,9 @@ final class Supervision {
                 if drain(stdoutFD, into: { consumeStdout($0) }) { closeOutput(&stdoutFD) }
             } else if entry.fd == stderrFD {
                 if drain(stderrFD, into: { consumeStderr($0) }) { closeOutput(&stderrFD) }
+            } else if entry.fd == progressFD {
+                if drain(progressFD, into: { progressLines.consume($0) }) { closeProgress() }
+                deliverProgress()
             }
         }
     }
@@ -189,6 +198,23 @@ final class Supervision {
 
     func closeStdin() {
         if stdinFD >= 0 { closeDescriptor(stdinFD); stdinFD = -1 }
+    }
+
+    /// Hands the newest valid report read to the pool: one per read however many lines came.
+    func deliverProgress() {
+        if let report = progressLines.take() { job.onProgress?(report) }
+    }
+
+    /// Closes the progress pipe, taking a last line that had no newline, and reports malformed lines once.
+    func closeProgress() {
+        guard progressFD >= 0 else { return }
+        closeDescriptor(progressFD)
+        progressFD = -1
+        progressLines.finish()
+        deliverProgress()
+        if progressLines.malformed > 0 {
+            job.onMalformedProgress?(progressLines.malformed, progressLines.firstMalformed ?? "")
+        }
     }
 
     func closeOutput(_ fd: inout Int32) {

@@ -21,12 +21,34 @@ public struct JobContext: Sendable {
     public var deadline: ContinuousClock.Instant
     /// The W3C trace id of the submit request's `traceparent`, if it had one.
     public var traceId: String?
+    /// Where `reportProgress` sends reports; nil drops them.
+    public var progressSink: (@Sendable (ProgressReport) -> Void)?
 
-    /// A context (the pool makes these; tests of handlers may too).
+    /// A context (the pool makes these; tests of handlers may too, passing a `progressSink` to
+    /// see the handler's progress reports).
     public init(id: UUID, type: String, queue: String = "default", tenant: String = "", payload: String, attempt: Int,
-                maxAttempts: Int, deadline: ContinuousClock.Instant, traceId: String? = nil) {
+                maxAttempts: Int, deadline: ContinuousClock.Instant, traceId: String? = nil,
+                progressSink: (@Sendable (ProgressReport) -> Void)? = nil) {
         self.id = id; self.type = type; self.queue = queue; self.tenant = tenant; self.payload = payload
         self.attempt = attempt; self.maxAttempts = maxAttempts; self.deadline = deadline; self.traceId = traceId
+        self.progressSink = progressSink
+    }
+
+    /// Reports how far the attempt has come: `done` of `total` units (nil: unknown), with a short
+    /// message (made printable, cut to `ProgressReport.messageLimit` characters). Cheap: call it
+    /// as often as convenient; the worker stores the newest report at most once a second
+    /// (DESIGN.md §14), and the one pending when the handler returns before its result. Returns
+    /// false, storing nothing, when `done` is negative or `total` below `done`.
+    @discardableResult
+    public func reportProgress(done: Int, total: Int? = nil, message: String? = nil) -> Bool {
+        guard let report = ProgressReport(done: Int64(done), total: total.map(Int64.init), message: message) else { return false }
+        reportProgress(report)
+        return true
+    }
+
+    /// Reports a progress value already checked.
+    public func reportProgress(_ report: ProgressReport) {
+        progressSink?(report)
     }
 
     /// True once the attempt should stop (timeout, cancel requested, lease lost, shutdown):

@@ -90,6 +90,15 @@ public final class WorkerPool: Sendable {
         public var scheduled = 0
         /// Results written by the completer (applied or fenced out).
         public var recorded = 0
+        /// Progress reports accepted from handlers and commands (DESIGN.md §14).
+        public var progressReports = 0
+        /// Progress statements written (each carries every job's pending report; at most one a second, plus one
+        /// for each attempt that ends with a report pending).
+        public var progressWrites = 0
+        /// Job rows those statements updated.
+        public var progressRowsWritten = 0
+        /// Progress reports the database refused because the worker no longer ran that attempt.
+        public var progressFencedOut = 0
     }
 
     /// This worker's identity (`host:pid:random`), its `locked_by` value.
@@ -113,6 +122,7 @@ public final class WorkerPool: Sendable {
     let metrics: JobGateMetrics
     private let slotsBusy: Gauge
     private let completer: Completer
+    let progress: ProgressRecorder
     private let finished: AsyncStream<Void>
     private let finishedContinuation: AsyncStream<Void>.Continuation
     private let stopRequests: AsyncStream<Void>
@@ -139,11 +149,21 @@ public final class WorkerPool: Sendable {
         self.completer = Completer(
             store: store, worker: info.id, maxBatch: configuration.maxCompletionBatch, log: configuration.log
         ) { ids, fenced in box.pool?.flushed(ids, fencedOut: fenced) }
+        self.progress = ProgressRecorder(store: store, worker: info.id, log: configuration.log,
+                                         callLimit: .milliseconds(Int(max(1, configuration.leaseSeconds / 3) * 1000)))
         box.pool = self
     }
 
     /// Current counters.
-    public var statistics: Statistics { stats.withLock { $0 } }
+    public var statistics: Statistics {
+        var s = stats.withLock { $0 }
+        let p = progress.counts
+        s.progressReports = p.reports
+        s.progressWrites = p.statements
+        s.progressRowsWritten = p.rowsWritten
+        s.progressFencedOut = p.fencedOut
+        return s
+    }
 
     /// Asks `run()` to shut down gracefully (as cancelling its task does).
     public func shutdown() { stopContinuation.yield() }
@@ -375,10 +395,19 @@ public final class WorkerPool: Sendable {
             // Another worker may know the type (mixed deployments): retryable.
             return .failed(message: "no handler for job type \(job.type) on worker \(info.id)", retryable: true)
         }
+        let recorder = progress
         let context = JobContext(id: job.id, type: job.type, queue: job.queue, tenant: job.tenant, payload: job.payload,
-                                 attempt: job.attempt, maxAttempts: job.maxAttempts, deadline: deadline, traceId: job.traceId)
+                                 attempt: job.attempt, maxAttempts: job.maxAttempts, deadline: deadline, traceId: job.traceId,
+                                 progressSink: { [id = job.id, attempt = job.attempt] in recorder.report($0, id: id, attempt: attempt) })
+        // Whatever the outcome, the attempt's last pending progress is stored before its result.
+        let result = await run(entry.handler, context, job)
+        await recorder.finish(job.id)
+        return result
+    }
+
+    private func run(_ handler: any JobHandler, _ context: JobContext, _ job: ClaimedJob) async -> WorkerStateMachine.HandlerResult {
         do {
-            guard let output = try await entry.handler.run(context) else {
+            guard let output = try await handler.run(context) else {
                 stats.withLock { $0.completed += 1 }
                 return .succeeded(nil, inline: nil)
             }

@@ -1,5 +1,6 @@
 import Foundation
 @testable import JobGateAPI
+import JobGateCore
 import Testing
 
 @Suite struct JobJSONTests {
@@ -20,5 +21,21 @@ import Testing
             let expected = whole.dropLast() + "." + String(1000 + ms % 1000).dropFirst() + "Z"
             #expect(JobJSON.timestamp(Date(timeIntervalSince1970: Double(ms) / 1000)) == expected)
         }
+    }
+
+    @Test func progressIsShownWhenTheAttemptReportedAnyAndParsesAsJSON() throws {
+        var job = Job(id: UUID(), tenant: "t", queue: "default", type: "resize", payload: "{}", priority: 0, status: .running,
+                      attempt: 1, maxAttempts: 3, runAt: Date(timeIntervalSince1970: 0), createdAt: Date(timeIntervalSince1970: 0),
+                      startedAt: nil, finishedAt: nil, timeoutSeconds: 60, leaseExpiresAt: nil, lockedBy: nil,
+                      cancelRequestedAt: nil, idempotencyKey: nil, lastError: nil, traceId: nil, output: nil)
+        #expect(!JobJSON.job(job, output: nil).contains("progress"))
+        job.progress = JobProgress(done: 40, total: 100, message: "resizing \"big\" one", at: Date(timeIntervalSince1970: 1_735_787_045.678))
+        let text = JobJSON.job(job, output: nil)
+        #expect(text.hasSuffix(#","progress":{"done":40,"total":100,"message":"resizing \"big\" one","at":"2025-01-02T03:04:05.678Z"}}"#))
+        job.progress = JobProgress(done: Int64.max, total: nil, message: nil, at: Date(timeIntervalSince1970: 0))
+        let object = try JSONSerialization.jsonObject(with: Data(JobJSON.job(job, output: nil).utf8)) as? [String: Any]
+        let progress = object?["progress"] as? [String: Any]
+        #expect((progress?["done"] as? NSNumber)?.int64Value == Int64.max)
+        #expect(progress?["total"] is NSNull && progress?["message"] is NSNull)
     }
 }

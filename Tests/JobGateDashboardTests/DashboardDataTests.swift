@@ -143,6 +143,31 @@ enum DashboardFixture {
         #expect(!html.contains("src=") && !html.contains("href=\"http"))
     }
 
+    /// The running `slow` job reports progress; the page lists it with a bar, escaped, per tenant.
+    @Test func runningJobsShowTheirProgress() async throws {
+        let (_, pool) = try await migratedPool("dashprogress")
+        defer { pool.shutdown() }
+        try await DashboardFixture.fill(pool)
+        let store = JobStore(pool: pool)
+        let before = try await DashboardData.load(pool: pool)
+        #expect(before.progress.isEmpty)
+        #expect(!DashboardPage.render(before, now: before.now).contains("Running jobs with progress"))
+        let slow = try #require(try await store.list(tenant: "acme", status: .running, limit: 10).first)
+        let written = try await store.recordProgress(
+            [ProgressUpdate(id: slow.id, attempt: slow.attempt, report: ProgressReport(done: 30, total: 120, message: "<b>rows</b>")!)],
+            worker: "host-a:11:w1")
+        #expect(written.applied == [slow.id])
+        let data = try await DashboardData.load(pool: pool)
+        #expect(data.progress.map(\.id) == [slow.id])
+        #expect(data.progress.first.map { [$0.done, $0.total] } == [30, 120])
+        #expect(data.progress.first?.fraction == 0.25)
+        let html = DashboardPage.render(data, now: data.now)
+        #expect(html.contains("Running jobs with progress"))
+        #expect(html.contains("30 / 120") && html.contains("width:25%") && html.contains("&lt;b&gt;rows&lt;/b&gt;"))
+        #expect(!html.contains("<b>rows"))
+        #expect(try await DashboardData.load(pool: pool, tenant: "other").progress.isEmpty)
+    }
+
     @Test func schedulesShowTheirNextAndLastFiringPerTenant() async throws {
         let (_, pool) = try await migratedPool("dashsched")
         defer { pool.shutdown() }

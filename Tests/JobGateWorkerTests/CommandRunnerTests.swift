@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import JobGateCore
 import Synchronization
 import Testing
 @testable import JobGateWorker
@@ -109,6 +110,50 @@ import Testing
         #expect(fds.count <= 4, "child has descriptors \(fds)")
         #expect(Array(fds.prefix(3)) == ["0", "1", "2"])
         #expect(leaked < 4 || !fds.contains(String(leaked)), "fd \(leaked) leaked into the child: \(fds)")
+    }
+
+    /// With progress on (as every command job type has it), exactly one more descriptor: the
+    /// progress pipe on 3, named in the environment, and still nothing leaked.
+    @Test func withProgressTheChildGetsExactlyTheProgressDescriptorMore() async {
+        let leaked = open("/dev/null", O_RDONLY)
+        defer { close(leaked) }
+        let outcome = await CommandRunner.run(
+            CommandSpec(argv: ["/bin/sh", "-c", "echo \"fd=$JOBGATE_PROGRESS_FD\"; exec ls /proc/self/fd"]), stdin: [],
+            timeout: .seconds(30), outputCap: 1 << 20, onProgress: { _ in })
+        let lines = (Self.output(outcome) ?? []).split(separator: UInt8(ascii: "\n")).map { String(decoding: $0, as: UTF8.self) }
+        #expect(lines.first == "fd=3")
+        let fds = Array(lines.dropFirst())
+        // 0, 1, 2, the progress pipe, and ls's own directory descriptor.
+        #expect(fds.count <= 5, "child has descriptors \(fds)")
+        #expect(Array(fds.prefix(4)) == ["0", "1", "2", "3"])
+        #expect(leaked < 5 || !fds.contains(String(leaked)), "fd \(leaked) leaked into the child: \(fds)")
+    }
+
+    @Test func progressLinesReachTheCallbackAndMalformedOnesAreCountedOnce() async {
+        let reports = Mutex<[ProgressReport]>([])
+        let malformed = Mutex<[(Int, String)]>([])
+        let script = """
+            p=$JOBGATE_PROGRESS_FD
+            echo 'progress 1/10 starting' >&$p; sleep 0.3
+            echo 'progres 2/10' >&$p; echo 'progress -1' >&$p; echo 'progress 5/4' >&$p
+            echo 'progress 99999999999999999999' >&$p; echo '' >&$p
+            echo 'progress 7/10 nearly' >&$p; sleep 0.3
+            printf 'progress 10/10' >&$p
+            """
+        let outcome = await CommandRunner.run(
+            Self.sh(script), stdin: [], timeout: .seconds(30), outputCap: 1 << 20,
+            onProgress: { r in reports.withLock { $0.append(r) } },
+            onMalformedProgress: { n, first in malformed.withLock { $0.append((n, first)) } })
+        #expect(Self.output(outcome) != nil)
+        let seen = reports.withLock { $0 }
+        #expect(seen.first == ProgressReport(done: 1, total: 10, message: "starting"))
+        #expect(seen.contains(ProgressReport(done: 7, total: 10, message: "nearly")!))
+        // The last line had no newline; it counts at the end of the pipe.
+        #expect(seen.last == ProgressReport(done: 10, total: 10))
+        let bad = malformed.withLock { $0 }
+        #expect(bad.count == 1)
+        #expect(bad.first?.0 == 4)
+        #expect(bad.first?.1 == "progres 2/10")
     }
 
     @Test func exit65IsNotRetryable() async {
