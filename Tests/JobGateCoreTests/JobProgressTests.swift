@@ -34,7 +34,7 @@ import Testing
             return nil
         })
         let id = try await f.store.submit([NewJob(tenant: "t", type: "steps")])[0].jobID
-        let w = f.worker(registry: registry)
+        let w = f.worker({ $0.leaseSeconds = 120 }, registry: registry)  // no lease lost on a starved CI run
         let task = Task { try await w.run() }
         var seen: JobProgress?
         #expect(try await eventually(timeout: .seconds(15)) {
@@ -80,7 +80,7 @@ import Testing
             return nil
         })
         let burstID = try await f.store.submit([NewJob(tenant: "t", type: "burst")])[0].jobID
-        let w = f.worker({ $0.concurrency = 32 }, registry: registry)
+        let w = f.worker({ $0.concurrency = 32; $0.leaseSeconds = 120 }, registry: registry)
         let task = Task { try await w.run() }
         try await burst.wait()
         let afterBurst = w.statistics
