@@ -45,16 +45,19 @@ extension APIService {
     }
 
     private func setQueue(_ name: String, paused: Bool?, cap: Int??, _ principal: Principal) async throws -> HTTPResponse {
-        let by: String
-        switch principal.kind {
-        case .apiToken(let id): by = "api token \(id)"
-        case .jwt(let subject): by = "jwt \(subject ?? "(no subject)")"
-        }
-        let control = try await store.setQueueControl(name, paused: paused, cap: cap, by: by)
+        let control = try await store.setQueueControl(name, paused: paused, cap: cap, by: Self.changedBy(principal))
         // The answer is the queue as the list shows it (with its depth), read after the change.
         let view = try await store.queues().first { $0.control.name == name }
             ?? QueueView(control: control, hasRow: true, ready: 0, oldestReadySeconds: 0)
         return json(Self.queueJSON(view))
+    }
+
+    /// Who made an operator's change, as the row's `updated_by` records it.
+    static func changedBy(_ principal: Principal) -> String {
+        switch principal.kind {
+        case .apiToken(let id): return "api token \(id)"
+        case .jwt(let subject): return "jwt \(subject ?? "(no subject)")"
+        }
     }
 
     private static func checkQueueName(_ name: String) throws {

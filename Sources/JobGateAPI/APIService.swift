@@ -142,6 +142,8 @@ public final class APIService: Sendable {
         case .updateQueue: return try await updateQueue(param, request, principal!)
         case .pauseQueue: return try await pauseQueue(param, paused: true, principal!)
         case .resumeQueue: return try await pauseQueue(param, paused: false, principal!)
+        case .listTenants: return try await listTenants()
+        case .updateTenant: return try await updateTenant(param, request, principal!)
         case .createSchedule: return try await createSchedule(request, principal!)
         case .listSchedules: return try await listSchedules(principal!)
         case .getSchedule: return try await getSchedule(param, principal!)

@@ -82,6 +82,9 @@ extension OpenAPIDocument {
       "oldestReadySeconds":{"type":"number","minimum":0,"description":"How long the oldest ready job has waited; 0 when none is ready"},
       "updatedBy":{"type":["string","null"],"description":"Who last paused, resumed or capped it; null if nobody did"},
       "updatedAt":{"type":["string","null"],"format":"date-time"}}},
+    "Tenant":{"type":"object","required":["name","weight","updatedBy","updatedAt"],"properties":{
+      "name":{"type":"string"},"weight":{"type":"integer","minimum":1,"maximum":1000,"description":"Its share of a queue against other tenants with ready jobs there"},
+      "updatedBy":{"type":"string","description":"Who last set it"},"updatedAt":{"type":"string","format":"date-time"}}},
     "Health":{"type":"object","required":["status"],"properties":{"status":{"const":"ok"},"version":{"type":"string"}}},
     "Ready":{"type":"object","required":["status"],"properties":{"status":{"const":"ready"}}}
     """#

@@ -112,6 +112,18 @@ public enum OpenAPIDocument {
         "parameters":[{"$ref":"#/components/parameters/QueueName"}],
         "responses":{"200":{"description":"The queue now","content":{"application/json":{"schema":{"$ref":"#/components/schemas/Queue"}}}},
           \#(errors([400, 401, 403, 503]))}}},
+    "/v1/tenants":{
+      "get":{"operationId":"listTenants","summary":"The tenants with a fair-share weight set, by name; any other tenant weighs defaultWeight (operator)","tags":["tenants"],
+        "responses":{"200":{"description":"The tenants, by name","content":{"application/json":{"schema":{"type":"object","required":["tenants","defaultWeight"],
+          "properties":{"tenants":{"type":"array","items":{"$ref":"#/components/schemas/Tenant"}},"defaultWeight":{"type":"integer"}}}}}},
+          \#(errors([401, 403, 503]))}}},
+    "/v1/tenants/{name}":{
+      "put":{"operationId":"updateTenant","summary":"Set a tenant's weight: tenants with ready jobs in one queue are claimed from in proportion to their weights (operator)","tags":["tenants"],
+        "parameters":[{"name":"name","in":"path","required":true,"schema":{"type":"string","pattern":"^[a-z0-9][a-z0-9._-]{0,62}$"}}],
+        "requestBody":{"required":true,"content":{"application/json":{"schema":{"type":"object","additionalProperties":false,"required":["weight"],
+          "properties":{"weight":{"type":"integer","minimum":1,"maximum":1000}}}}}},
+        "responses":{"200":{"description":"The tenant now","content":{"application/json":{"schema":{"$ref":"#/components/schemas/Tenant"}}}},
+          \#(errors([400, 401, 403, 415, 503]))}}},
     "/submit-job-request":{"description":\#(missingTokenNote),
       "post":{"operationId":"referenceSubmit","summary":"Reference-compatible submit: the whole body is the payload of a weather job","tags":["reference"],
         "parameters":[{"$ref":"#/components/parameters/IdempotencyKey"}],

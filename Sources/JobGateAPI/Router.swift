@@ -4,6 +4,7 @@ import JobGateAuth
 public enum RouteID: String, Sendable, CaseIterable {
     case submitJob, submitBatch, listJobs, getJob, jobEvents, cancelJob, retryJob
     case listQueues, updateQueue, pauseQueue, resumeQueue
+    case listTenants, updateTenant
     case createSchedule, listSchedules, getSchedule, updateSchedule, deleteSchedule
     case output, referenceSubmit, referenceStatus
     case healthz, readyz, metrics, openapi
@@ -82,6 +83,8 @@ public struct Router: Sendable {
         Route("PUT", "/v1/queues/{name}", .updateQueue, scope: .operator),
         Route("POST", "/v1/queues/{name}/pause", .pauseQueue, scope: .operator),
         Route("POST", "/v1/queues/{name}/resume", .resumeQueue, scope: .operator),
+        Route("GET", "/v1/tenants", .listTenants, scope: .operator),
+        Route("PUT", "/v1/tenants/{name}", .updateTenant, scope: .operator),
         Route("POST", "/submit-job-request", .referenceSubmit, scope: .submit),
         Route("GET", "/job-status/{job-id}", .referenceStatus, scope: .read),
         Route("GET", "/healthz", .healthz, scope: nil),

@@ -137,3 +137,15 @@ func parseDuration(_ s: String) -> Duration? {
     guard let v = Double(number), v >= 0, v.isFinite else { return nil }
     return .milliseconds(Int64(v * scale * 1000))
 }
+
+extension Arguments {
+    /// The action word of a command with actions (`queue pause Q`, `tenant set NAME`) and its
+    /// positionals, checked against `arity` (positionals each action takes, the word included);
+    /// `say` lists the actions for the usage error.
+    func action(_ arity: [String: Int], say: String) throws -> (name: String, positionals: [String]) {
+        guard let action = positionals.first else { throw UsageError("say \(say)") }
+        guard let n = arity[action] else { throw UsageError("unknown action \"\(action)\": say \(say)") }
+        guard positionals.count == n else { throw UsageError("\(action) takes \(n - 1) argument(s), got \(positionals.count - 1)") }
+        return (action, positionals)
+    }
+}

@@ -28,7 +28,7 @@ public enum JobGateCLI {
     ]
 
     static var commands: [Command] {
-        [upCommand, serveCommand, workerCommand, migrateCommand, typesCommand, queueCommand, tokenCommand, submitCommand, statusCommand,
+        [upCommand, serveCommand, workerCommand, migrateCommand, typesCommand, queueCommand, tenantCommand, tokenCommand, submitCommand, statusCommand,
          cancelCommand, retryCommand, scheduleCommand, reportCommand, pruneCommand, benchCommand, versionCommand]
     }
 

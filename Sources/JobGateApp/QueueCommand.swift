@@ -8,12 +8,9 @@ extension JobGateCLI {
         usage: "jobgate queue list | queue pause Q | queue resume Q | queue set Q --concurrency N|none [--database-url URL]",
         options: [OptionSpec("concurrency", value: "N|none", help: "set: at most N of the queue's jobs run at once on all workers; none: no cap")]
     ) { args in
-        let p = args.positionals
-        guard let action = p.first else { throw UsageError("say list, pause Q, resume Q or set Q --concurrency N|none") }
-        let want = ["list": 1, "pause": 2, "resume": 2, "set": 2]
-        guard let n = want[action] else { throw UsageError("unknown action \"\(action)\": say list, pause, resume or set") }
-        guard p.count == n else { throw UsageError("\(action) takes \(n - 1) argument(s), got \(p.count - 1)") }
-        if n >= 2, !QueueName.isValid(p[1]) { throw UsageError("\"\(p[1])\" is not a queue name (\(QueueName.rule))") }
+        let (action, p) = try args.action(["list": 1, "pause": 2, "resume": 2, "set": 2],
+                                          say: "list, pause Q, resume Q or set Q --concurrency N|none")
+        if p.count >= 2, !QueueName.isValid(p[1]) { throw UsageError("\"\(p[1])\" is not a queue name (\(QueueName.rule))") }
         let concurrency = args.string("concurrency")
         guard (action == "set") == (concurrency != nil) else {
             throw UsageError(action == "set" ? "set needs --concurrency N or --concurrency none" : "--concurrency goes with set")

@@ -176,51 +176,6 @@ package enum JobQueries {
 
     // MARK: worker transitions
 
-    /// $1 queues, $2 limit, $3 worker, $4 lease seconds, $5 the capped queues whose rows the caller
-    /// locked (`lockCappedQueues`; empty outside such a transaction). Per queue, the first claimable rows in
-    /// claim order straight off `jobs_claimable_idx` (SKIP LOCKED: concurrent claimers take
-    /// different rows), then the best `$2` across queues.
-    package static let claim = """
-        WITH q AS (
-            -- Each queue's share of this claim: none while paused; for a capped queue, what its
-            -- cap leaves, counted only when the caller holds that queue's row lock (named in the
-            -- last parameter, taken by an earlier statement of the same transaction, so this
-            -- statement's snapshot sees every claim committed before); a capped queue not locked
-            -- is not claimed from.
-            SELECT n.name, CASE
-                WHEN s.paused THEN 0
-                WHEN s.concurrency_cap IS NULL THEN $2
-                WHEN NOT n.name = ANY($5::text[]) THEN 0
-                ELSE least($2, greatest(0, s.concurrency_cap - (
-                    SELECT count(*) FROM jobgate.jobs r WHERE r.status = 'running' AND r.queue = n.name)))
-                END AS quota
-            FROM unnest($1::text[]) AS n(name) LEFT JOIN jobgate.queues s ON s.name = n.name
-        ), picked AS (
-            SELECT c.id, c.status FROM q
-            CROSS JOIN LATERAL (
-                SELECT id, status, priority, run_at FROM jobgate.jobs
-                WHERE queue = q.name AND status IN ('queued', 'retrying') AND run_at <= now()
-                ORDER BY priority, run_at, id
-                LIMIT q.quota
-                FOR UPDATE SKIP LOCKED
-            ) c
-            ORDER BY c.priority, c.run_at, c.id
-            LIMIT $2
-        ), claimed AS (
-            UPDATE jobgate.jobs j SET status = 'running', attempt = j.attempt + 1, locked_by = $3,
-                lease_expires_at = now() + make_interval(secs => $4::float8), started_at = now()
-            FROM picked p WHERE j.id = p.id
-            RETURNING j.id, j.tenant, j.queue, j.type, j.payload::text AS payload, j.attempt, j.max_attempts,
-                      j.timeout_seconds, j.trace_id, j.priority, j.run_at, p.status AS from_status,
-                      greatest(extract(epoch FROM now() - j.run_at), 0)::float8 AS queue_wait
-        ), ev AS (
-            INSERT INTO jobgate.job_events (job_id, tenant, event, from_status, to_status, attempt, worker)
-            SELECT id, tenant, 'started', from_status, 'running', attempt, $3 FROM claimed
-        )
-        SELECT id, tenant, queue, type, payload, attempt, max_attempts, timeout_seconds, trace_id, queue_wait FROM claimed
-        ORDER BY priority, run_at, id
-        """
-
     /// $1 the capped queues among a claim's, locked in name order until the claim commits:
     /// claimers of a capped queue take turns, each counting what the previous one claimed.
     static let lockCappedQueues = """

@@ -3,10 +3,13 @@ import JobGatePostgres
 
 /// The worker side of the store: claim, lease renewal, fenced results, rescue, retention, registry.
 extension JobStore {
-    /// Claims up to `limit` claimable jobs of `queues` for `worker` in ONE statement: per queue
-    /// the first rows in `priority, run_at, id` order whose `run_at` has come (`FOR UPDATE SKIP
-    /// LOCKED` over `jobs_claimable_idx`), set `running` with `attempt + 1` and a lease, with
-    /// their `started` events.
+    /// Claims up to `limit` claimable jobs of `queues` for `worker`: per queue the first rows in
+    /// `priority, run_at, id` order whose `run_at` has come (`FOR UPDATE SKIP LOCKED` over
+    /// `jobs_claimable_idx`), set `running` with `attempt + 1` and a lease, with their `started`
+    /// events. A queue where several tenants have claimable jobs is shared between them by
+    /// weight (docs/scheduling.md): the first statement then claims nothing and names such
+    /// queues, and a second claims from all of `queues`. With one tenant per queue (the usual
+    /// case) that is one statement, as before fair share.
     ///
     /// `cappedQueues` are the queues the caller knows to have a concurrency cap (`queueControls`,
     /// refreshed every second or so). Claims on them run in a transaction that first locks their
@@ -16,28 +19,41 @@ extension JobStore {
                       cappedQueues: Set<String> = []) async throws -> [ClaimedJob] {
         guard limit > 0, !queues.isEmpty else { return [] }
         let capped = queues.filter(cappedQueues.contains)
-        let rows: PostgresRows
+        // An empty Swift array casts to [UInt8] and would go as binary bytea: send the literal.
+        let none = PostgresParameter.text("{}")
         if capped.isEmpty {
-            // An empty Swift array casts to [UInt8] and would go as binary bytea: send the literal.
-            rows = try await pool.query(JobQueries.claim, [queues, limit, worker, leaseSeconds, PostgresParameter.text("{}")])
-        } else {
-            rows = try await pool.withConnection { conn in
-                try conn.transaction { t in
-                    let locked = try t.query(JobQueries.lockCappedQueues, [capped]).map { try $0.decode(0, as: String.self) }
-                    return try t.query(JobQueries.claim, [queues, limit, worker, leaseSeconds,
-                                                          locked.isEmpty ? PostgresParameter.text("{}") : locked.postgresParameter])
-                }
+            let first = try Self.claimed(try await pool.query(JobQueries.claim, [queues, limit, worker, leaseSeconds, none]))
+            guard first.shared else { return first.jobs }
+            return try Self.claimed(try await pool.query(JobQueries.claimShared, [queues, limit, worker, leaseSeconds, none])).jobs
+        }
+        return try await pool.withConnection { conn in
+            try conn.transaction { t in
+                let locked = try t.query(JobQueries.lockCappedQueues, [capped]).map { try $0.decode(0, as: String.self) }
+                let lockedParameter: any PostgresBindable = locked.isEmpty ? none : locked.postgresParameter
+                let first = try Self.claimed(try t.query(JobQueries.claim, [queues, limit, worker, leaseSeconds, lockedParameter]))
+                guard first.shared else { return first.jobs }
+                return try Self.claimed(try t.query(JobQueries.claimShared, [queues, limit, worker, leaseSeconds, lockedParameter])).jobs
             }
         }
+    }
+
+    /// The jobs of a claim statement's rows, and whether `claim` left the claim to
+    /// `claimShared` (rows with a NULL id: the queues it found shared).
+    private static func claimed(_ rows: PostgresRows) throws -> (jobs: [ClaimedJob], shared: Bool) {
         var out: [ClaimedJob] = []
+        var shared = false
         out.reserveCapacity(rows.count)
         for r in rows {
+            guard let id = try r.decode(0, as: UUID?.self) else {
+                shared = true
+                continue
+            }
             out.append(ClaimedJob(
-                id: try r.decode(0), tenant: try r.decode(1), queue: try r.decode(2), type: try r.decode(3),
+                id: id, tenant: try r.decode(1), queue: try r.decode(2), type: try r.decode(3),
                 payload: try r.decode(4), attempt: try r.decode(5), maxAttempts: try r.decode(6),
                 timeoutSeconds: try r.decode(7), traceId: try r.decode(8), queueWaitSeconds: try r.decode(9)))
         }
-        return out
+        return (out, shared)
     }
 
     /// Renews the leases of `held`, the jobs `worker` holds (and its `workers` row), in one
@@ -242,6 +258,8 @@ extension JobStore {
 
     /// The claim statement and parameters, for `EXPLAIN` in plan-regression tests and for pgbench scripts.
     public static var claimSQL: String { JobQueries.claim }
+    /// The claim of queues shared by several tenants (same parameters), for `EXPLAIN` in tests.
+    public static var claimSharedSQL: String { JobQueries.claimShared }
     /// The batch completion statement (for plan-regression tests).
     public static var completeSQL: String { JobQueries.complete }
 

@@ -28,6 +28,7 @@ public enum Migrations {
         file("0005_partitioned_job_events.sql", PackageResources._005_partitioned_job_events_sql),
         file("0006_schedules.sql", PackageResources._006_schedules_sql),
         file("0007_queue_controls.sql", PackageResources._007_queue_controls_sql),
+        file("0008_tenant_weights.sql", PackageResources._008_tenant_weights_sql),
         file("0009_job_progress.sql", PackageResources._009_job_progress_sql),
     ].sorted { $0.version < $1.version }
 

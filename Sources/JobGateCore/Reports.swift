@@ -67,6 +67,7 @@ public enum Reports {
     public static let all: [Report] = [
         report("daily_summary", PackageResources.daily_summary_sql),
         report("failure_rates", PackageResources.failure_rates_sql),
+        report("fair_share", PackageResources.fair_share_sql),
         report("latency_percentiles", PackageResources.latency_percentiles_sql),
         report("slowest_jobs", PackageResources.slowest_jobs_sql),
         report("stuck_jobs", PackageResources.stuck_jobs_sql),

@@ -114,6 +114,12 @@ import Testing
         try record("DELETE", "/v1/schedules/{name}", try await admin.send("DELETE", "/v1/schedules/s1"))  // 404
         try record("POST", "/v1/jobs/batch", try await admin.send("POST", "/v1/jobs/batch", body: try json(["jobs": [["type": "noop"], ["type": "weather"]]])))
         try record("POST", "/v1/jobs/batch", try await admin.send("POST", "/v1/jobs/batch", body: try json(["jobs": [["type": "noop"], ["type": 7]]])))
+        let ops = try f.client(try await f.token(tenant: "ops", scopes: [.operator]))
+        try record("PUT", "/v1/tenants/{name}", try await ops.send("PUT", "/v1/tenants/acme", body: try json(["weight": 3])))
+        try record("PUT", "/v1/tenants/{name}", try await ops.send("PUT", "/v1/tenants/acme", body: try json(["weight": 0])))  // 400
+        try record("PUT", "/v1/tenants/{name}", try await admin.send("PUT", "/v1/tenants/acme", body: try json(["weight": 2])))  // 403
+        try record("GET", "/v1/tenants", try await ops.send("GET", "/v1/tenants"))
+        try record("GET", "/v1/tenants", try await admin.send("GET", "/v1/tenants"))  // 403
         let raw = [("Authorization", try await f.token())]
         let reference = try await anonymous.send("POST", "/submit-job-request", body: try json(["records": 2]), headers: raw)
         try record("POST", "/submit-job-request", reference)

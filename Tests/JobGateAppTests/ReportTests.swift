@@ -120,6 +120,23 @@ import Testing
         }
     }
 
+    @Test func fairSharePerQueueAndMinuteAgainstWeights() async throws {
+        try await Self.withFixture("rfair") { f in
+            _ = try await f.store.setTenantWeight(TenantName("a")!, weight: 3, by: "test")
+            // c's running job completes too, in the same minute as a's two.
+            try await f.pool.query("""
+                INSERT INTO jobgate.job_events (job_id, tenant, at, event, attempt)
+                VALUES ('00000000-0000-7000-8000-000000000006', 'c', \(Self.at(30)), 'completed', 1)
+                """)
+            let rows = try await Self.json("fair_share", f)
+            let got = rows.map { r in
+                ["queue", "tenant", "weight", "completed", "share", "weight_share"].map { text(r[$0]) }.joined(separator: " ")
+            }
+            #expect(got == ["default a 3 2 0.667 0.75", "default c 1 1 0.333 0.25", "q2 b 1 1 1 1"], "\(rows)")
+            #expect(Set(rows.map { text($0["minute"]) }).count == 1, "\(rows)")
+        }
+    }
+
     /// Runs `jobgate report ARGS` on the fixture's database and parses its JSON output.
     static func cli(_ args: [String], _ f: EngineFixture) async throws -> [[String: Any]] {
         let p = try TestProcess([try JobGateBinary.path(), "report"] + args,
