@@ -48,14 +48,17 @@ extension JobQueries {
         WITH quota AS MATERIALIZED (
             \(queueShares)
         ), q AS (
-            -- Shared: a tenant after the first (in name order) has claimable jobs here too: two
+            -- Shared: a tenant before the last (in name order) has claimable jobs here too: two
             -- probes in index order. (Not EXISTS: for EXISTS the planner may pick a sequential
             -- scan, expecting an early hit; with one tenant there is none, and it reads all.)
+            -- Backwards, so each probe enters a tenant's range at its newest entries: forwards,
+            -- the first one entered at the oldest, which under a backlog are the rows claimed
+            -- since the last vacuum, each a heap visit to find dead.
             SELECT u.name, u.quota, u.quota > 0 AND (
-                SELECT o.tenant FROM jobgate.jobs o WHERE o.queue = u.name AND o.status IN ('queued', 'retrying') AND o.tenant > (
+                SELECT o.tenant FROM jobgate.jobs o WHERE o.queue = u.name AND o.status IN ('queued', 'retrying') AND o.tenant < (
                     SELECT f.tenant FROM jobgate.jobs f WHERE f.queue = u.name AND f.status IN ('queued', 'retrying')
-                    ORDER BY f.tenant LIMIT 1)
-                ORDER BY o.tenant LIMIT 1
+                    ORDER BY f.tenant DESC LIMIT 1)
+                ORDER BY o.tenant DESC LIMIT 1
             ) IS NOT NULL AS shared
             FROM quota u
         ), any_shared AS (
