@@ -55,8 +55,11 @@ final class ProgressRecorder: Sendable {
 
     /// The attempt of `id` ended: writes its pending report, if any, and waits for one in
     /// flight, before returning, so the result recorded next (which fences progress out) finds
-    /// the job's last progress in place. Costs a lock when nothing is pending.
+    /// the job's last progress in place. Returns at once, without suspending, when nothing is pending.
     func finish(_ id: UUID) async {
+        // Most jobs report nothing: no suspension for them on the way to their result. (Nothing
+        // reports for `id` after its handler returned, so a settled job stays settled.)
+        if state.withLock({ $0.throttle.settled(id) }) { return }
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
             let start = state.withLock { s -> Bool? in
                 guard let start = s.throttle.finish(id) else { return nil }
