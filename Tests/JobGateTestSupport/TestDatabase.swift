@@ -35,8 +35,15 @@ public struct TestDatabase: Sendable {
         var c = PostgresConfiguration(url: url)
         c.maxConnections = maxConnections
         c.connectTimeoutSeconds = Self.setupConnectTimeoutSeconds
+        c.acquireTimeout = Self.setupAcquireTimeout
         return c
     }
+
+    /// How long a fixture's pool waits for a free connection: tests that race many calls on a
+    /// small pool (three tickers of four calls on three connections) wait on each other's row
+    /// locks, which on a loaded CI machine has outlasted the product's 5 s. A test of the wait
+    /// itself sets its own.
+    public static let setupAcquireTimeout: Duration = .seconds(30)
 
     /// How long a fixture's own connections may take to connect. The whole suite starts at
     /// once and a loaded CI machine has been seen to take longer than a product's 5 s; a test
