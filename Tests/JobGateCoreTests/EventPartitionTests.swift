@@ -28,6 +28,7 @@ import Testing
     }
 
     @Test func convertsAnExistingHistoryWithoutCopyingAndIdsContinue() async throws {
+        await awayFromUTCMidnight()
         let db = try await TestDatabase.create("partconv")
         let pool = PostgresPool(configuration: Database.configuration(url: db.url, maxConnections: 2))
         defer { pool.shutdown() }
@@ -58,6 +59,7 @@ import Testing
     }
 
     @Test func aRowWithoutItsDayPartitionIsKeptAndMovedWhenTheDayIsMade() async throws {
+        await awayFromUTCMidnight()
         let f = try await EngineFixture.make("partdefault")
         defer { f.pool.shutdown() }
         // 20 days ahead has no partition yet (7 are made ahead): the row lands in the default one.
@@ -75,6 +77,7 @@ import Testing
     }
 
     @Test func retentionDropsWholeDaysAndDeletesTheRestInBatches() async throws {
+        await awayFromUTCMidnight()
         let f = try await EngineFixture.make("partretain")
         defer { f.pool.shutdown() }
         let store = f.store
@@ -105,6 +108,7 @@ import Testing
     }
 
     @Test func aReaderHoldingTheTableDelaysNoDropPastTwoSeconds() async throws {
+        await awayFromUTCMidnight()
         let f = try await EngineFixture.make("partlock")
         defer { f.pool.shutdown() }
         let reader = f.newPool(maxConnections: 1)

@@ -93,3 +93,12 @@ public func eventually(timeout: Duration = .seconds(10), _ condition: () async t
     }
     return try await condition()
 }
+
+/// Returns at once unless a UTC midnight is less than `margin` away; then waits until just past
+/// it. For tests that name day partitions from the test's clock while the server names them from
+/// its own: across a midnight the two days differ.
+public func awayFromUTCMidnight(margin: TimeInterval = 300) async {
+    let secondsIntoDay = Date().timeIntervalSince1970.truncatingRemainder(dividingBy: 86_400)
+    let left = 86_400 - secondsIntoDay
+    if left < margin { try? await Task.sleep(for: .seconds(left + 2)) }
+}
