@@ -50,19 +50,15 @@ public enum PgbenchScripts {
     /// `JobStore.claim` and `JobStore.complete` send them; with `-D complete=0` the claim alone
     /// (the claimed jobs stay running), the claim's own ceiling.
     /// 1. `JobQueries.claim` with `$1` queues `{pgbench}`, `$2` limit `:n`, `$3` worker
-    ///    `'pgb' || :client_id`, `$4` lease 30 s (WorkerPool's default). Its last SELECT is
-    ///    replaced: pgbench keeps one row (`\gset`), so the claimed ids and attempts come back as
-    ///    two arrays instead of `:n` rows.
+    ///    `'pgb' || :client_id`, `$4` lease 30 s (WorkerPool's default), in a CTE: pgbench keeps
+    ///    one row (`\gset`), so the claimed ids and attempts come back as two arrays instead of
+    ///    `:n` rows.
     /// 2. `JobQueries.complete` with `$1` that worker, `$2`/`$3` the claimed ids and attempts,
     ///    and `$4`–`$9` (output size, content type, sha256, location, path, inline content) one
     ///    NULL per job, as `JobStore.complete` binds them for noop jobs, which return no output.
     public static var claimComplete: String {
         let worker = "'pgb' || :client_id"
-        var claim = JobQueries.claim
-        if let last = claim.range(of: "\nSELECT ", options: .backwards) {
-            claim = String(claim[..<last.lowerBound])
-        }
-        claim = substituting(claim, [1: "ARRAY['pgbench']", 2: ":n", 3: worker, 4: "30", 5: "'{}'"])
+        let claim = substituting(JobQueries.claim, [1: "ARRAY['pgbench']", 2: ":n", 3: worker, 4: "30", 5: "'{}'"])
         let nulls = { (type: String) in "array_fill(NULL::\(type), ARRAY[:claimed::int])" }
         let complete = substituting(JobQueries.complete, [
             1: worker, 2: ":ids", 3: ":attempts", 4: nulls("bigint"), 5: nulls("text"), 6: nulls("bytea"),
@@ -70,7 +66,9 @@ public enum PgbenchScripts {
         ])
         return """
             -- JobQueries.claim, then JobQueries.complete when :complete (see PgbenchScripts.claimComplete)
+            WITH claimed AS (
             \(claim)
+            )
             SELECT coalesce(array_agg(id ORDER BY priority, run_at, id), '{}') AS ids,
                    coalesce(array_agg(attempt ORDER BY priority, run_at, id), '{}') AS attempts, count(*) AS claimed
             FROM claimed

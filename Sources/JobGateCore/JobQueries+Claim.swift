@@ -1,21 +1,10 @@
 /// The claim statements (DESIGN.md §4, §14; docs/scheduling.md): the claim of queues with one
 /// tenant, and the fair-share claim of queues several tenants share.
 extension JobQueries {
-    /// Each queue of $1 with its share of a claim of $2 (`name`, `quota`), for `claim` and
-    /// `claimShared`: none while paused; for a capped queue, what its cap leaves, counted only
-    /// when the caller holds that queue's row lock (named in $5, taken by an earlier statement
-    /// of the same transaction, so this statement's snapshot sees every claim committed
-    /// before); a capped queue not locked is not claimed from.
-    static let queueShares = """
-        SELECT n.name, CASE
-            WHEN s.paused THEN 0
-            WHEN s.concurrency_cap IS NULL THEN $2
-            WHEN NOT n.name = ANY($5::text[]) THEN 0
-            ELSE least($2, greatest(0, s.concurrency_cap - (
-                SELECT count(*) FROM jobgate.jobs r WHERE r.status = 'running' AND r.queue = n.name)))
-            END AS quota
-        FROM unnest($1::text[]) AS n(name) LEFT JOIN jobgate.queues s ON s.name = n.name
-        """
+    /// Each queue of $1 with its share of a claim of $2 (`name`, `quota`), given the capped
+    /// queues whose rows the caller locked ($5): `jobgate.queue_shares` (migration 0010), a SQL
+    /// function the planner inlines.
+    static let queueShares = "SELECT * FROM jobgate.queue_shares($1::text[], $2::integer, $5::text[])"
 
     /// The CTEs `claimed` (the rows of `picked` whose `filter` holds set running, attempt + 1,
     /// a lease of $4 seconds for worker $3) and `ev` (their `started` events). The shared claim
@@ -38,49 +27,15 @@ extension JobQueries {
     }
 
     /// $1 queues, $2 limit, $3 worker, $4 lease seconds, $5 the capped queues whose rows the caller
-    /// locked (`lockCappedQueues`; empty outside such a transaction). Per queue, the first claimable rows in
-    /// claim order straight off `jobs_claimable_idx` (SKIP LOCKED: concurrent claimers take
-    /// different rows), then the best `$2` across queues. When a queue has a second tenant with
-    /// claimable jobs (two index probes over `jobs_claimable_tenant_idx`), nothing is claimed:
-    /// that queue comes back as a row with a NULL id and `shared` true, and `claimShared` claims
-    /// from all the queues. One tenant per queue, the usual case, costs those probes and no more.
+    /// locked (`lockCappedQueues`; empty outside such a transaction). `jobgate.claim_jobs`
+    /// (migration 0010, where the statement and its plan are explained): per queue the first
+    /// claimable rows in claim order (SKIP LOCKED), then the best `$2` across queues; a queue
+    /// where a second tenant has claimable jobs makes it claim nothing and come back as a row
+    /// with a NULL id and `shared` true, and `claimShared` claims from all the queues. A
+    /// function so that its plan is made once per session, not on every claim.
     package static let claim = """
-        WITH quota AS MATERIALIZED (
-            \(queueShares)
-        ), q AS (
-            -- Shared: a tenant before the last (in name order) has claimable jobs here too: two
-            -- probes in index order. (Not EXISTS: for EXISTS the planner may pick a sequential
-            -- scan, expecting an early hit; with one tenant there is none, and it reads all.)
-            -- Backwards, so each probe enters a tenant's range at its newest entries: forwards,
-            -- the first one entered at the oldest, which under a backlog are the rows claimed
-            -- since the last vacuum, each a heap visit to find dead.
-            SELECT u.name, u.quota, u.quota > 0 AND (
-                SELECT o.tenant FROM jobgate.jobs o WHERE o.queue = u.name AND o.status IN ('queued', 'retrying') AND o.tenant < (
-                    SELECT f.tenant FROM jobgate.jobs f WHERE f.queue = u.name AND f.status IN ('queued', 'retrying')
-                    ORDER BY f.tenant DESC LIMIT 1)
-                ORDER BY o.tenant DESC LIMIT 1
-            ) IS NOT NULL AS shared
-            FROM quota u
-        ), any_shared AS (
-            SELECT coalesce(bool_or(q.shared), false) AS yes FROM q
-        ), picked AS (
-            -- Nothing at all when a queue is shared: `claimShared` then claims from every queue,
-            -- so a queue of one tenant does not take the whole limit ahead of a shared one.
-            SELECT c.id, c.status FROM q CROSS JOIN any_shared
-            CROSS JOIN LATERAL (
-                SELECT id, status, priority, run_at FROM jobgate.jobs
-                WHERE queue = q.name AND status IN ('queued', 'retrying') AND run_at <= now()
-                ORDER BY priority, run_at, id
-                LIMIT CASE WHEN any_shared.yes THEN 0 ELSE q.quota END
-                FOR UPDATE SKIP LOCKED
-            ) c
-            ORDER BY c.priority, c.run_at, c.id
-            LIMIT $2
-        ), \(startPicked("j.id = p.id"))
-        SELECT id, tenant, queue, type, payload, attempt, max_attempts, timeout_seconds, trace_id, queue_wait, false AS shared,
-               priority, run_at FROM claimed
-            UNION ALL SELECT NULL, NULL, name, NULL, NULL, NULL, NULL, NULL, NULL, NULL, true, NULL, NULL FROM q WHERE q.shared
-        ORDER BY shared, priority, run_at, id
+        SELECT id, tenant, queue, type, payload, attempt, max_attempts, timeout_seconds, trace_id, queue_wait, shared, priority, run_at
+        FROM jobgate.claim_jobs($1::text[], $2::integer, $3::text, $4::float8, $5::text[])
         """
 
     /// The claim when `claim` found several tenants with claimable jobs in a queue of $1 (then

@@ -256,8 +256,6 @@ extension JobStore {
         try await pool.query(JobQueries.claimableQueues).map { try $0.decode(0, as: String.self) }
     }
 
-    /// The claim statement and parameters, for `EXPLAIN` in plan-regression tests and for pgbench scripts.
-    public static var claimSQL: String { JobQueries.claim }
     /// The claim of queues shared by several tenants (same parameters), for `EXPLAIN` in tests.
     public static var claimSharedSQL: String { JobQueries.claimShared }
     /// The batch completion statement (for plan-regression tests).

@@ -30,6 +30,7 @@ public enum Migrations {
         file("0007_queue_controls.sql", PackageResources._007_queue_controls_sql),
         file("0008_tenant_weights.sql", PackageResources._008_tenant_weights_sql),
         file("0009_job_progress.sql", PackageResources._009_job_progress_sql),
+        file("0010_claim_function.sql", PackageResources._010_claim_function_sql),
     ].sorted { $0.version < $1.version }
 
     private static func file(_ name: String, _ bytes: [UInt8]) -> File {

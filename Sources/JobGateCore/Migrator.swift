@@ -85,10 +85,22 @@ public struct Migrator: Sendable {
 
     /// True when every bundled migration is applied (for `/readyz`).
     public func isCurrent() async throws -> Bool {
+        try await appliedVersion() >= (files.last?.version ?? 0)
+    }
+
+    /// Throws `SchemaOutdated` unless every bundled migration is applied: a worker started
+    /// against an older schema would otherwise fail every claim (its statements call functions
+    /// the schema does not have yet).
+    public func requireCurrent() async throws {
+        let applied = try await appliedVersion()
         let latest = files.last?.version ?? 0
+        if applied < latest { throw SchemaOutdated(applied: applied, required: latest) }
+    }
+
+    private func appliedVersion() async throws -> Int {
         let rows = try await pool.query(
             "SELECT coalesce(max(version), 0) FROM jobgate.schema_migrations")
-        return try rows.first?.decode(0, as: Int.self) ?? 0 >= latest
+        return try rows.first?.decode(0, as: Int.self) ?? 0
     }
 
     private static func ensureTable(_ conn: PostgresConnection) throws {
@@ -120,5 +132,17 @@ public struct Migrator: Sendable {
                 throw Failure.checksumMismatch(version: version, name: file.name)
             }
         }
+    }
+}
+
+/// The database's schema is older than this binary's migrations.
+public struct SchemaOutdated: Error, CustomStringConvertible, Sendable {
+    /// The latest migration applied to the database (0: none).
+    public let applied: Int
+    /// The latest migration this binary has.
+    public let required: Int
+
+    public var description: String {
+        "the database schema is at migration \(applied), this binary needs \(required): run jobgate migrate first"
     }
 }

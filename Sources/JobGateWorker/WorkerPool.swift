@@ -173,6 +173,8 @@ public final class WorkerPool: Sendable {
 
     /// Runs until cancelled or `shutdown()`, then drains gracefully and returns.
     public func run() async throws {
+        // Before anything is claimed: this binary's statements may need the latest migration.
+        try await Migrator(pool: store.pool).requireCurrent()
         try await store.registerWorker(info)
         // What this worker serves beyond the built-ins (which `migrate` adds) goes to job_types,
         // where API nodes validate submits and every worker's rescuer finds the type's backoff.

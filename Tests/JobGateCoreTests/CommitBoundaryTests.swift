@@ -37,7 +37,7 @@ import Testing
         let p = try await Proxied.make("claimlost")
         defer { p.stop() }
         let ids = try await p.f.store.submit((0..<20).map { _ in NewJob(tenant: "t", type: "noop") }).map(\.jobID)
-        p.proxy.arm(.init(sql: "claimed AS", action: .dropReply))
+        p.proxy.arm(.init(sql: "jobgate.claim_jobs(", action: .dropReply))
         let worker = p.f.worker({ $0.leaseSeconds = 120; $0.queues = ["default"] }, pool: p.proxiedPool)
         let done = try await worker.runUntil(timeout: .seconds(60)) {
             try await p.f.count("SELECT count(*) FROM jobgate.jobs WHERE status = 'completed'") == ids.count

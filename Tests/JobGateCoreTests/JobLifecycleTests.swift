@@ -323,9 +323,8 @@ import Testing
             """)
         _ = try await f.store.submit((0..<20).map { _ in NewJob(tenant: "t", type: "noop") })
         try await f.pool.query("ANALYZE jobgate.jobs")
-        let plan = try await f.pool.withConnection { conn in
-            try conn.query("EXPLAIN " + JobStore.claimSQL, [["default"], 100, "w", 30.0, PostgresParameter.text("{}")], prepare: false)
-        }.map { try $0.decode(0, as: String.self) }.joined(separator: "\n")
+        // The plan the claim runs with: generic, made once per session (migration 0010).
+        let plan = try await QueryPlans.claim(f.pool)
         #expect(plan.contains("jobs_claimable_idx"), "\(plan)")
         #expect(!plan.contains("Seq Scan on jobs"), "\(plan)")
     }

@@ -2,6 +2,7 @@ import Foundation
 import JobGateCore
 import JobGatePostgres
 import JobGateTestSupport
+import JobGateWorker
 import Testing
 
 @Suite struct MigratorTests {
@@ -71,5 +72,34 @@ import Testing
         let c = try await pool.query("SELECT to_regclass('jobgate.c') IS NULL, (SELECT count(*) FROM jobgate.schema_migrations)")
         #expect(try c.first?.decode(0, as: Bool.self) == true)
         #expect(try c.first?.decode(1, as: Int.self) == 1)
+    }
+
+    @Test func aWorkerRefusesAnOlderSchemaAndRunsOnceItIsMigrated() async throws {
+        let db = try await TestDatabase.create("oldschema")
+        let pool = PostgresPool(configuration: db.configuration())
+        defer { pool.shutdown() }
+        let latest = try #require(Migrations.all.last?.version)
+        try await Migrator(pool: pool, files: Migrations.all.filter { $0.version < latest }).migrate()
+        var c = WorkerPool.Configuration()
+        c.log = WorkerLog(minimum: .error)
+        c.outputDirectory = NSTemporaryDirectory() + "jobgate-test-outputs-" + db.name
+        // Refused before it registers or claims anything, with what to do.
+        do {
+            try await WorkerPool(store: JobStore(pool: pool), configuration: c).run()
+            Issue.record("a worker ran on an older schema")
+        } catch let e as SchemaOutdated {
+            #expect(e.applied == latest - 1 && e.required == latest)
+            #expect(e.description.contains("jobgate migrate"))
+        }
+        #expect(try await pool.query("SELECT count(*) FROM jobgate.workers").first?.decode(0, as: Int.self) == 0)
+        // Migrated, the same worker starts (and stops when asked).
+        try await Migrator(pool: pool).migrate()
+        let worker = WorkerPool(store: JobStore(pool: pool), configuration: c)
+        let run = Task { try await worker.run() }
+        #expect(try await eventually(timeout: .seconds(30)) {
+            try await pool.query("SELECT count(*) FROM jobgate.workers").first?.decode(0, as: Int.self) == 1
+        })
+        worker.shutdown()
+        try await run.value
     }
 }
