@@ -185,7 +185,11 @@ import Testing
         p.proxy.arm(.init(sql: "renewed AS", parameter: sick.workerID, action: .cut, times: 1_000_000))
         let healthyPool = p.f.newPool()
         defer { healthyPool.shutdown() }
-        let healthy = p.f.worker({ $0.leaseSeconds = 3; $0.queues = ["default"]; $0.concurrency = 2 }, pool: healthyPool)
+        // The live worker's lease is longer than the sick one's: on a loaded CI machine a 3 s
+        // lease has expired between two healthy heartbeats (due every second) and been rescued,
+        // which is not what this test is about (its jobs must not be rescued because of the
+        // sick worker; lease renewal has tests of its own).
+        let healthy = p.f.worker({ $0.leaseSeconds = 10; $0.queues = ["default"]; $0.concurrency = 2 }, pool: healthyPool)
         let runs = [Task { try await sick.run() }, Task { try await healthy.run() }]
         // Long jobs for both, then (after the sick worker's heartbeats have failed twice) short ones.
         _ = try await p.f.store.submit((0..<4).map { _ in NewJob(tenant: "t", type: "weather", payload: #"{"records": 1, "durationSeconds": 5}"#) })
