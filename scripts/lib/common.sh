@@ -44,12 +44,20 @@ jobgate_start_throwaway_pg() {
   dir=$(mktemp -d /tmp/jobgate-pg.XXXXXX)
   chmod 755 "$dir"
   [ "$(id -u)" -eq 0 ] && chown postgres: "$dir"
-  port=$(( 20000 + RANDOM % 20000 ))
   jobgate_as_pg "$bindir/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --no-locale >"$dir/initdb.log" 2>&1 \
     || { cat "$dir/initdb.log" >&2; return 1; }
-  jobgate_as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-    -o "-k $dir -p $port -c listen_addresses=127.0.0.1 -c max_connections=1500 -c shared_buffers=256MB ${JOBGATE_PG_EXTRA_OPTS:-}" start >/dev/null \
-    || { cat "$dir/server.log" >&2; return 1; }
+  # A random port below Linux's ephemeral range (32768 and up), where an outgoing connection of
+  # another process can hold any port at any moment (CI once found its port taken so); tried
+  # again on another port if taken all the same.
+  local try
+  for try in 1 2 3 4 5; do
+    port=$(( 20000 + RANDOM % 12000 ))
+    jobgate_as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+      -o "-k $dir -p $port -c listen_addresses=127.0.0.1 -c max_connections=1500 -c shared_buffers=256MB ${JOBGATE_PG_EXTRA_OPTS:-}" start >/dev/null \
+      && break
+    grep -q "Address already in use" "$dir/server.log" && [ "$try" -lt 5 ] || { cat "$dir/server.log" >&2; return 1; }
+    : >"$dir/server.log"
+  done
   export PGHOST="$dir" PGPORT="$port" PGUSER=postgres PGDATABASE=postgres
   export JOBGATE_TEST_PGDATA="$dir/data" JOBGATE_TEST_PGBIN="$bindir"
   JOBGATE_THROWAWAY_PG="$dir"
