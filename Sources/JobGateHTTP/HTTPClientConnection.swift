@@ -66,7 +66,15 @@ public final class HTTPClientConnection {
         if fd < 0 { try connect() }
         var written = false
         do {
-            try write(request)
+            do {
+                try write(request)
+            } catch {
+                // A server may answer before it has read the whole request and close (413 for a
+                // body over its limit, from the Content-Length alone): the rest of the write then
+                // fails, and the answer is already waiting on the socket, as curl reads it.
+                if let early = try? readResponse(head: head) { return early }
+                throw error
+            }
             written = true
             return try readResponse(head: head)
         } catch where reused && (!written || (closedBeforeAnswer && Self.isReplayable(request))) {

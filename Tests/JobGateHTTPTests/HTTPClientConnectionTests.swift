@@ -36,6 +36,28 @@ import Glibc
         #expect(recorder.count == 10)
     }
 
+    // A server answers 413 from the Content-Length and closes while the client is still
+    // writing a body far larger than the sockets' buffers: the write fails (EPIPE or a reset),
+    // and the answer the server sent first is what the client returns (CI once got "send
+    // failed (errno 32)" instead of the 413).
+    @Test func aBodyRefusedBeforeItIsSentReturnsTheServersAnswer() async throws {
+        let recorder = Recorder()
+        let server = try startServer({ $0.maxBodyBytes = 1000 }, recorder: recorder)
+        let port = server.port
+        let statuses = try await onOwnThread {
+            try (0..<3).map { _ in
+                let connection = HTTPClientConnection(host: "127.0.0.1", port: port, timeoutSeconds: 10)
+                defer { connection.close() }
+                let big = HTTPClientConnection.request("POST", "/echo", host: "127.0.0.1", port: port, token: nil,
+                                                       body: Array(repeating: UInt8(ascii: "x"), count: 32 << 20))
+                return try connection.send(big).status
+            }
+        }
+        await server.shutdown(gracePeriod: .seconds(1))
+        #expect(statuses == [413, 413, 413])
+        #expect(recorder.count == 0)
+    }
+
     // The server may have acted on a request it never answered in full (a POST made a job):
     // sending it again would do that twice.
     @Test func doesNotResendARequestThatTimedOut() async throws {
