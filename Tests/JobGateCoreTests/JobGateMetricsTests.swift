@@ -75,10 +75,7 @@ import Testing
             FROM generate_series(1, 20000) i
             """)
         try await f.pool.query("ANALYZE jobgate.jobs")
-        let plan = try await f.pool.withConnection { c in
-            try c.query("EXPLAIN " + JobStore.queueStatsSQL.replacingOccurrences(of: "$1", with: "10000"))
-                .map { try $0.decode(0, as: String.self) }.joined(separator: "\n")
-        }
+        let plan = try await QueryPlans.custom(f.pool, JobStore.queueStatsSQL.replacingOccurrences(of: "$1", with: "10000"), [])
         #expect(!plan.contains("Seq Scan"), "\(plan)")
         #expect(plan.contains("jobs_claimable_idx"), "\(plan)")
     }

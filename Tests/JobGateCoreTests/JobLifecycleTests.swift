@@ -305,9 +305,7 @@ import Testing
         #expect(claimed.count == 1000)
         let nulls = PostgresParameter.text("{" + Array(repeating: "NULL", count: claimed.count).joined(separator: ",") + "}")
         let params: [any PostgresBindable] = ["w", claimed.map(\.id), claimed.map(\.attempt), nulls, nulls, nulls, nulls, nulls, nulls]
-        let plan = try await f.pool.withConnection { conn in
-            try conn.query("EXPLAIN " + JobStore.completeSQL, params, prepare: false)
-        }.map { try $0.decode(0, as: String.self) }.joined(separator: "\n")
+        let plan = try await QueryPlans.custom(f.pool, JobStore.completeSQL, params)
         // Nested-looping the running-lease index against the batch cost 1000 x 1000 comparisons
         // (measured: 4.8k instead of 16-20k jobs/s drained).
         #expect(!plan.contains("jobs_running_lease_idx"), "\(plan)")
