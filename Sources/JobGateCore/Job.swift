@@ -257,6 +257,19 @@ public enum RedriveOutcome: Sendable, Equatable {
     case notFound
 }
 
+/// One attempt of one job. A job's id alone does not name what a worker holds: a retried job
+/// can come back to the same worker while its previous attempt's result is still being
+/// written, and a handler abandoned past its deadline can return after its job's next attempt
+/// started; bookkeeping keyed by the id alone would let the old attempt settle the new one.
+public struct AttemptRef: Sendable, Hashable {
+    /// The job.
+    public var id: UUID
+    /// The attempt's number (1 for the first).
+    public var attempt: Int
+    /// Attempt `attempt` of job `id`.
+    public init(id: UUID, attempt: Int) { self.id = id; self.attempt = attempt }
+}
+
 /// A job as handed to a worker by `claim`: what running it needs.
 public struct ClaimedJob: Sendable, Equatable {
     /// Identifies the job; with `attempt`, fences what the worker writes back.
@@ -288,6 +301,9 @@ public struct ClaimedJob: Sendable, Equatable {
         self.attempt = attempt; self.maxAttempts = maxAttempts; self.timeoutSeconds = timeoutSeconds; self.traceId = traceId
         self.queueWaitSeconds = queueWaitSeconds
     }
+
+    /// This attempt of this job.
+    public var ref: AttemptRef { AttemptRef(id: id, attempt: attempt) }
 }
 
 /// A successful attempt to record (`JobStore.complete`).
@@ -305,6 +321,9 @@ public struct AttemptCompletion: Sendable, Equatable {
     public init(id: UUID, attempt: Int, output: JobOutputMetadata? = nil, inlineContent: [UInt8]? = nil) {
         self.id = id; self.attempt = attempt; self.output = output; self.inlineContent = inlineContent
     }
+
+    /// The attempt it records.
+    public var ref: AttemptRef { AttemptRef(id: id, attempt: attempt) }
 }
 
 /// An unsuccessful attempt to record (`JobStore.fail`).
@@ -332,6 +351,9 @@ public struct AttemptFailure: Sendable, Equatable {
     public init(id: UUID, attempt: Int, message: String, disposition: Disposition) {
         self.id = id; self.attempt = attempt; self.message = message; self.disposition = disposition
     }
+
+    /// The attempt it records.
+    public var ref: AttemptRef { AttemptRef(id: id, attempt: attempt) }
 }
 
 /// A fenced batch write's result.

@@ -23,11 +23,12 @@ final class Completer: Sendable {
     /// Set when a shutdown gives up: failed writes are no longer retried.
     private let stopped = Atomic(false)
     private let log: WorkerLog
-    /// Called with the ids of each batch (written or fenced out) and the fenced-out ones.
-    private let onFlushed: @Sendable (_ ids: [UUID], _ fencedOut: [UUID]) -> Void
+    /// Called with the attempts of each batch (written or fenced out) and the ids fenced out
+    /// (a batch holds one attempt per job: the next one is claimed only after this one's write).
+    private let onFlushed: @Sendable (_ attempts: [AttemptRef], _ fencedOut: [UUID]) -> Void
 
     init(store: JobStore, worker: String, maxBatch: Int, log: WorkerLog,
-         onFlushed: @escaping @Sendable ([UUID], [UUID]) -> Void) {
+         onFlushed: @escaping @Sendable ([AttemptRef], [UUID]) -> Void) {
         self.store = store
         self.worker = worker
         self.state = Mutex(BatchQueue(limits: .init(maxBatchWeight: max(1, maxBatch))))
@@ -79,7 +80,7 @@ final class Completer: Sendable {
                     let files = completions.filter { fenced.contains($0.id) }.compactMap { $0.output?.path }
                     await OutputWriter.remove(files)
                 }
-                onFlushed(completions.map(\.id) + failures.map(\.id), fenced)
+                onFlushed(completions.map(\.ref) + failures.map(\.ref), fenced)
                 return
             } catch {
                 if stopped.load(ordering: .relaxed) {

@@ -115,13 +115,15 @@ public final class WorkerPool: Sendable {
     let writer: OutputWriter
     let log: WorkerLog
     private let state: Mutex<WorkerStateMachine>
-    private let tasks = Mutex<[UUID: Task<Void, Never>]>([:])
+    /// Each job's running handler, with its attempt (an abandoned older attempt's task that
+    /// returns late must not remove the entry of the attempt running now).
+    private let tasks = Mutex<[UUID: (attempt: Int, task: Task<Void, Never>)]>([:])
     let stats = Mutex(Statistics())
     let knownQueues = Mutex<Set<String>>([])
     /// Queues with a concurrency cap, as last read (claims on them lock their rows first).
     let cappedQueues = Mutex<Set<String>>([])
     /// Outcomes handed to the completer, counted once the database applied them (not when fenced out).
-    private let pendingOutcomes = Mutex<[UUID: (JobKindMetrics, Outcome)]>([:])
+    private let pendingOutcomes = Mutex<[AttemptRef: (JobKindMetrics, Outcome)]>([:])
     let metrics: JobGateMetrics
     private let slotsBusy: Gauge
     private let completer: Completer
@@ -283,22 +285,22 @@ public final class WorkerPool: Sendable {
 
         case .execute(let job, let deadline):
             tasks.withLock { tasks in
-                tasks[job.id] = Task { [self] in
+                tasks[job.id] = (job.attempt, Task { [self] in
                     let result = await execute(job, deadline: deadline)
-                    _ = self.tasks.withLock { $0.removeValue(forKey: job.id) }
-                    handle(.finished(job.id, result))
-                }
+                    self.tasks.withLock { if $0[job.id]?.attempt == job.attempt { $0.removeValue(forKey: job.id) } }
+                    handle(.finished(job.ref, result))
+                })
             }
 
         case .stopHandler(let id, let reason):
             log.info("stopping job", ["job.id": id.uuidString, "reason": "\(reason)", "worker.id": info.id])
-            tasks.withLock { $0[id] }?.cancel()
+            tasks.withLock { $0[id] }?.task.cancel()
 
         case .record(let job, let record):
             let m = metrics.job(type: job.type, queue: job.queue)
             switch record {
             case .complete(let c):
-                pendingOutcomes.withLock { $0[c.id] = (m, .completed) }
+                pendingOutcomes.withLock { $0[c.ref] = (m, .completed) }
                 completer.add(c)
             case .failure(let f):
                 let outcome: Outcome = switch f.disposition {
@@ -306,7 +308,7 @@ public final class WorkerPool: Sendable {
                 case .fail: .failed
                 case .cancel: .cancelled
                 }
-                pendingOutcomes.withLock { $0[f.id] = (m, outcome) }
+                pendingOutcomes.withLock { $0[f.ref] = (m, outcome) }
                 completer.add(f)
             }
 
@@ -371,14 +373,16 @@ public final class WorkerPool: Sendable {
         }
     }
 
-    fileprivate func flushed(_ ids: [UUID], fencedOut: [UUID]) {
+    fileprivate func flushed(_ attempts: [AttemptRef], fencedOut: [UUID]) {
         stats.withLock { s in
             s.fencedOut += fencedOut.count
-            s.recorded += ids.count
+            s.recorded += attempts.count
         }
         let fenced = Set(fencedOut)
-        let outcomes = pendingOutcomes.withLock { p in ids.compactMap { p.removeValue(forKey: $0) } }
-        for (id, (m, outcome)) in zip(ids, outcomes) where !fenced.contains(id) {
+        let outcomes = pendingOutcomes.withLock { p in
+            attempts.compactMap { ref in p.removeValue(forKey: ref).map { (ref.id, $0) } }
+        }
+        for (id, (m, outcome)) in outcomes where !fenced.contains(id) {
             switch outcome {
             case .completed: m.completed.inc()
             case .retried: m.retried.inc()
@@ -386,7 +390,7 @@ public final class WorkerPool: Sendable {
             case .cancelled: m.cancelled.inc()
             }
         }
-        handle(.recorded(ids))
+        handle(.recorded(attempts))
     }
 
     // MARK: executor

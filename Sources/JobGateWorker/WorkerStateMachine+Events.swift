@@ -75,10 +75,10 @@ extension WorkerStateMachine {
         /// A claim failed; the next wake retries. `outcomeUnknown` when the statement may have
         /// committed (its reply was lost): jobs may now be locked by this worker that it does not hold.
         case claimFailed(outcomeUnknown: Bool)
-        /// A handler ended.
-        case finished(UUID, HandlerResult)
-        /// The completer wrote (or gave up on) these jobs' results.
-        case recorded([UUID])
+        /// A handler ended (of this attempt: a late return of an older one is ignored).
+        case finished(AttemptRef, HandlerResult)
+        /// The completer wrote (or gave up on) these attempts' results.
+        case recorded([AttemptRef])
         /// Time to renew leases.
         case heartbeatDue
         /// The heartbeat sent for `sent` came back.

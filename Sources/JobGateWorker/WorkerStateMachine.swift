@@ -26,7 +26,9 @@ public struct WorkerStateMachine: Sendable {
     public let retryPolicies: [String: RetryPolicy]
     private(set) var mode: Mode = .running
     private(set) var running: [UUID: Running] = [:]
-    private(set) var recording: Set<UUID> = []
+    /// Keyed by attempt: a retried job may be claimed again before its last result's write is
+    /// acknowledged here, and that acknowledgement must not settle the new attempt.
+    private(set) var recording: Set<AttemptRef> = []
     private(set) var requeueing: Set<UUID> = []
     private(set) var claimInFlight = false
     /// Jobs may be waiting: set by wakes and full batches, cleared when a claim comes back short.
@@ -88,14 +90,16 @@ public struct WorkerStateMachine: Sendable {
             releaseOrphansIfNeeded(&actions)
             finishIfSettled(&actions)
 
-        case .finished(let id, let result):
-            guard let r = running.removeValue(forKey: id) else { break }  // abandoned or unknown
+        case .finished(let ref, let result):
+            // Abandoned, unknown, or an older attempt of a job running again here.
+            guard let r = running[ref.id], r.job.attempt == ref.attempt else { break }
+            running.removeValue(forKey: ref.id)
             settle(r, result, &actions)
             claimIfPossible(&actions)
             finishIfSettled(&actions)
 
-        case .recorded(let ids):
-            for id in ids { recording.remove(id) }
+        case .recorded(let refs):
+            for ref in refs { recording.remove(ref) }
             claimIfPossible(&actions)
             finishIfSettled(&actions)
 
@@ -188,7 +192,7 @@ public struct WorkerStateMachine: Sendable {
     /// and jobs being handed back. Their leases are renewed; nothing else locked by it is.
     public var held: Set<UUID> {
         var ids = Set(running.keys)
-        ids.formUnion(recording)
+        ids.formUnion(recording.lazy.map(\.id))
         ids.formUnion(requeueing)
         return ids
     }
@@ -208,14 +212,14 @@ public struct WorkerStateMachine: Sendable {
         case (.succeeded(let meta, let inline), .none), (.succeeded(let meta, let inline), .timeout),
              (.succeeded(let meta, let inline), .cancelRequested), (.succeeded(let meta, let inline), .shutdown):
             // Finished after all: the work is done, record it.
-            recording.insert(job.id)
+            recording.insert(job.ref)
             actions.append(.record(job, .complete(AttemptCompletion(id: job.id, attempt: job.attempt, output: meta, inlineContent: inline))))
         case (_, .leaseLost):
             actions.append(.drop(job, .leaseLost))
         case (_, .timeout):
             recordFailure(job, message: "timed out after \(job.timeoutSeconds)s", retryable: true, &actions)
         case (_, .cancelRequested):
-            recording.insert(job.id)
+            recording.insert(job.ref)
             actions.append(.record(job, .failure(AttemptFailure(id: job.id, attempt: job.attempt, message: "cancelled on request",
                                                                 disposition: .cancel))))
         case (_, .shutdown):
@@ -233,7 +237,7 @@ public struct WorkerStateMachine: Sendable {
     private mutating func recordFailure(_ job: ClaimedJob, message: String, retryable: Bool, _ actions: inout [Action]) {
         let disposition: AttemptFailure.Disposition = retryable && job.attempt < job.maxAttempts
             ? .retry(retryPolicies[job.type] ?? RetryPolicy()) : .fail
-        recording.insert(job.id)
+        recording.insert(job.ref)
         actions.append(.record(job, .failure(AttemptFailure(id: job.id, attempt: job.attempt, message: message, disposition: disposition))))
     }
 
