@@ -92,14 +92,8 @@ public final class PostgresConnection {
     /// past it, the statement is cancelled from a timer thread.
     private func limited(_ send: () -> OpaquePointer?) -> OpaquePointer? {
         guard let timeout = configuration.statementTimeout else { return send() }
-        let statement = canceller.begin()
-        let canceller = self.canceller
-        let timer = DispatchWorkItem { canceller.cancel(statement: statement) }
-        DispatchQueue.global().asyncAfter(deadline: .now() + timeout.seconds, execute: timer)
-        defer {
-            timer.cancel()
-            canceller.end()
-        }
+        canceller.begin(limit: timeout)
+        defer { canceller.end() }
         return send()
     }
 
@@ -304,11 +298,23 @@ private func postgresIgnoreNotice(_ arg: UnsafeMutableRawPointer?, _ message: Un
 /// task cancellation) or the statement timer's. A timer's cancel names the statement it was armed
 /// for and is dropped once that statement ended: it is sent under the lock the statement's end
 /// takes, so it can never land on the next statement.
+///
+/// The timer is one dispatch timer per connection, re-armed by each statement. A work item per
+/// statement (`asyncAfter`), cancelled when the statement ended, stayed in dispatch's timer list
+/// until its deadline all the same: at the API's 15 s limit that kept every statement of the
+/// last 15 s in memory, and the API's RSS grew from 40 to 62 MB over a minute of submits.
 private final class StatementCanceller: @unchecked Sendable {
     private let lock = NSLock()
     private var handle: OpaquePointer?
-    private var statement: UInt64 = 0
     private var running = false
+    /// When the running statement's limit passes (nil: none armed).
+    private var deadline: DispatchTime?
+    private var timer: (any DispatchSourceTimer)?
+
+    deinit {
+        timer?.cancel()
+        if let handle { PQfreeCancel(handle) }
+    }
 
     func replace(with newHandle: OpaquePointer?) {
         lock.lock()
@@ -317,24 +323,51 @@ private final class StatementCanceller: @unchecked Sendable {
         handle = newHandle
     }
 
-    func begin() -> UInt64 {
+    /// A statement starts; with `limit`, it is cancelled if it runs longer.
+    func begin(limit: Duration? = nil) {
         lock.lock()
         defer { lock.unlock() }
-        statement &+= 1
         running = true
-        return statement
+        deadline = nil
+        if let limit {
+            let at = DispatchTime.now() + limit.seconds
+            deadline = at
+            // Re-arming replaces the previous deadline; one left over from an earlier statement
+            // fires into `expired`, which finds its statement ended or not yet due and does nothing.
+            timerSource().schedule(deadline: at, repeating: .never, leeway: .milliseconds(10))
+        }
     }
 
     func end() {
         lock.lock()
         running = false
+        deadline = nil
         lock.unlock()
     }
 
-    func cancel(statement armed: UInt64) {
+    /// Made on the first limited statement, resumed at once (a suspended source may not be
+    /// released), cancelled with the connection. Called under the lock.
+    private func timerSource() -> any DispatchSourceTimer {
+        if let timer { return timer }
+        let t = DispatchSource.makeTimerSource(queue: DispatchQueue.global())
+        t.setEventHandler { [weak self] in self?.expired() }
+        t.activate()
+        timer = t
+        return t
+    }
+
+    /// The timer fired: cancels the running statement if its deadline has passed. A firing
+    /// meant for the statement before, delivered late, finds a later deadline: the timer is
+    /// armed for that one again (it may already be; re-arming costs nothing).
+    private func expired() {
         lock.lock()
         defer { lock.unlock() }
-        guard running, statement == armed else { return }
+        guard running, let deadline else { return }
+        guard DispatchTime.now() >= deadline else {
+            timer?.schedule(deadline: deadline, repeating: .never, leeway: .milliseconds(10))
+            return
+        }
+        self.deadline = nil
         send()
     }
 

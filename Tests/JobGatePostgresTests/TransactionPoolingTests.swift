@@ -92,6 +92,10 @@ import Testing
             for i in 0..<200 {
                 #expect(try await run(c) { try $0.query("SELECT $1::int", [i]).first!.decode(0, as: Int.self) } == i)
             }
+            // Back-to-back statements each inside the limit, together past it: each has its own deadline.
+            for _ in 0..<3 {
+                #expect(try await run(c) { try $0.query("SELECT pg_sleep(0.6), 1").first!.decode(1, as: Int.self) } == 1, "\(url)")
+            }
             let start = ContinuousClock.now
             do {
                 _ = try await run(c) { try $0.query("SELECT pg_sleep(100)") }
