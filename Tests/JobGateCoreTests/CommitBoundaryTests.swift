@@ -72,15 +72,20 @@ import Testing
 
     /// A heartbeat whose reply is lost renewed the leases anyway; the worker must not treat its
     /// jobs as lost: they complete once, nothing fenced, nothing rescued.
+    ///
+    /// A heartbeat waits for its lost reply until its deadline (a third of the lease) and 2 s
+    /// more, so with a lease of L the next renewal can come L/3 + 2 s + one heartbeat interval
+    /// after the lost one, against L for the lease it renewed: a 3 s lease left no margin (a
+    /// loaded machine could expire it), 12 s leaves 4 s. The jobs outlast both lost replies.
     @Test func aHeartbeatWhoseReplyIsLostLosesNoJob() async throws {
         let p = try await Proxied.make("hblost")
         defer { p.stop() }
         let ids = try await p.f.store.submit((0..<4).map { _ in
-            NewJob(tenant: "t", type: "weather", payload: #"{"records": 2, "durationSeconds": 3}"#)
+            NewJob(tenant: "t", type: "weather", payload: #"{"records": 2, "durationSeconds": 14}"#)
         }).map(\.jobID)
         p.proxy.arm(.init(sql: "renewed AS", action: .dropReply, times: 2))
-        let worker = p.f.worker({ $0.leaseSeconds = 3; $0.queues = ["default"] }, pool: p.proxiedPool)
-        let done = try await worker.runUntil(timeout: .seconds(20)) {
+        let worker = p.f.worker({ $0.leaseSeconds = 12; $0.queues = ["default"] }, pool: p.proxiedPool)
+        let done = try await worker.runUntil(timeout: .seconds(60)) {
             try await p.f.count("SELECT count(*) FROM jobgate.jobs WHERE status = 'completed'") == ids.count
         }
         #expect(p.proxy.fired == 2)
