@@ -286,30 +286,13 @@ package enum JobQueries {
 
     /// $1 worker, then per job: $2 id, $3 attempt, $4 size, $5 content type, $6 sha256, $7 location,
     /// $8 path, $9 inline content. Fenced on status, worker and attempt; returns the ids recorded
-    /// (now or by an earlier try whose reply was lost).
+    /// (now or by an earlier try whose reply was lost). `jobgate.complete_jobs` (migration 0011):
+    /// the rows locked as `fencedLock` does, set completed, their inline outputs and `completed`
+    /// events written, then `alreadyRecorded` for `'completed'`. A function so that its plan is
+    /// made once per session (a completion of one job planned in 0.52 ms and ran in 0.16 ms).
     package static let complete = """
-        WITH input AS (
-            SELECT * FROM unnest($2::uuid[], $3::int[], $4::bigint[], $5::text[], $6::bytea[], $7::text[], $8::text[], $9::bytea[])
-                AS c(id, attempt, size, content_type, sha256, location, path, content)
-        ), held AS (\(fencedLock)
-        ), done AS (
-            UPDATE jobgate.jobs j SET status = 'completed', finished_at = now(), lease_expires_at = NULL, locked_by = NULL,
-                last_error = NULL, output_size = c.size, output_content_type = c.content_type, output_sha256 = c.sha256,
-                output_location = c.location, output_path = c.path
-            FROM held h JOIN input c ON c.id = h.id
-            WHERE j.id = h.id AND j.id = ANY($2::uuid[]) AND j.attempt = c.attempt
-            RETURNING j.id, j.tenant, j.attempt
-        ), outputs AS (
-            INSERT INTO jobgate.job_outputs (job_id, content)
-            SELECT d.id, c.content FROM done d JOIN input c ON c.id = d.id WHERE c.content IS NOT NULL
-            ON CONFLICT (job_id) DO UPDATE SET content = EXCLUDED.content
-        ), ev AS (
-            INSERT INTO jobgate.job_events (job_id, tenant, event, from_status, to_status, attempt, worker)
-            SELECT id, tenant, 'completed', 'running', 'completed', attempt, $1 FROM done
-        )
-        SELECT id FROM done
-        UNION ALL
-        \(alreadyRecorded(events: "'completed'", applied: "done"))
+        SELECT id FROM jobgate.complete_jobs($1::text, $2::uuid[], $3::int[], $4::bigint[], $5::text[], $6::bytea[],
+                                             $7::text[], $8::text[], $9::bytea[])
         """
 
     /// $1 worker, then per job: $2 id, $3 attempt, $4 message, $5 disposition (retry/fail/cancel),

@@ -258,8 +258,6 @@ extension JobStore {
 
     /// The claim of queues shared by several tenants (same parameters), for `EXPLAIN` in tests.
     public static var claimSharedSQL: String { JobQueries.claimShared }
-    /// The batch completion statement (for plan-regression tests).
-    public static var completeSQL: String { JobQueries.complete }
 
     private static func fenced(_ ids: [UUID], applied rows: PostgresRows) throws -> FencedResult {
         var applied = Set<UUID>(minimumCapacity: rows.count)

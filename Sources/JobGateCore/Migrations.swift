@@ -31,6 +31,7 @@ public enum Migrations {
         file("0008_tenant_weights.sql", PackageResources._008_tenant_weights_sql),
         file("0009_job_progress.sql", PackageResources._009_job_progress_sql),
         file("0010_claim_function.sql", PackageResources._010_claim_function_sql),
+        file("0011_complete_function.sql", PackageResources._011_complete_function_sql),
     ].sorted { $0.version < $1.version }
 
     private static func file(_ name: String, _ bytes: [UInt8]) -> File {

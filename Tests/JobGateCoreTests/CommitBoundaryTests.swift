@@ -100,7 +100,7 @@ import Testing
         let p = try await Proxied.make("completelost")
         defer { p.stop() }
         let ids = try await p.f.store.submit((0..<5).map { _ in NewJob(tenant: "t", type: "weather", payload: #"{"records": 3}"#) }).map(\.jobID)
-        p.proxy.arm(.init(sql: "done AS", action: .dropReply))
+        p.proxy.arm(.init(sql: "jobgate.complete_jobs(", action: .dropReply))
         let worker = p.f.worker({ $0.inlineOutputMax = 0; $0.queues = ["default"]; $0.leaseSeconds = 30 }, pool: p.proxiedPool)
         let done = try await worker.runUntil(timeout: .seconds(15)) {
             try await p.f.count("SELECT count(*) FROM jobgate.jobs WHERE status = 'completed'") == ids.count

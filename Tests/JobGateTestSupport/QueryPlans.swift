@@ -43,4 +43,11 @@ public enum QueryPlans {
         try await genericOfFunction(pool, "jobgate.claim_jobs(text[], integer, text, float8, text[])",
                                     arguments: "ARRAY['\(queue)'], \(limit), 'w', 30, '{}'")
     }
+
+    /// The completion's generic plan (`jobgate.complete_jobs`), for a batch of `ids` (ids and
+    /// attempts as SQL array literals; a generic plan does not depend on them).
+    public static func complete(_ pool: PostgresPool, ids: String = "'{}'", attempts: String = "'{}'") async throws -> String {
+        try await genericOfFunction(pool, "jobgate.complete_jobs(text, uuid[], integer[], bigint[], text[], bytea[], text[], text[], bytea[])",
+                                    arguments: "'w', \(ids), \(attempts), '{}', '{}', '{}', '{}', '{}', '{}'")
+    }
 }
