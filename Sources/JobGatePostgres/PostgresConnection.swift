@@ -329,8 +329,9 @@ private final class StatementCanceller: @unchecked Sendable {
     /// only when nothing at or before this deadline is pending: with one limit per connection, a
     /// timer armed by an earlier statement fires first and is then armed for the statement
     /// running (`expired`), so a connection's timer fires about once a limit, not once a
-    /// statement (re-arming a dispatch timer wakes dispatch's timer thread: with one `schedule`
-    /// a statement, the API answered 9 % fewer status reads).
+    /// statement. Re-arming a dispatch timer wakes dispatch's timer thread: with a `schedule`
+    /// each statement, strace of the API under status reads counted 7,848 `epoll_wait`s for
+    /// 13,523 requests, against 1,816 for 15,864 armed this way.
     func begin(limit: Duration? = nil) {
         lock.lock()
         defer { lock.unlock() }

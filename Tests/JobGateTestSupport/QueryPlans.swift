@@ -44,10 +44,9 @@ public enum QueryPlans {
                                     arguments: "ARRAY['\(queue)'], \(limit), 'w', 30, '{}'")
     }
 
-    /// The completion's generic plan (`jobgate.complete_jobs`), for a batch of `ids` (ids and
-    /// attempts as SQL array literals; a generic plan does not depend on them).
-    public static func complete(_ pool: PostgresPool, ids: String = "'{}'", attempts: String = "'{}'") async throws -> String {
+    /// The completion's generic plan (`jobgate.complete_jobs`; it does not depend on the batch).
+    public static func complete(_ pool: PostgresPool) async throws -> String {
         try await genericOfFunction(pool, "jobgate.complete_jobs(text, uuid[], integer[], bigint[], text[], bytea[], text[], text[], bytea[])",
-                                    arguments: "'w', \(ids), \(attempts), '{}', '{}', '{}', '{}', '{}', '{}'")
+                                    arguments: "'w', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}'")
     }
 }
