@@ -196,18 +196,20 @@ import Testing
         defer { pool.shutdown() }
         let store = JobStore(pool: pool)
         let id = try #require(try await store.submit([
-            NewJob(tenant: "t", type: "weather", payload: "{\"records\":1,\"durationSeconds\":3}"),
+            // Long enough to be still running when the test, on a loaded machine, has seen it
+            // start and cut the link (CI once took 4 s for that, and a 3 s job was completed).
+            NewJob(tenant: "t", type: "weather", payload: "{\"records\":1,\"durationSeconds\":10}"),
         ]).first?.createdJob?.id)
         let proxy = try FaultProxy.forTestServer()
         defer { proxy.stop() }
-        let worker = try TestProcess([try JobGateBinary.path(), "worker", "--grace-seconds", "1", "--lease-seconds", "10"],
+        let worker = try TestProcess([try JobGateBinary.path(), "worker", "--grace-seconds", "1", "--lease-seconds", "30"],
                                      environment: ["JOBGATE_DATABASE_URL": proxy.url(database: db.name)])
         #expect(try await eventually(timeout: .seconds(30)) {
             try await count(pool, "SELECT count(*) FROM jobgate.jobs WHERE status = 'running'") == 1
         })
         proxy.stop()
         // The handler finishes meanwhile; its result cannot be written.
-        try await Task.sleep(for: .seconds(4))
+        try await Task.sleep(for: .seconds(11))
         let clock = ContinuousClock()
         let signalled = clock.now
         worker.signal(SIGTERM)
